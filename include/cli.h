@@ -1,0 +1,50 @@
+/* cli.h — the commands' options (SPEC "Options"), parsed from argv.
+ *
+ * cli_parse() fills a cli_opts whose strings point into argv (borrowed).
+ */
+#ifndef MAILVET_CLI_H
+#define MAILVET_CLI_H
+
+#include <stdbool.h>
+
+/* Exit codes (SPEC "Exit codes"). */
+enum { EXIT_DONE = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
+
+typedef enum cli_command { CMD_CHECK, CMD_CLEAN, CMD_REPORT } cli_command;
+typedef enum cli_level { LEVEL_SYNTAX, LEVEL_DNS, LEVEL_SMTP } cli_level;
+typedef enum cli_starttls { STARTTLS_AUTO, STARTTLS_NEVER, STARTTLS_REQUIRE } cli_starttls;
+typedef enum cli_progress { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER } cli_progress;
+
+#define CLI_MAX_RETRIES 16
+
+typedef struct cli_opts {
+    cli_command command;
+    cli_level level;
+    const char *dns;               /* NULL: system resolver */
+    int smtp_port;
+    const char *helo, *from;       /* NULL: derived at run time */
+    cli_starttls starttls;
+    double connect_timeout, command_timeout;
+    int concurrency, per_mx, per_domain, rcpt_per_session, threads;
+    int retry_delays[CLI_MAX_RETRIES];
+    int nretries;
+    const char *column, *state;
+    bool restart, allow_private_mx, json, verbose;
+    cli_progress progress;
+    const char *output;            /* clean -o, report -o */
+    const char *report_html;       /* clean --report */
+    const char *format;            /* report --format */
+    char **args;                   /* positional arguments */
+    int nargs;
+} cli_opts;
+
+/* Parse ARGV (ARGV[0] is the command name) for command CMD into O.
+ * Returns -1 when the run should go on, otherwise the exit code to leave
+ * with (0 after --help, EXIT_USAGE after a message on stderr). */
+int cli_parse(cli_command cmd, int argc, char **argv, cli_opts *o);
+
+/* Usage texts. */
+void cli_usage_main(void);
+void cli_usage(cli_command cmd);
+
+#endif

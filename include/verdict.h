@@ -1,0 +1,63 @@
+/* verdict.h — the SPEC's status/reason vocabulary and the bounce-risk score.
+ *
+ * Pure tables: every name returned is static storage.
+ */
+#ifndef MAILVET_VERDICT_H
+#define MAILVET_VERDICT_H
+
+#include <stdbool.h>
+
+typedef enum verdict_status {
+    VERDICT_DELIVERABLE,
+    VERDICT_UNDELIVERABLE,
+    VERDICT_RISKY,
+    VERDICT_UNKNOWN,
+    VERDICT_STATUS__COUNT
+} verdict_status;
+
+/* Each reason belongs to exactly one status (verdict_status_of). */
+typedef enum verdict_reason {
+    REASON_ACCEPTED,
+    REASON_INVALID_SYNTAX,
+    REASON_INVALID_DOMAIN,
+    REASON_NO_MAIL_SERVER,
+    REASON_NULL_MX,
+    REASON_UNROUTABLE_MX,
+    REASON_MAILBOX_NOT_FOUND,
+    REASON_MAILBOX_DISABLED,
+    REASON_REJECTED,
+    REASON_ACCEPT_ALL,
+    REASON_MAILBOX_FULL,
+    REASON_DISPOSABLE,
+    REASON_GREYLISTED,
+    REASON_TEMPORARY_FAILURE,
+    REASON_BLOCKED,
+    REASON_TIMEOUT,
+    REASON_NO_CONNECT,
+    REASON_TLS_ERROR,
+    REASON_PROTOCOL_ERROR,
+    REASON_DNS_ERROR,
+    REASON_UNVERIFIED,
+    REASON__COUNT
+} verdict_reason;
+
+/* What raises or lowers the risk besides the reason. */
+typedef struct verdict_flags {
+    bool role;
+    bool free;
+    bool typo;          /* a did-you-mean suggestion exists */
+    bool syntax_only;   /* only --level syntax was checked */
+} verdict_flags;
+
+verdict_status verdict_status_of(verdict_reason r);
+const char *verdict_status_name(verdict_status s);
+const char *verdict_reason_name(verdict_reason r);
+
+/* Parse a status/reason name; returns -1 when NAME is not in the vocabulary. */
+int verdict_status_parse(const char *name);
+int verdict_reason_parse(const char *name);
+
+/* Bounce risk 0–100 for reason R with flags F (see verdict.c for the table). */
+int verdict_risk(verdict_reason r, const verdict_flags *f);
+
+#endif

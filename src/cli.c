@@ -1,0 +1,327 @@
+/* cli.c — option parsing and help texts for check, clean and report.
+ *
+ * Every option of SPEC.md is accepted and validated here, even where a level
+ * that uses it is not reached, so scripts written today keep working.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_LEVEL = 256, OPT_DNS, OPT_SMTP_PORT, OPT_HELO, OPT_FROM, OPT_STARTTLS,
+    OPT_CONNECT_TIMEOUT, OPT_COMMAND_TIMEOUT, OPT_CONCURRENCY, OPT_PER_MX,
+    OPT_PER_DOMAIN, OPT_RCPT_PER_SESSION, OPT_RETRY_SCHEDULE, OPT_THREADS,
+    OPT_COLUMN, OPT_STATE, OPT_RESTART, OPT_ALLOW_PRIVATE_MX, OPT_PROGRESS,
+    OPT_JSON, OPT_REPORT, OPT_FORMAT,
+};
+
+static const struct option long_opts[] = {
+    {"level", required_argument, NULL, OPT_LEVEL},
+    {"dns", required_argument, NULL, OPT_DNS},
+    {"smtp-port", required_argument, NULL, OPT_SMTP_PORT},
+    {"helo", required_argument, NULL, OPT_HELO},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"starttls", required_argument, NULL, OPT_STARTTLS},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"command-timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT},
+    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+    {"per-mx", required_argument, NULL, OPT_PER_MX},
+    {"per-domain", required_argument, NULL, OPT_PER_DOMAIN},
+    {"rcpt-per-session", required_argument, NULL, OPT_RCPT_PER_SESSION},
+    {"retry-schedule", required_argument, NULL, OPT_RETRY_SCHEDULE},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"column", required_argument, NULL, OPT_COLUMN},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"restart", no_argument, NULL, OPT_RESTART},
+    {"allow-private-mx", no_argument, NULL, OPT_ALLOW_PRIVATE_MX},
+    {"progress", required_argument, NULL, OPT_PROGRESS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"verbose", no_argument, NULL, 'v'},
+    {"output", required_argument, NULL, 'o'},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *const command_names[] = {"check", "clean", "report"};
+
+/* Which options each command takes (bit per command). */
+static bool option_allowed(cli_command cmd, int opt)
+{
+    switch (opt) {
+    case OPT_JSON: case 'v':
+        return cmd == CMD_CHECK;
+    case OPT_COLUMN: case OPT_STATE: case OPT_RESTART: case OPT_REPORT:
+        return cmd == CMD_CLEAN;
+    case 'o':
+        return cmd != CMD_CHECK;
+    case OPT_FORMAT:
+        return cmd == CMD_REPORT;
+    case 'h':
+        return true;
+    default:
+        return cmd != CMD_REPORT;
+    }
+}
+
+static int usage_error(cli_command cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "mailvet %s: ", command_names[cmd]);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'mailvet %s --help'.\n", command_names[cmd]);
+    return EXIT_USAGE;
+}
+
+static bool parse_int(const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v > 0 && v <= 86400))
+        return false;
+    *out = v;
+    return true;
+}
+
+static int parse_choice(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static bool parse_schedule(const char *s, cli_opts *o)
+{
+    o->nretries = 0;
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        return false;
+    strcpy(buf, s);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (o->nretries == CLI_MAX_RETRIES ||
+            !parse_int(t, 0, 7 * 86400, &o->retry_delays[o->nretries]))
+            return false;
+        o->nretries++;
+    }
+    return true;
+}
+
+static void defaults(cli_command cmd, cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->command = cmd;
+    o->level = LEVEL_SMTP;
+    o->smtp_port = 25;
+    o->starttls = STARTTLS_AUTO;
+    o->connect_timeout = 10;
+    o->command_timeout = 30;
+    o->concurrency = 1000;
+    o->per_mx = 5;
+    o->per_domain = 10;
+    o->rcpt_per_session = 50;
+    o->threads = 0;            /* 0: one per core */
+    o->retry_delays[0] = 360;
+    o->retry_delays[1] = 900;
+    o->retry_delays[2] = 1800;
+    o->nretries = 3;
+    o->progress = PROGRESS_AUTO;
+    o->format = "text";
+}
+
+/* Apply one parsed option; returns -1 or an exit code. */
+static int apply(cli_command cmd, int c, const char *arg, cli_opts *o)
+{
+    static const char *const levels[] = {"syntax", "dns", "smtp"};
+    static const char *const tls[] = {"auto", "never", "require"};
+    static const char *const prog[] = {"auto", "always", "never"};
+    static const char *const formats[] = {"text", "json", "html"};
+    int v;
+    switch (c) {
+    case OPT_LEVEL:
+        if ((v = parse_choice(arg, levels, 3)) < 0)
+            return usage_error(cmd, "--level must be syntax, dns or smtp, not '%s'", arg);
+        o->level = (cli_level)v;
+        return -1;
+    case OPT_STARTTLS:
+        if ((v = parse_choice(arg, tls, 3)) < 0)
+            return usage_error(cmd, "--starttls must be auto, never or require, not '%s'", arg);
+        o->starttls = (cli_starttls)v;
+        return -1;
+    case OPT_PROGRESS:
+        if ((v = parse_choice(arg, prog, 3)) < 0)
+            return usage_error(cmd, "--progress must be auto, always or never, not '%s'", arg);
+        o->progress = (cli_progress)v;
+        return -1;
+    case OPT_FORMAT:
+        if (parse_choice(arg, formats, 3) < 0)
+            return usage_error(cmd, "--format must be text, json or html, not '%s'", arg);
+        o->format = arg;
+        return -1;
+    case OPT_DNS: o->dns = arg; return -1;
+    case OPT_HELO: o->helo = arg; return -1;
+    case OPT_FROM: o->from = arg; return -1;
+    case OPT_COLUMN: o->column = arg; return -1;
+    case OPT_STATE: o->state = arg; return -1;
+    case OPT_REPORT: o->report_html = arg; return -1;
+    case 'o': o->output = arg; return -1;
+    case OPT_RESTART: o->restart = true; return -1;
+    case OPT_ALLOW_PRIVATE_MX: o->allow_private_mx = true; return -1;
+    case OPT_JSON: o->json = true; return -1;
+    case 'v': o->verbose = true; return -1;
+    case OPT_SMTP_PORT:
+        return parse_int(arg, 1, 65535, &o->smtp_port) ? -1
+               : usage_error(cmd, "--smtp-port must be a port number, not '%s'", arg);
+    case OPT_CONNECT_TIMEOUT:
+        return parse_seconds(arg, &o->connect_timeout) ? -1
+               : usage_error(cmd, "--connect-timeout must be seconds > 0, not '%s'", arg);
+    case OPT_COMMAND_TIMEOUT:
+        return parse_seconds(arg, &o->command_timeout) ? -1
+               : usage_error(cmd, "--command-timeout must be seconds > 0, not '%s'", arg);
+    case OPT_CONCURRENCY:
+        return parse_int(arg, 1, 100000, &o->concurrency) ? -1
+               : usage_error(cmd, "--concurrency must be 1..100000, not '%s'", arg);
+    case OPT_PER_MX:
+        return parse_int(arg, 1, 1000, &o->per_mx) ? -1
+               : usage_error(cmd, "--per-mx must be 1..1000, not '%s'", arg);
+    case OPT_PER_DOMAIN:
+        return parse_int(arg, 1, 10000, &o->per_domain) ? -1
+               : usage_error(cmd, "--per-domain must be 1..10000, not '%s'", arg);
+    case OPT_RCPT_PER_SESSION:
+        return parse_int(arg, 1, 1000, &o->rcpt_per_session) ? -1
+               : usage_error(cmd, "--rcpt-per-session must be 1..1000, not '%s'", arg);
+    case OPT_THREADS:
+        return parse_int(arg, 1, 256, &o->threads) ? -1
+               : usage_error(cmd, "--threads must be 1..256, not '%s'", arg);
+    case OPT_RETRY_SCHEDULE:
+        return parse_schedule(arg, o) ? -1
+               : usage_error(cmd, "--retry-schedule must be up to 16 comma-separated seconds, not '%s'", arg);
+    default:
+        return usage_error(cmd, "%s", "unknown option");
+    }
+}
+
+static int check_positionals(cli_command cmd, cli_opts *o)
+{
+    switch (cmd) {
+    case CMD_CHECK:
+        if (o->nargs < 1)
+            return usage_error(cmd, "%s", "give at least one ADDRESS");
+        break;
+    case CMD_CLEAN:
+        if (o->nargs != 1)
+            return usage_error(cmd, "%s", "give exactly one INPUT.csv (or - for stdin)");
+        if (!o->output)
+            return usage_error(cmd, "%s", "-o OUTPUT.csv is required");
+        break;
+    case CMD_REPORT:
+        if (o->nargs != 1)
+            return usage_error(cmd, "%s", "give exactly one STATE file");
+        break;
+    }
+    return -1;
+}
+
+int cli_parse(cli_command cmd, int argc, char **argv, cli_opts *o)
+{
+    defaults(cmd, o);
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:vh", long_opts, NULL)) != -1) {
+        if (c == '?' || c == ':')
+            return usage_error(cmd, "bad option or missing value: %s", argv[optind - 1]);
+        if (c == 'h') {
+            cli_usage(cmd);
+            return EXIT_DONE;
+        }
+        if (!option_allowed(cmd, c))
+            return usage_error(cmd, "option %s does not apply to this command", argv[optind - 1]);
+        int rc = apply(cmd, c, optarg, o);
+        if (rc >= 0)
+            return rc;
+    }
+    o->args = argv + optind;
+    o->nargs = argc - optind;
+    return check_positionals(cmd, o);
+}
+
+void cli_usage_main(void)
+{
+    puts("mailvet — verify email addresses and clean mailing lists\n"
+         "\n"
+         "Usage:\n"
+         "  mailvet check [OPTIONS] ADDRESS...               verify addresses, one verdict each\n"
+         "  mailvet clean [OPTIONS] INPUT.csv -o OUTPUT.csv  batch-clean a list (resumable)\n"
+         "  mailvet report [--format text|json|html] [-o FILE] STATE\n"
+         "  mailvet --version | --help | COMMAND --help\n"
+         "\n"
+         "Exit codes: 0 done, 1 runtime error, 2 usage or input error, 130 interrupted.");
+}
+
+static void usage_common(void)
+{
+    puts("  --level syntax|dns|smtp   how deep to check (default smtp)\n"
+         "  --dns HOST[:PORT][,...]   DNS servers to ask (default: system resolver)\n"
+         "  --smtp-port N             port used for every MX (default 25)\n"
+         "  --helo NAME               EHLO/HELO name (default: this host's FQDN)\n"
+         "  --from ADDR               envelope sender (default verify@<helo>)\n"
+         "  --starttls auto|never|require   (default auto)\n"
+         "  --connect-timeout S       per connection attempt (default 10)\n"
+         "  --command-timeout S       per SMTP reply (default 30)\n"
+         "  --concurrency N           open SMTP connections in all (default 1000)\n"
+         "  --per-mx N                connections to one MX address (default 5)\n"
+         "  --per-domain N            connections for one recipient domain (default 10)\n"
+         "  --rcpt-per-session N      recipients per SMTP session (default 50)\n"
+         "  --retry-schedule S,S,...  delays before retrying a 4xx (default 360,900,1800)\n"
+         "  --threads N               worker threads (default: one per core)\n"
+         "  --allow-private-mx        allow loopback/private MX addresses (tests)\n"
+         "  --progress auto|always|never\n"
+         "  -h, --help                this text");
+}
+
+void cli_usage(cli_command cmd)
+{
+    switch (cmd) {
+    case CMD_CHECK:
+        puts("Usage: mailvet check [OPTIONS] ADDRESS...\n"
+             "Verify each ADDRESS and print one verdict per address, in argument order.\n"
+             "\n"
+             "  --json                    one JSON object per address\n"
+             "  -v, --verbose             also print the SMTP transcript on stderr");
+        break;
+    case CMD_CLEAN:
+        puts("Usage: mailvet clean [OPTIONS] INPUT.csv -o OUTPUT.csv\n"
+             "Append verdict columns to every row of INPUT (- for stdin) and write OUTPUT\n"
+             "in input order, then print a summary.\n"
+             "\n"
+             "  -o, --output FILE         the annotated CSV (written to a temp file, then renamed)\n"
+             "  --column NAME|N           the email column (default: detected)\n"
+             "  --state PATH              the batch's state file (default OUTPUT.state)\n"
+             "  --restart                 discard an existing state file and start over\n"
+             "  --report FILE.html        also write the HTML report");
+        break;
+    case CMD_REPORT:
+        puts("Usage: mailvet report [--format text|json|html] [-o FILE] STATE\n"
+             "Render the report of a finished or unfinished batch from its state file.");
+        return;
+    }
+    usage_common();
+}

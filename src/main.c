@@ -1,0 +1,106 @@
+/* main.c — entry point: picks the command, finds the data directory, loads
+ * the lists, and maps every outcome to SPEC's exit codes. */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "clean.h"
+#include "cli.h"
+#include "lists.h"
+
+#ifndef MAILVET_VERSION
+#define MAILVET_VERSION "0.0.0"
+#endif
+#ifndef MAILVET_DATADIR
+#define MAILVET_DATADIR "/usr/local/share/mailvet"
+#endif
+
+static bool is_data_dir(const char *dir)
+{
+    char probe[PATH_MAX + 16];
+    struct stat st;
+    snprintf(probe, sizeof probe, "%s/roles.txt", dir);
+    return stat(probe, &st) == 0;
+}
+
+/* $MAILVET_DATA, else data/ beside the binary (build tree), else
+ * ../share/mailvet beside it (installed), else the compiled-in path. */
+static const char *find_data_dir(char *buf, size_t len)
+{
+    const char *env = getenv("MAILVET_DATA");
+    if (env && *env)
+        return env;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        const char *dir = dirname(exe);
+        static const char *const rel[] = {"data", "../data", "../share/mailvet"};
+        for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
+            if ((size_t)snprintf(buf, len, "%s/%s", dir, rel[i]) >= len)
+                continue;
+            if (is_data_dir(buf))
+                return buf;
+        }
+    }
+    return MAILVET_DATADIR;
+}
+
+static lists *load_lists(void)
+{
+    char dirbuf[PATH_MAX], err[512];
+    const char *dir = find_data_dir(dirbuf, sizeof dirbuf);
+    lists *l = lists_load(dir, err, sizeof err);
+    if (!l)
+        fprintf(stderr, "mailvet: cannot load data files from %s: %s "
+                "(set MAILVET_DATA to the data directory)\n", dir, err);
+    return l;
+}
+
+static int run_command(cli_command cmd, int argc, char **argv)
+{
+    cli_opts o;
+    int rc = cli_parse(cmd, argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    if (cmd == CMD_REPORT) {
+        fprintf(stderr, "mailvet report: state files are not available in this version yet\n");
+        return EXIT_USAGE;
+    }
+    lists *l = load_lists();
+    if (!l)
+        return EXIT_RUNTIME;
+    rc = cmd == CMD_CHECK ? check_run(&o, l) : clean_run(&o, l);
+    lists_free(l);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_usage_main();
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("mailvet %s\n", MAILVET_VERSION);
+        return EXIT_DONE;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        cli_usage_main();
+        return EXIT_DONE;
+    }
+    if (strcmp(cmd, "check") == 0)
+        return run_command(CMD_CHECK, argc - 1, argv + 1);
+    if (strcmp(cmd, "clean") == 0)
+        return run_command(CMD_CLEAN, argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return run_command(CMD_REPORT, argc - 1, argv + 1);
+    fprintf(stderr, "mailvet: unknown command '%s'\nTry 'mailvet --help'.\n", cmd);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,51 @@
+#!/bin/sh
+# run.sh BINARY GENCSV — `make bench`: generate lists, clean them, print one table.
+# Runs inside a private network namespace (unshare -n) like every benchmark,
+# so nothing can leave the machine. Figures: rows/s, CPU seconds (user+sys)
+# in all and per 1,000 rows, peak RSS.
+set -eu
+BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+GEN=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+ROWS=${BENCH_ROWS:-1000000}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+in_namespace() {
+    if [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; then
+        unshare -n sh -c 'ip link set lo up 2>/dev/null; exec "$@"' sh "$@"
+    else
+        echo "bench: cannot create a private network namespace (need root and unshare -n)" >&2
+        exit 1
+    fi
+}
+
+"$GEN" "$ROWS" 42 > "$T/list.csv"
+bytes=$(wc -c < "$T/list.csv")
+
+# name args...: one row of the table, from the median-wall-time run of RUNS
+# (the machine is shared: one run can be slowed by a neighbour).
+RUNS=${BENCH_RUNS:-3}
+bench_row() {
+    name=$1; shift
+    : > "$T/times"
+    i=0
+    while [ $i -lt "$RUNS" ]; do
+        in_namespace /usr/bin/time -f '%e %U %S %M' -o "$T/time" \
+            "$BIN" clean "$@" "$T/list.csv" -o "$T/out.csv" > "$T/summary.txt"
+        cat "$T/time" >> "$T/times"
+        i=$((i + 1))
+    done
+    sort -n "$T/times" | sed -n "$(( (RUNS + 1) / 2 ))p" > "$T/time"
+    read -r wall user sys rss < "$T/time"
+    awk -v n="$name" -v rows="$ROWS" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v b="$bytes" 'BEGIN {
+        cpu = u + s; if (w <= 0) w = 0.01;
+        printf "| %-16s | %9d | %8.1f | %6.2f | %10.0f | %6.2f | %8.4f | %6.1f |\n",
+               n, rows, b / 1048576, w, rows / w, cpu, cpu * 1000 / rows, r / 1024 }'
+}
+
+echo "mailvet bench ($(uname -m), $(nproc) cores; median of $RUNS runs)"
+echo "| bench            |      rows | input MB | wall s |     rows/s |  CPU s | CPU s/1k | RSS MB |"
+echo "|------------------|-----------|----------|--------|------------|--------|----------|--------|"
+bench_row "syntax, 1M rows" --level syntax
+echo
+echo "Goals (issue 2): >= 1,000,000 rows/s at --level syntax; peak RSS < 64 MB."

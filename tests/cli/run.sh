@@ -1,0 +1,167 @@
+#!/bin/sh
+# run.sh BINARY — end-to-end tests of the mailvet command line at --level
+# syntax: options, exit codes, and the CSV edge cases of SPEC "Bad input".
+# Needs no network. Ends with "cli: N passed, M failed".
+set -u
+BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+pass=0 fail=0
+
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect_rc WANT DESCRIPTION -- command...
+expect_rc() {
+    want=$1 what=$2; shift 3
+    "$@" >out.txt 2>err.txt; got=$?
+    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want"; cat err.txt; fi
+}
+# contains FILE TEXT DESCRIPTION
+contains() {
+    if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1" | head -20; fi
+}
+not_contains() {
+    if grep -qF -- "$2" "$1"; then bad "$3: '$2' unexpectedly in $1"; else ok; fi
+}
+same() {
+    if cmp -s "$1" "$2"; then ok; else bad "$3: $1 differs from $2"; diff "$1" "$2" | head -20; fi
+}
+clean() { "$BIN" clean --level syntax "$@"; }
+HDR=mailvet_email,mailvet_status,mailvet_reason,mailvet_risk,mailvet_did_you_mean,mailvet_role,mailvet_free,mailvet_disposable,mailvet_accept_all,mailvet_mx,mailvet_smtp_code,mailvet_smtp_enhanced,mailvet_smtp_text,mailvet_attempts
+
+# --- commands, help, exit codes
+expect_rc 0 "--version" -- "$BIN" --version
+contains out.txt "mailvet 0.1.0" "--version text"
+expect_rc 0 "--help" -- "$BIN" --help
+contains out.txt "mailvet clean" "--help lists clean"
+for c in check clean report; do expect_rc 0 "$c --help" -- "$BIN" $c --help; done
+expect_rc 2 "no command" -- "$BIN"
+expect_rc 2 "unknown command" -- "$BIN" frobnicate
+expect_rc 2 "unknown option" -- "$BIN" check --frob a@b.com
+expect_rc 2 "bad level" -- "$BIN" check --level deep a@b.com
+contains err.txt "--level must be syntax, dns or smtp" "bad level message"
+expect_rc 2 "bad retry schedule" -- "$BIN" check --retry-schedule 1,x a@b.com
+expect_rc 2 "check without address" -- "$BIN" check --level syntax
+expect_rc 2 "clean without -o" -- "$BIN" clean in.csv
+expect_rc 2 "--json is not a clean option" -- "$BIN" clean --json in.csv -o o.csv
+
+# --- check at --level syntax
+expect_rc 0 "check valid" -- "$BIN" check --level syntax Jane.Doe@Example.COM
+contains out.txt "unverified" "valid address is unverified at syntax level"
+expect_rc 0 "check table" -- "$BIN" check --level syntax good@example.com "bad@@example.com" info@gmial.com
+contains out.txt "undeliverable" "invalid address is undeliverable"
+contains out.txt "invalid_syntax" "invalid reason"
+contains out.txt "info@gmail.com" "typo suggestion in table"
+contains out.txt "role" "role flag in table"
+expect_rc 0 "check json" -- "$BIN" check --level syntax --json "mailto:Jane <jane@EXAMPLE.com>" x@mailinator.com
+contains out.txt '{"input":"mailto:Jane <jane@EXAMPLE.com>","email":"jane@example.com","status":"unknown","reason":"unverified"' "json object, normalised email"
+contains out.txt '"accept_all":null' "accept_all null when unknown"
+contains out.txt '"status":"risky","reason":"disposable"' "disposable is risky"
+contains out.txt '"disposable":true' "disposable flag as boolean"
+[ "$(wc -l < out.txt)" -eq 2 ] && ok || bad "one JSON line per address"
+
+# --- clean: the basics
+printf 'Name,Email,City\nAnn,ann@example.com,Oslo\nBob,bob@gmial.com,"Rome, IT"\nCy,not-an-address,Paris\n' > basic.csv
+expect_rc 0 "clean basic" -- clean basic.csv -o basic.out.csv
+contains basic.out.csv "Name,Email,City,$HDR" "header with appended columns"
+contains basic.out.csv 'Bob,bob@gmial.com,"Rome, IT",bob@gmial.com,unknown,unverified,' "row kept, quoting normalised"
+contains basic.out.csv 'bob@gmail.com' "did_you_mean column"
+contains basic.out.csv 'Cy,not-an-address,Paris,,undeliverable,invalid_syntax,100,' "invalid row"
+[ "$(wc -l < basic.out.csv)" -eq 4 ] && ok || bad "4 lines out"
+[ "$(stat -c %a basic.out.csv)" = 600 ] && ok || bad "OUTPUT mode is 0600"
+ls basic.out.csv.tmp-* >/dev/null 2>&1 && bad "temp file left behind" || ok
+contains out.txt "3 rows checked" "summary counts rows"
+contains out.txt "invalid_syntax" "summary by reason"
+
+# --- input order is kept, many rows
+i=0; { echo email; while [ $i -lt 3000 ]; do echo "user$i@example.com"; i=$((i + 1)); done; } > many.csv
+expect_rc 0 "clean many" -- clean many.csv -o many.out.csv
+cut -d, -f1 many.out.csv > many.col
+same many.csv many.col "input order kept over 3000 rows"
+
+# --- BOM, CRLF, CR-only, LF mixes
+printf '\357\273\277email,n\r\na@example.com,1\r\nb@example.com,2\rc@example.com,3\n' > bom.csv
+expect_rc 0 "clean BOM + mixed newlines" -- clean bom.csv -o bom.out.csv
+head -c 3 bom.out.csv | od -An -tx1 | grep -q "ef bb bf" && ok || bad "BOM kept in OUTPUT"
+contains bom.out.csv "email,n,mailvet_email" "BOM not part of the header name"
+[ "$(grep -c '@example.com,unknown,unverified' bom.out.csv)" -eq 3 ] && ok || bad "3 rows across CRLF/CR/LF"
+
+# --- quoted fields with commas, quotes and newlines are kept
+printf 'email,note\nq@example.com,"line1\nline2, with ""quotes"""\n' > quoted.csv
+expect_rc 0 "clean quoted" -- clean quoted.csv -o quoted.out.csv
+contains quoted.out.csv '"line1' "multi-line field kept quoted"
+contains quoted.out.csv 'line2, with ""quotes""",q@example.com' "quotes doubled, field intact"
+
+# --- ragged rows
+printf 'a,email,b\n1,r1@example.com,x\n2\n3,r3@example.com,y,extra\n' > ragged.csv
+expect_rc 0 "clean ragged" -- clean ragged.csv -o ragged.out.csv
+contains ragged.out.csv '2,,,,undeliverable,invalid_syntax' "short row padded, no email cell"
+contains ragged.out.csv '3,r3@example.com,y,extra,r3@example.com' "long row kept whole"
+contains out.txt "Rows without an email cell" "summary mentions short rows"
+contains out.txt "more fields than the header: 1" "summary mentions long rows"
+
+# --- invalid UTF-8: email cell invalid, other cells passed byte for byte
+printf 'email,n\n\377bad@example.com,ok\ngood@example.com,\376\375\n' > utf8.csv
+expect_rc 0 "clean invalid UTF-8" -- clean utf8.csv -o utf8.out.csv
+contains utf8.out.csv "invalid_syntax" "invalid UTF-8 address rejected"
+grep -q "$(printf 'good@example.com,\376\375,good@example.com')" utf8.out.csv && ok || bad "bytes passed through"
+
+# --- a 10 MB field
+{ echo "email,blob"; printf 'big@example.com,"'; head -c 10485760 /dev/zero | tr '\0' 'x'; printf '"\nsmall@example.com,y\n'; } > big.csv
+expect_rc 0 "clean 10 MB field" -- clean big.csv -o big.out.csv
+[ "$(wc -c < big.out.csv)" -gt 10485760 ] && ok || bad "10 MB field written"
+contains big.out.csv "small@example.com,y,small@example.com" "row after the big field"
+
+# --- empty, header-only, no email column
+: > empty.csv
+expect_rc 2 "empty file" -- clean empty.csv -o e.out.csv
+contains err.txt "empty" "empty file message"
+[ -e e.out.csv ] && bad "no OUTPUT for empty input" || ok
+printf 'email,name\n' > header.csv
+expect_rc 0 "header-only file" -- clean header.csv -o h.out.csv
+contains err.txt "header but no rows" "header-only warning"
+contains h.out.csv "email,name,mailvet_email" "header-only output has the header"
+printf 'name,phone\nann,123\nbob,456\n' > noemail.csv
+expect_rc 2 "no email column" -- clean noemail.csv -o n.out.csv
+contains err.txt "no email column found" "no email column message"
+
+# --- column choice
+printf 'name,E-Mail Address\nann,ann@example.com\n' > named.csv
+expect_rc 0 "auto header name" -- clean named.csv -o named.out.csv
+contains named.out.csv "ann,ann@example.com,ann@example.com,unknown" "E-Mail Address detected"
+printf 'x@example.com,y@example.com\nz@example.com,w@example.com\n' > twocol.csv
+expect_rc 0 "--column 2 without header" -- clean --column 2 twocol.csv -o twocol.out.csv
+contains twocol.out.csv "x@example.com,y@example.com,y@example.com," "second column used"
+[ "$(wc -l < twocol.out.csv)" -eq 2 ] && ok || bad "no header invented"
+printf 'id,work,home\n1,w@example.com,h@example.com\n' > byname.csv
+expect_rc 0 "--column NAME" -- clean --column HOME byname.csv -o byname.out.csv
+contains byname.out.csv "1,w@example.com,h@example.com,h@example.com" "column by name, case-insensitive"
+expect_rc 2 "--column missing" -- clean --column nope byname.csv -o x.csv
+contains err.txt 'no column named "nope"' "missing column message"
+printf 'ann@example.com,Ann\nbob@example.com,Bob\n' > headless.csv
+expect_rc 0 "headerless" -- clean headless.csv -o headless.out.csv
+[ "$(wc -l < headless.out.csv)" -eq 2 ] && ok || bad "headerless: no header row written"
+
+# --- paths
+expect_rc 2 "missing INPUT" -- clean nosuch.csv -o x.csv
+contains err.txt "No such file" "missing INPUT message"
+expect_rc 2 "OUTPUT equal to INPUT" -- clean basic.csv -o basic.csv
+contains err.txt "same file as INPUT" "same file message"
+ln -sf basic.csv alias.csv
+expect_rc 2 "OUTPUT is INPUT by another name" -- clean alias.csv -o basic.csv
+printf 'email\nstdin@example.com\n' | clean - -o stdin.out.csv >out.txt 2>err.txt && ok || bad "stdin input"
+contains stdin.out.csv "stdin@example.com,unknown" "stdin row"
+
+# --- interruption: exit 130, nothing half-written
+( printf 'email\na@example.com\n'; sleep 3 ) | clean - -o int.out.csv >out.txt 2>err.txt &
+pid=$!
+sleep 1
+pkill -INT -f "clean --level syntax - -o int.out.csv"
+wait $pid; rc=$?
+[ "$rc" -eq 130 ] && ok || bad "SIGINT exit $rc, want 130"
+[ -e int.out.csv ] && bad "interrupted run left OUTPUT" || ok
+ls int.out.csv.tmp-* >/dev/null 2>&1 && bad "interrupted run left a temp file" || ok
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,107 @@
+/* test_cli.c — option parsing: defaults, values, refusals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int parse(cli_command cmd, cli_opts *o, int argc, const char **argv)
+{
+    /* Silence the usage messages of the refusal cases. */
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w");
+    int rc = cli_parse(cmd, argc, (char **)argv, o);
+    fclose(stderr);
+    stderr = saved;
+    return rc;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    cli_opts o;
+    const char *argv[] = {"check", "a@example.com"};
+    assert_int_equal(parse(CMD_CHECK, &o, 2, argv), -1);
+    assert_int_equal(o.level, LEVEL_SMTP);
+    assert_int_equal(o.smtp_port, 25);
+    assert_int_equal(o.per_mx, 5);
+    assert_int_equal(o.per_domain, 10);
+    assert_int_equal(o.concurrency, 1000);
+    assert_int_equal(o.rcpt_per_session, 50);
+    assert_int_equal(o.nretries, 3);
+    assert_int_equal(o.retry_delays[0], 360);
+    assert_int_equal(o.retry_delays[2], 1800);
+    assert_true(o.connect_timeout == 10 && o.command_timeout == 30);
+    assert_int_equal(o.nargs, 1);
+    assert_string_equal(o.args[0], "a@example.com");
+}
+
+static void test_values_anywhere(void **state)
+{
+    (void)state;
+    cli_opts o;
+    const char *argv[] = {"clean", "in.csv", "--level", "syntax", "-o", "out.csv",
+                          "--retry-schedule", "1,2", "--column", "Email", "--allow-private-mx",
+                          "--dns", "127.0.0.1:5353", "--starttls", "require"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 15, argv), -1);
+    assert_int_equal(o.level, LEVEL_SYNTAX);
+    assert_string_equal(o.output, "out.csv");
+    assert_int_equal(o.nretries, 2);
+    assert_int_equal(o.retry_delays[1], 2);
+    assert_string_equal(o.column, "Email");
+    assert_true(o.allow_private_mx);
+    assert_string_equal(o.dns, "127.0.0.1:5353");
+    assert_int_equal(o.starttls, STARTTLS_REQUIRE);
+    assert_int_equal(o.nargs, 1);
+    assert_string_equal(o.args[0], "in.csv");
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    cli_opts o;
+    const char *bad_level[] = {"check", "--level", "deep", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, bad_level), EXIT_USAGE);
+    const char *bad_port[] = {"check", "--smtp-port", "70000", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, bad_port), EXIT_USAGE);
+    const char *bad_sched[] = {"check", "--retry-schedule", "5,,x", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, bad_sched), EXIT_USAGE);
+    const char *no_out[] = {"clean", "in.csv"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 2, no_out), EXIT_USAGE);
+    const char *two_in[] = {"clean", "a.csv", "b.csv", "-o", "x"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 5, two_in), EXIT_USAGE);
+    const char *wrong_cmd[] = {"check", "--restart", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 3, wrong_cmd), EXIT_USAGE);
+    const char *timeout0[] = {"check", "--connect-timeout", "0", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, timeout0), EXIT_USAGE);
+    const char *fmt[] = {"report", "--format", "pdf", "s.state"};
+    assert_int_equal(parse(CMD_REPORT, &o, 4, fmt), EXIT_USAGE);
+}
+
+static void test_help_exits_zero(void **state)
+{
+    (void)state;
+    cli_opts o;
+    FILE *saved = stdout;
+    stdout = fopen("/dev/null", "w");
+    const char *argv[] = {"clean", "--help"};
+    int rc = cli_parse(CMD_CLEAN, 2, (char **)argv, &o);
+    fclose(stdout);
+    stdout = saved;
+    assert_int_equal(rc, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_values_anywhere),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_help_exits_zero),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
