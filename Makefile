@@ -15,7 +15,7 @@ CPPFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -DMAILVET_VERSION=\"$(VERSION)\" \
              -DMAILVET_DATADIR=\"$(DATADIR)\"
 CFLAGS    ?= -O2 -g
 ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LIBS      := -lcsv -lidn2 -lunistring -lm -lpthread
+LIBS      := -luv -lcares -lssl -lcrypto -lcsv -lidn2 -lunistring -lm -lpthread
 TESTLIBS  := -lcmocka
 
 SRC       := $(wildcard src/*.c)
@@ -29,6 +29,9 @@ REL_LIB   := $(filter-out build/rel/main.o,$(REL_OBJ))
 ASAN_LIB  := $(filter-out build/asan/main.o,$(ASAN_OBJ))
 REL_UNIT  := $(UNITSRC:tests/unit/%.c=build/rel/tests/%)
 ASAN_UNIT := $(UNITSRC:tests/unit/%.c=build/asan/tests/%)
+NETSRC    := $(wildcard tests/net/*.c)
+REL_NET   := $(NETSRC:tests/net/%.c=build/rel/net/%)
+ASAN_NET  := $(NETSRC:tests/net/%.c=build/asan/net/%)
 
 .PHONY: all deps deps-auto check unit-check cli-check bench demo install uninstall clean
 
@@ -63,14 +66,24 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(ASANFLAGS) -o $@ $< $(ASAN_LIB) $(LIBS) $(TESTLIBS)
 
+# Integration-test drivers (tests/net/*.c): linked like the unit tests.
+build/rel/net/%: tests/net/%.c $(REL_LIB) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(REL_LIB) $(LIBS)
+
+build/asan/net/%: tests/net/%.c $(ASAN_LIB) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(ASANFLAGS) -o $@ $< $(ASAN_LIB) $(LIBS)
+
 -include tests/mailsim/mailsim.mk
 
 # Every test program, plain then sanitized; tests/run.sh prints the tally.
-check: mailvet build/asan/mailvet $(REL_UNIT) $(ASAN_UNIT)
+check: mailvet build/asan/mailvet $(REL_UNIT) $(ASAN_UNIT) $(REL_NET) $(ASAN_NET)
 	@sh tests/run.sh \
 	  $(foreach t,$(REL_UNIT) $(ASAN_UNIT),"unit:$(t)") \
 	  "cli:tests/cli/run.sh ./mailvet" \
-	  "cli:env MAILVET_DATA=$(CURDIR)/data tests/cli/run.sh build/asan/mailvet"
+	  "cli:env MAILVET_DATA=$(CURDIR)/data tests/cli/run.sh build/asan/mailvet" \
+	  "install:sh tests/install-test.sh"
 
 build/bench/gencsv: tests/bench/gencsv.c
 	@mkdir -p $(@D)

@@ -57,6 +57,26 @@ const char *verdict_reason_name(verdict_reason r);
 int verdict_status_parse(const char *name);
 int verdict_reason_parse(const char *name);
 
+/* Where in the SMTP conversation a reply came (for verdict_classify). */
+typedef enum verdict_stage {
+    STAGE_BANNER,
+    STAGE_EHLO,       /* EHLO or HELO */
+    STAGE_STARTTLS,
+    STAGE_MAIL,
+    STAGE_RCPT,
+} verdict_stage;
+
+/* What a reply means: the reason it gives if it is the final answer.
+ * CODE is the reply code, ENHANCED the RFC 3463 code or "", TEXT the joined
+ * reply text. Enhanced codes decide first, text patterns after. A 4xx maps
+ * to the reason it leaves behind once retries run out (greylisted,
+ * temporary_failure, blocked) or to mailbox_full, which is not retried. */
+verdict_reason verdict_classify(verdict_stage stage, int code, const char *enhanced,
+                                const char *text);
+
+/* A 4xx at RCPT that means "fewer recipients per session" (452 4.5.3). */
+bool verdict_too_many_recipients(int code, const char *enhanced, const char *text);
+
 /* Bounce risk 0–100 for reason R with flags F (see verdict.c for the table). */
 int verdict_risk(verdict_reason r, const verdict_flags *f);
 

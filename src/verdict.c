@@ -1,4 +1,10 @@
-/* verdict.c — status/reason names and the bounce-risk table (pure).
+/* verdict.c — status/reason names, reply classification and the
+ * bounce-risk table (pure).
+ *
+ * Classification tells a refused mailbox (5.1.1, "user unknown") from a
+ * refused verifier (5.7.x, "spamhaus", 554 banners) from a full or disabled
+ * mailbox: enhanced codes first, then the text patterns below, which come
+ * from the big providers' published bounce texts.
  *
  * The risk is the reason's base risk (how often such an address bounces when
  * mailed) adjusted by the flags. Undeliverable reasons are 100 whatever the
@@ -7,6 +13,7 @@
 #include "verdict.h"
 
 #include <string.h>
+#include <strings.h>
 
 typedef struct reason_row {
     const char *name;
@@ -91,4 +98,150 @@ int verdict_risk(verdict_reason r, const verdict_flags *f)
     if (f->free)
         risk += 2;     /* free accounts are abandoned more often */
     return risk > 99 ? 99 : risk;
+}
+
+/* ---- reply classification ---- */
+
+#define NONE NULL
+
+static const char *const texts_not_found[] = {
+    "user unknown", "unknown user", "no such user", "user not found", "unknown recipient",
+    "recipient not found", "no such recipient", "recipient unknown", "does not exist",
+    "doesn't exist", "no such mailbox", "mailbox not found", "no mailbox", "mailbox unavailable",
+    "mailbox is unavailable", "invalid recipient", "invalid mailbox", "not a valid mailbox",
+    "address unknown", "unknown address", "addressee unknown", "bad recipient",
+    "unrouteable address", "undeliverable address", "account does not exist",
+    "no account", "not our customer", "unknown or illegal alias", "address not found",
+    "recipient address rejected: access denied", "user doesn't exist", "user doesn't have", NONE,
+};
+
+static const char *const texts_disabled[] = {
+    "disabled", "deactivated", "inactive", "suspended", "no longer active",
+    "account has been closed", "account closed", "account expired", "mailbox locked", NONE,
+};
+
+static const char *const texts_full[] = {
+    "mailbox full", "mailbox is full", "over quota", "quota exceeded", "exceeded storage",
+    "insufficient storage", "out of storage", "storage allocation", "mailbox size limit",
+    "full mailbox", "inbox is full", NONE,
+};
+
+static const char *const texts_blocked[] = {
+    "spamhaus", "blocked", "block list", "blocklist", "blacklist", "black list", "denylist",
+    "deny list", "poor reputation", "reputation", "reverse dns", "rdns", "ptr record",
+    "dnsbl", "rbl", "spamcop", "barracuda", "sorbs", "banned", "not allowed to send",
+    "client host", "listed at", "listed in", "abuse", "your ip", "access denied",
+    "sender address rejected", "policy", "spam", NONE,
+};
+
+static const char *const texts_greylist[] = {
+    "greylist", "graylist", "grey list", "gray list", "grey-list", "gray-list", "postgrey", NONE,
+};
+
+/* Said by greylisting servers that do not name it, but also by others. */
+static const char *const texts_later[] = {
+    "try again later", "please try again", "come back later", "retry later", "try later", NONE,
+};
+
+static const char *const texts_relay[] = {
+    "relay access denied", "relaying denied", "relay not permitted", "not permitted to relay", NONE,
+};
+
+static bool text_has(const char *text, const char *const *patterns)
+{
+    for (; *patterns; patterns++)
+        if (strcasestr(text, *patterns))
+            return true;
+    return false;
+}
+
+static bool enh_is(const char *enhanced, const char *want)
+{
+    return strcmp(enhanced, want) == 0;
+}
+
+static bool enh_prefix(const char *enhanced, const char *prefix)
+{
+    return strncmp(enhanced, prefix, strlen(prefix)) == 0;
+}
+
+/* A permanent refusal of RCPT TO. */
+static verdict_reason rcpt_permanent(const char *enh, const char *text)
+{
+    if (enh_is(enh, "5.1.1") || enh_is(enh, "5.1.10") || enh_is(enh, "5.1.6"))
+        return REASON_MAILBOX_NOT_FOUND;
+    if (enh_is(enh, "5.2.1"))
+        return REASON_MAILBOX_DISABLED;
+    if (enh_is(enh, "5.2.2"))
+        return REASON_MAILBOX_FULL;
+    if (text_has(text, texts_relay))
+        return REASON_REJECTED;          /* this host does not take mail for the domain */
+    if (enh_prefix(enh, "5.7.")) {
+        /* a policy code, but some servers say "no such user" with it */
+        return !text_has(text, texts_blocked) && text_has(text, texts_not_found)
+               ? REASON_MAILBOX_NOT_FOUND : REASON_BLOCKED;
+    }
+    if (text_has(text, texts_full))
+        return REASON_MAILBOX_FULL;
+    if (text_has(text, texts_disabled))
+        return REASON_MAILBOX_DISABLED;
+    if (text_has(text, texts_not_found))
+        return REASON_MAILBOX_NOT_FOUND;
+    if (text_has(text, texts_blocked))
+        return REASON_BLOCKED;
+    return REASON_REJECTED;
+}
+
+/* A temporary refusal of RCPT TO: what it leaves behind after the retries. */
+static verdict_reason rcpt_temporary(const char *enh, const char *text)
+{
+    if (enh_is(enh, "4.2.2") || text_has(text, texts_full))
+        return REASON_MAILBOX_FULL;
+    if (text_has(text, texts_greylist))
+        return REASON_GREYLISTED;
+    if (text_has(text, texts_blocked))
+        return REASON_BLOCKED;
+    if (text_has(text, texts_later))
+        return REASON_GREYLISTED;
+    if (enh_prefix(enh, "4.7."))
+        return REASON_BLOCKED;
+    return REASON_TEMPORARY_FAILURE;
+}
+
+/* A refusal before RCPT: the server turned the verifier away, not a mailbox. */
+static verdict_reason session_refusal(verdict_stage stage, int code, const char *enh,
+                                      const char *text)
+{
+    if (stage == STAGE_STARTTLS || enh_is(enh, "5.7.0") || strcasestr(text, "starttls"))
+        return REASON_TLS_ERROR;
+    if (code >= 500)
+        return REASON_BLOCKED;
+    return text_has(text, texts_blocked) ? REASON_BLOCKED : REASON_TEMPORARY_FAILURE;
+}
+
+verdict_reason verdict_classify(verdict_stage stage, int code, const char *enhanced,
+                                const char *text)
+{
+    const char *enh = enhanced ? enhanced : "";
+    text = text ? text : "";
+    if (code < 200 || code > 599)
+        return REASON_PROTOCOL_ERROR;
+    if (stage == STAGE_RCPT) {
+        if (code < 300)
+            return REASON_ACCEPTED;
+        if (code < 400)
+            return REASON_PROTOCOL_ERROR;   /* 3xx to RCPT breaks the protocol */
+        return code >= 500 ? rcpt_permanent(enh, text) : rcpt_temporary(enh, text);
+    }
+    if (code < 400)
+        return REASON_ACCEPTED;             /* the session goes on */
+    return session_refusal(stage, code, enh, text);
+}
+
+bool verdict_too_many_recipients(int code, const char *enhanced, const char *text)
+{
+    if (code != 452 && code != 451 && code != 450)
+        return false;
+    return (enhanced && strcmp(enhanced, "4.5.3") == 0) ||
+           (text && strcasestr(text, "too many recipients"));
 }

@@ -99,6 +99,77 @@ static void test_result_columns(void **state)
     assert_string_equal(buf, "-7");
 }
 
+/* Real replies, from the big providers' published bounce texts and from
+ * Debian's Postfix and postgrey, with the reason each must give. */
+static const struct {
+    verdict_stage stage;
+    int code;
+    const char *enhanced, *text;
+    verdict_reason want;
+} samples[] = {
+    /* Gmail */
+    {STAGE_RCPT, 550, "5.1.1", "The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos or unnecessary spaces.", REASON_MAILBOX_NOT_FOUND},
+    {STAGE_RCPT, 552, "5.2.2", "The email account that you tried to reach is over quota.", REASON_MAILBOX_FULL},
+    {STAGE_RCPT, 550, "5.2.1", "The email account that you tried to reach is disabled.", REASON_MAILBOX_DISABLED},
+    {STAGE_RCPT, 550, "5.7.1", "[192.0.2.1] Our system has detected that this message is likely unsolicited mail. To reduce the amount of spam sent to Gmail, this message has been blocked.", REASON_BLOCKED},
+    {STAGE_RCPT, 421, "4.7.0", "[192.0.2.1] Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been temporarily rate limited.", REASON_BLOCKED},
+    {STAGE_RCPT, 450, "4.2.1", "The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered.", REASON_TEMPORARY_FAILURE},
+    /* Microsoft 365 / Outlook.com */
+    {STAGE_RCPT, 550, "5.5.0", "Requested action not taken: mailbox unavailable (S2017062302). [AM1EUR03FT012.eop-EUR03.prod.protection.outlook.com]", REASON_MAILBOX_NOT_FOUND},
+    {STAGE_RCPT, 550, "5.4.1", "Recipient address rejected: Access denied. AS(201806281) [DB5EUR03FT003.eop-EUR03.prod.protection.outlook.com]", REASON_MAILBOX_NOT_FOUND},
+    {STAGE_RCPT, 550, "5.7.1", "Service unavailable, Client host [192.0.2.1] blocked using Spamhaus. To request removal from this list see https://www.spamhaus.org/query/ip/192.0.2.1 AS(1450)", REASON_BLOCKED},
+    {STAGE_RCPT, 550, "5.7.606", "Access denied, banned sending IP [192.0.2.1]. To request removal from this list please visit https://sender.office.com/", REASON_BLOCKED},
+    /* Yahoo / AOL */
+    {STAGE_RCPT, 554, "", "delivery error: dd This user doesn't have a yahoo.com account (someone@yahoo.com) [0] - mta1234.mail.bf1.yahoo.com", REASON_MAILBOX_NOT_FOUND},
+    {STAGE_RCPT, 421, "4.7.0", "[TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes", REASON_BLOCKED},
+    {STAGE_BANNER, 554, "", "IP 192.0.2.1 is listed at a blocklist; see https://postmaster.example", REASON_BLOCKED},
+    /* Postfix and postgrey */
+    {STAGE_RCPT, 550, "5.1.1", "<nobody@example.com>: Recipient address rejected: User unknown in virtual mailbox table", REASON_MAILBOX_NOT_FOUND},
+    {STAGE_RCPT, 450, "4.2.0", "<x@example.com>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.com.html", REASON_GREYLISTED},
+    {STAGE_RCPT, 554, "5.7.1", "<x@elsewhere.com>: Relay access denied", REASON_REJECTED},
+    {STAGE_MAIL, 530, "5.7.0", "Must issue a STARTTLS command first", REASON_TLS_ERROR},
+    {STAGE_RCPT, 550, "5.7.1", "Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", REASON_BLOCKED},
+    {STAGE_BANNER, 554, "5.7.1", "mx.example.com ESMTP not accepting messages", REASON_BLOCKED},
+    {STAGE_BANNER, 421, "4.7.0", "mx.example.com Error: too many connections from 127.0.0.1", REASON_TEMPORARY_FAILURE},
+    /* Exim, Sendmail, generic */
+    {STAGE_RCPT, 550, "", "No such user here", REASON_MAILBOX_NOT_FOUND},
+    {STAGE_RCPT, 550, "5.0.0", "<x@example.com>... User unknown", REASON_MAILBOX_NOT_FOUND},
+    {STAGE_RCPT, 451, "4.7.1", "Please try again later", REASON_GREYLISTED},
+    {STAGE_RCPT, 451, "", "Greylisting in action, please come back later", REASON_GREYLISTED},
+    {STAGE_RCPT, 452, "4.2.2", "Mailbox full", REASON_MAILBOX_FULL},
+    {STAGE_RCPT, 550, "", "Mailbox disabled, not accepting messages", REASON_MAILBOX_DISABLED},
+    {STAGE_RCPT, 553, "5.3.0", "Sorry, no mailbox here by that name", REASON_MAILBOX_NOT_FOUND},
+    {STAGE_RCPT, 550, "5.6.0", "Message content rejected", REASON_REJECTED},
+    {STAGE_RCPT, 451, "4.3.0", "Temporary lookup failure", REASON_TEMPORARY_FAILURE},
+    {STAGE_RCPT, 250, "2.1.5", "Ok", REASON_ACCEPTED},
+    {STAGE_RCPT, 354, "", "go ahead", REASON_PROTOCOL_ERROR},
+    {STAGE_MAIL, 550, "5.1.8", "Sender address rejected: Domain not found", REASON_BLOCKED},
+    {STAGE_EHLO, 550, "5.7.1", "Client host rejected: cannot find your reverse hostname", REASON_BLOCKED},
+    {STAGE_STARTTLS, 454, "4.7.0", "TLS not available due to local problem", REASON_TLS_ERROR},
+    {STAGE_MAIL, 250, "2.1.0", "Ok", REASON_ACCEPTED},
+};
+
+static void test_classify_real_replies(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof samples / sizeof *samples; i++) {
+        verdict_reason got = verdict_classify(samples[i].stage, samples[i].code,
+                                              samples[i].enhanced, samples[i].text);
+        if (got != samples[i].want)
+            fail_msg("%d %s %s: got %s, want %s", samples[i].code, samples[i].enhanced,
+                     samples[i].text, verdict_reason_name(got), verdict_reason_name(samples[i].want));
+    }
+}
+
+static void test_too_many_recipients(void **state)
+{
+    (void)state;
+    assert_true(verdict_too_many_recipients(452, "4.5.3", "Error: too many recipients"));
+    assert_true(verdict_too_many_recipients(452, "", "Too many recipients"));
+    assert_false(verdict_too_many_recipients(452, "4.2.2", "Mailbox full"));
+    assert_false(verdict_too_many_recipients(550, "5.5.3", "too many recipients"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -106,6 +177,8 @@ int main(void)
         cmocka_unit_test(test_risk_bounds),
         cmocka_unit_test(test_risk_flags_raise),
         cmocka_unit_test(test_result_columns),
+        cmocka_unit_test(test_classify_real_replies),
+        cmocka_unit_test(test_too_many_recipients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
