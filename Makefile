@@ -83,7 +83,9 @@ check: mailvet build/asan/mailvet $(REL_UNIT) $(ASAN_UNIT) $(REL_NET) $(ASAN_NET
 	  $(foreach t,$(REL_UNIT) $(ASAN_UNIT),"unit:$(t)") \
 	  "cli:tests/cli/run.sh ./mailvet" \
 	  "cli:env MAILVET_DATA=$(CURDIR)/data tests/cli/run.sh build/asan/mailvet" \
-	  "install:sh tests/install-test.sh"
+	  "install:sh tests/install-test.sh" \
+	  "net:sh tests/net/run.sh build/rel" \
+	  "net:sh tests/net/run.sh build/asan"
 
 build/bench/gencsv: tests/bench/gencsv.c
 	@mkdir -p $(@D)

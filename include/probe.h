@@ -1,0 +1,81 @@
+/* probe.h — one SMTP session with one MX address for a batch of recipients
+ * of one domain: banner, EHLO (HELO if refused), STARTTLS when offered and
+ * allowed, MAIL FROM, RCPT TO for each recipient (pipelined when offered),
+ * QUIT. Never DATA, VRFY or EXPN.
+ *
+ * The caller owns the recipient array and must keep it alive until the done
+ * callback; the probe writes each recipient's answer into it. The probe owns
+ * itself and its connection and frees both after the done callback returns.
+ */
+#ifndef MAILVET_PROBE_H
+#define MAILVET_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "cli.h"
+#include "result.h"
+#include "verdict.h"
+
+typedef struct probe_rcpt {
+    const char *address;            /* in: local@domain as sent in RCPT TO */
+    bool needs_smtputf8;            /* in: the local part is not ASCII */
+    /* out: */
+    bool answered;                  /* a final reply to this RCPT arrived */
+    int code;
+    char enhanced[16];
+    char text[RESULT_SMTP_TEXT_MAX + 1];
+} probe_rcpt;
+
+typedef struct probe_opts {
+    const char *helo;               /* EHLO name */
+    const char *from;               /* envelope sender */
+    const char *server_name;        /* MX host name, sent as TLS SNI (may be NULL) */
+    cli_starttls starttls;
+    int connect_timeout_ms, command_timeout_ms, session_timeout_ms;
+} probe_opts;
+
+/* How the session ended. Every outcome but PROBE_DONE leaves the
+ * unanswered recipients to be tried again (another address, MX or later). */
+typedef enum probe_outcome {
+    PROBE_DONE,            /* reached RCPT; the recipients that were answered are final */
+    PROBE_NO_CONNECT,      /* TCP connection refused, reset or unreachable */
+    PROBE_TIMEOUT,         /* connect or a reply timed out */
+    PROBE_TEMPORARY,       /* 4xx/421 before RCPT, or dropped mid-session: back off, retry */
+    PROBE_REFUSED,         /* 5xx before RCPT: the server refused the verifier */
+    PROBE_TLS_ERROR,       /* STARTTLS failed, or required and not possible */
+    PROBE_PROTOCOL_ERROR,  /* replies broke the protocol */
+} probe_outcome;
+
+typedef struct probe_result {
+    probe_outcome outcome;
+    verdict_reason reason;          /* what the outcome means if it is final */
+    int code;                       /* the reply that ended the session early, or 0 */
+    char enhanced[16];
+    char text[RESULT_SMTP_TEXT_MAX + 1];
+    size_t answered;                /* recipients with a final answer */
+    bool too_many_recipients;       /* 452 4.5.3: send fewer per session to this host */
+    bool tls;                       /* the session ran over TLS */
+    bool connected;                 /* the TCP connection was established */
+} probe_result;
+
+typedef struct probe probe;
+
+typedef void (*probe_done_cb)(void *ud, const probe_result *res);
+/* One transcript line: DIR is 'C' (sent) or 'S' (received). */
+typedef void (*probe_trace_cb)(void *ud, char dir, const char *line, size_t len);
+
+/* Start a session with SA (port set). Returns NULL on out of memory; else
+ * DONE is called exactly once, from the loop, after the connection closed. */
+probe *probe_start(uv_loop_t *loop, const struct sockaddr *sa, const probe_opts *opts,
+                   probe_rcpt *rcpts, size_t nrcpts, probe_done_cb done,
+                   probe_trace_cb trace, void *ud);
+
+/* Abandon the session now (shutdown): DONE follows with PROBE_TEMPORARY. */
+void probe_cancel(probe *p);
+
+const char *probe_outcome_name(probe_outcome o);
+
+#endif

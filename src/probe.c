@@ -1,0 +1,447 @@
+/* probe.c — one SMTP session as a state machine you can read top to bottom.
+ *
+ *   CONNECT → BANNER → EHLO ─(5xx)→ HELO ─┐
+ *                       │                 │
+ *                       ├─(STARTTLS offered and allowed)→ STARTTLS → TLS → EHLO_TLS ─┐
+ *                       └─────────────────────────────────────────────────────────────┴→ MAIL → RCPT×n → QUIT
+ *
+ * Three kinds of event drive it: the connection's outcome, a complete reply
+ * (probe_reply dispatches on the state), and an I/O error or timeout. A
+ * handler never frees anything: it calls finish(), which records the outcome
+ * and closes the connection; the caller hears of it from the connection's
+ * close callback, when nothing of the session is in use any more.
+ */
+#include "probe.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "smtp_reply.h"
+
+#define QUIT_TIMEOUT_MS 5000
+
+typedef enum pstate {
+    S_CONNECT, S_BANNER, S_EHLO, S_HELO, S_STARTTLS, S_TLS, S_EHLO_TLS, S_MAIL, S_RCPT,
+    S_QUIT, S_DONE,
+} pstate;
+
+/* Per state: the stage replies are classified under, and a name for traces. */
+static const struct {
+    verdict_stage stage;
+    const char *name;
+} state_info[] = {
+    [S_CONNECT] = {STAGE_BANNER, "connect"},
+    [S_BANNER] = {STAGE_BANNER, "banner"},
+    [S_EHLO] = {STAGE_EHLO, "EHLO"},
+    [S_HELO] = {STAGE_EHLO, "HELO"},
+    [S_STARTTLS] = {STAGE_STARTTLS, "STARTTLS"},
+    [S_TLS] = {STAGE_STARTTLS, "TLS handshake"},
+    [S_EHLO_TLS] = {STAGE_EHLO, "EHLO after TLS"},
+    [S_MAIL] = {STAGE_MAIL, "MAIL FROM"},
+    [S_RCPT] = {STAGE_RCPT, "RCPT TO"},
+    [S_QUIT] = {STAGE_RCPT, "QUIT"},
+    [S_DONE] = {STAGE_RCPT, "done"},
+};
+
+struct probe {
+    conn *c;
+    pstate state;
+    probe_opts opts;
+    probe_rcpt *rcpts;
+    size_t nrcpts;
+    size_t next_send, next_reply;   /* RCPT commands sent / replies matched */
+    unsigned ext;                   /* EHLO keywords of the current EHLO */
+    bool finishing;
+    uint64_t deadline;              /* uv_now() ms when the whole session must end */
+    uv_loop_t *loop;
+    smtp_reply reply;
+    probe_result res;
+    probe_done_cb done;
+    probe_trace_cb trace;
+    void *ud;
+};
+
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* The per-reply timer, never beyond the session deadline. */
+static void arm(probe *p, int ms)
+{
+    uint64_t now = uv_now(p->loop);
+    uint64_t left = p->deadline > now ? p->deadline - now : 1;
+    conn_timer(p->c, (uint64_t)ms < left ? ms : (int)left);
+}
+
+/* Record how the session ends and close; the caller hears in on_closed. */
+static void finish(probe *p, probe_outcome o, verdict_reason why, const smtp_reply *r)
+{
+    if (p->finishing)
+        return;
+    p->finishing = true;
+    p->state = S_DONE;
+    p->res.outcome = o;
+    p->res.reason = why;
+    if (r) {
+        p->res.code = r->code;
+        copy_text(p->res.enhanced, sizeof p->res.enhanced, r->enhanced);
+        copy_text(p->res.text, sizeof p->res.text, r->text);
+    }
+    conn_close(p->c);
+}
+
+static void send_line(probe *p, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof buf - 2)
+        n = (int)sizeof buf - 3;
+    if (p->trace)
+        p->trace(p->ud, 'C', buf, (size_t)n);
+    memcpy(buf + n, "\r\n", 2);
+    if (conn_send(p->c, buf, (size_t)n + 2) != 0)
+        finish(p, PROBE_TEMPORARY, REASON_NO_CONNECT, NULL);
+}
+
+/* ---- entering states: send the command, arm the timer ---- */
+
+static void enter(probe *p, pstate s);
+
+static bool wants_smtputf8(const probe *p)
+{
+    for (size_t i = 0; i < p->nrcpts; i++)
+        if (p->rcpts[i].needs_smtputf8)
+            return true;
+    return false;
+}
+
+/* Recipients this server cannot take (UTF-8 local part, no SMTPUTF8) get
+ * the answer an MTA would give them, without being sent. */
+static void refuse_utf8_rcpts(probe *p)
+{
+    for (size_t i = 0; i < p->nrcpts; i++) {
+        probe_rcpt *r = &p->rcpts[i];
+        if (r->needs_smtputf8 && !(p->ext & SMTP_EXT_SMTPUTF8) && !r->answered) {
+            r->answered = true;
+            r->code = 553;
+            strcpy(r->enhanced, "5.6.7");
+            copy_text(r->text, sizeof r->text, "server does not offer SMTPUTF8 for a non-ASCII mailbox");
+            p->res.answered++;
+        }
+    }
+}
+
+static void send_rcpt(probe *p)
+{
+    while (p->next_send < p->nrcpts && p->rcpts[p->next_send].answered)
+        p->next_send++;            /* skipped: answered without asking */
+    if (p->next_send < p->nrcpts)
+        send_line(p, "RCPT TO:<%s>", p->rcpts[p->next_send++].address);
+}
+
+static void enter_rcpt(probe *p)
+{
+    refuse_utf8_rcpts(p);
+    p->next_send = p->next_reply = 0;
+    if (p->res.answered == p->nrcpts) {
+        enter(p, S_QUIT);
+        return;
+    }
+    /* With PIPELINING every RCPT goes at once; replies come back in order. */
+    size_t burst = (p->ext & SMTP_EXT_PIPELINING) ? p->nrcpts : 1;
+    for (size_t i = 0; i < burst && !p->finishing; i++)
+        send_rcpt(p);
+    arm(p, p->opts.command_timeout_ms);
+}
+
+static void enter(probe *p, pstate s)
+{
+    if (p->finishing)
+        return;
+    p->state = s;
+    smtp_reply_reset(&p->reply);
+    switch (s) {
+    case S_EHLO:
+    case S_EHLO_TLS:
+        send_line(p, "EHLO %s", p->opts.helo);
+        break;
+    case S_HELO:
+        send_line(p, "HELO %s", p->opts.helo);
+        break;
+    case S_STARTTLS:
+        send_line(p, "STARTTLS");
+        break;
+    case S_MAIL:
+        if (wants_smtputf8(p) && (p->ext & SMTP_EXT_SMTPUTF8))
+            send_line(p, "MAIL FROM:<%s> SMTPUTF8", p->opts.from);
+        else
+            send_line(p, "MAIL FROM:<%s>", p->opts.from);
+        break;
+    case S_RCPT:
+        enter_rcpt(p);
+        return;
+    case S_QUIT:
+        send_line(p, "QUIT");
+        arm(p, QUIT_TIMEOUT_MS);
+        return;
+    default:
+        break;
+    }
+    arm(p, p->opts.command_timeout_ms);
+}
+
+/* ---- handling complete replies ---- */
+
+static verdict_reason classify(const probe *p, const smtp_reply *r)
+{
+    return verdict_classify(state_info[p->state].stage, r->code, r->enhanced, r->text);
+}
+
+/* A refusal before RCPT: temporary (4xx) or permanent (5xx). */
+static void refused(probe *p, const smtp_reply *r)
+{
+    verdict_reason why = classify(p, r);
+    if (why == REASON_TLS_ERROR)
+        finish(p, PROBE_TLS_ERROR, why, r);
+    else
+        finish(p, r->code >= 500 ? PROBE_REFUSED : PROBE_TEMPORARY, why, r);
+}
+
+static void after_ehlo(probe *p, const smtp_reply *r)
+{
+    p->ext = r->ext;
+    bool offered = p->ext & SMTP_EXT_STARTTLS;
+    if (!conn_is_tls(p->c) && offered && p->opts.starttls != STARTTLS_NEVER)
+        enter(p, S_STARTTLS);
+    else if (!conn_is_tls(p->c) && p->opts.starttls == STARTTLS_REQUIRE)
+        finish(p, PROBE_TLS_ERROR, REASON_TLS_ERROR, NULL);
+    else
+        enter(p, S_MAIL);
+}
+
+static void record_rcpt(probe *p, const smtp_reply *r)
+{
+    while (p->next_reply < p->nrcpts && p->rcpts[p->next_reply].answered)
+        p->next_reply++;
+    if (p->next_reply >= p->nrcpts) {
+        finish(p, PROBE_PROTOCOL_ERROR, REASON_PROTOCOL_ERROR, r);   /* a reply nobody asked for */
+        return;
+    }
+    probe_rcpt *rc = &p->rcpts[p->next_reply++];
+    if (verdict_too_many_recipients(r->code, r->enhanced, r->text)) {
+        p->res.too_many_recipients = true;   /* left unanswered: another session */
+        return;
+    }
+    rc->answered = true;
+    rc->code = r->code;
+    copy_text(rc->enhanced, sizeof rc->enhanced, r->enhanced);
+    copy_text(rc->text, sizeof rc->text, r->text);
+    p->res.answered++;
+}
+
+static void on_rcpt_reply(probe *p, const smtp_reply *r)
+{
+    if (r->code == 421) {            /* the server is closing the session */
+        finish(p, PROBE_TEMPORARY, classify(p, r), r);
+        return;
+    }
+    if (r->code >= 300 && r->code < 400) {
+        finish(p, PROBE_PROTOCOL_ERROR, REASON_PROTOCOL_ERROR, r);
+        return;
+    }
+    record_rcpt(p, r);
+    if (p->finishing)
+        return;
+    bool pipelined = p->ext & SMTP_EXT_PIPELINING;
+    if (!pipelined && !p->res.too_many_recipients)
+        send_rcpt(p);
+    size_t outstanding = 0;
+    for (size_t i = p->next_reply; i < p->next_send; i++)
+        outstanding += !p->rcpts[i].answered;
+    if (outstanding == 0 && (p->next_send == p->nrcpts || p->res.too_many_recipients))
+        enter(p, S_QUIT);
+    else
+        arm(p, p->opts.command_timeout_ms);
+}
+
+static void probe_reply(probe *p, const smtp_reply *r)
+{
+    int cls = r->code / 100;
+    switch (p->state) {
+    case S_BANNER:
+        if (cls == 2) enter(p, S_EHLO); else refused(p, r);
+        break;
+    case S_EHLO:
+        if (cls == 2) after_ehlo(p, r);
+        else if (r->code >= 500 && r->code <= 504) enter(p, S_HELO);   /* EHLO unknown */
+        else refused(p, r);
+        break;
+    case S_HELO:
+        if (cls == 2) after_ehlo(p, r); else refused(p, r);
+        break;
+    case S_STARTTLS:
+        if (r->code == 220) {
+            p->state = S_TLS;
+            arm(p, p->opts.command_timeout_ms);
+            if (conn_starttls(p->c, p->opts.server_name) != 0)
+                finish(p, PROBE_TLS_ERROR, REASON_TLS_ERROR, r);
+        } else if (p->opts.starttls == STARTTLS_REQUIRE) {
+            finish(p, PROBE_TLS_ERROR, REASON_TLS_ERROR, r);
+        } else {
+            enter(p, S_MAIL);        /* offered but refused: go on in plaintext */
+        }
+        break;
+    case S_EHLO_TLS:
+        if (cls == 2) after_ehlo(p, r); else refused(p, r);
+        break;
+    case S_MAIL:
+        if (cls == 2) enter(p, S_RCPT); else refused(p, r);
+        break;
+    case S_RCPT:
+        on_rcpt_reply(p, r);
+        break;
+    case S_QUIT:
+        finish(p, PROBE_DONE, REASON_ACCEPTED, NULL);
+        break;
+    default:                          /* a reply while none was expected */
+        finish(p, PROBE_PROTOCOL_ERROR, REASON_PROTOCOL_ERROR, r);
+        break;
+    }
+}
+
+/* ---- connection events ---- */
+
+static void on_connect(conn *c, void *ud, int status)
+{
+    (void)c;
+    probe *p = ud;
+    if (status == UV_ETIMEDOUT) {
+        finish(p, PROBE_TIMEOUT, REASON_TIMEOUT, NULL);
+        return;
+    }
+    if (status < 0) {
+        finish(p, PROBE_NO_CONNECT, REASON_NO_CONNECT, NULL);
+        return;
+    }
+    p->res.connected = true;
+    p->state = S_BANNER;
+    smtp_reply_reset(&p->reply);
+    arm(p, p->opts.command_timeout_ms);
+}
+
+static void on_line(conn *c, void *ud, const char *line, size_t len)
+{
+    (void)c;
+    probe *p = ud;
+    if (p->finishing)
+        return;
+    if (p->trace)
+        p->trace(p->ud, 'S', line, len);
+    smtp_feed f = smtp_reply_feed(&p->reply, line, len);
+    if (f == SMTP_REPLY_BAD) {
+        finish(p, PROBE_PROTOCOL_ERROR, REASON_PROTOCOL_ERROR, NULL);
+        return;
+    }
+    if (f == SMTP_REPLY_MORE)
+        return;
+    smtp_reply r = p->reply;           /* the handler may reset p->reply */
+    smtp_reply_reset(&p->reply);
+    probe_reply(p, &r);
+}
+
+static void on_tls(conn *c, void *ud, int status)
+{
+    (void)c;
+    probe *p = ud;
+    if (status != 0) {
+        finish(p, PROBE_TLS_ERROR, REASON_TLS_ERROR, NULL);
+        return;
+    }
+    p->res.tls = true;
+    enter(p, S_EHLO_TLS);
+}
+
+static void on_error(conn *c, void *ud, int err)
+{
+    (void)c;
+    probe *p = ud;
+    if (p->state == S_QUIT) {           /* closing after QUIT is normal */
+        finish(p, PROBE_DONE, REASON_ACCEPTED, NULL);
+        return;
+    }
+    if (err == UV_ETIMEDOUT)
+        finish(p, PROBE_TIMEOUT, REASON_TIMEOUT, NULL);
+    else if (err == CONN_ELINE)
+        finish(p, PROBE_PROTOCOL_ERROR, REASON_PROTOCOL_ERROR, NULL);
+    else if (err == CONN_ETLS)
+        finish(p, PROBE_TLS_ERROR, REASON_TLS_ERROR, NULL);
+    else
+        finish(p, PROBE_TEMPORARY, REASON_TEMPORARY_FAILURE, NULL);  /* dropped */
+}
+
+static void on_closed(conn *c, void *ud)
+{
+    (void)c;
+    probe *p = ud;
+    if (!p->finishing)                  /* closed under us without a verdict */
+        p->res.outcome = PROBE_TEMPORARY;
+    p->done(p->ud, &p->res);
+    free(p);
+}
+
+static const conn_events probe_events = {
+    .on_connect = on_connect,
+    .on_line = on_line,
+    .on_tls = on_tls,
+    .on_error = on_error,
+    .on_closed = on_closed,
+};
+
+probe *probe_start(uv_loop_t *loop, const struct sockaddr *sa, const probe_opts *opts,
+                   probe_rcpt *rcpts, size_t nrcpts, probe_done_cb done,
+                   probe_trace_cb trace, void *ud)
+{
+    probe *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    *p = (probe){.state = S_CONNECT, .opts = *opts, .rcpts = rcpts, .nrcpts = nrcpts,
+                 .loop = loop, .done = done, .trace = trace, .ud = ud};
+    p->res.reason = REASON_TEMPORARY_FAILURE;
+    p->deadline = uv_now(loop) + (uint64_t)opts->session_timeout_ms;
+    if (!(p->c = conn_new(loop, &probe_events, p))) {
+        free(p);
+        return NULL;
+    }
+    if (conn_connect(p->c, sa, opts->connect_timeout_ms) != 0) {
+        /* no callback will come from the connect: close to report */
+        p->finishing = true;
+        p->res.outcome = PROBE_NO_CONNECT;
+        p->res.reason = REASON_NO_CONNECT;
+        conn_close(p->c);
+    }
+    return p;
+}
+
+void probe_cancel(probe *p)
+{
+    finish(p, PROBE_TEMPORARY, REASON_TEMPORARY_FAILURE, NULL);
+}
+
+const char *probe_outcome_name(probe_outcome o)
+{
+    static const char *const names[] = {
+        "done", "no_connect", "timeout", "temporary", "refused", "tls_error", "protocol_error",
+    };
+    return (unsigned)o < sizeof names / sizeof *names ? names[o] : "?";
+}
