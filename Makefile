@@ -75,15 +75,22 @@ build/asan/net/%: tests/net/%.c $(ASAN_LIB) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(ASANFLAGS) -o $@ $< $(ASAN_LIB) $(LIBS)
 
+# Test tools (tests/tools/*.c), e.g. the ground-truth scorer.
+build/rel/tools/%: tests/tools/%.c $(REL_LIB) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(REL_LIB) $(LIBS)
+
 -include tests/mailsim/mailsim.mk
 
 # Every test program, plain then sanitized; tests/run.sh prints the tally.
-check: mailvet build/asan/mailvet $(REL_UNIT) $(ASAN_UNIT) $(REL_NET) $(ASAN_NET)
+check: mailvet build/asan/mailvet $(REL_UNIT) $(ASAN_UNIT) $(REL_NET) $(ASAN_NET) \
+       tests/mailsim/mailsim tests/mailsim/mailsim-asan
 	@sh tests/run.sh \
 	  $(foreach t,$(REL_UNIT) $(ASAN_UNIT),"unit:$(t)") \
 	  "cli:tests/cli/run.sh ./mailvet" \
 	  "cli:env MAILVET_DATA=$(CURDIR)/data tests/cli/run.sh build/asan/mailvet" \
 	  "install:sh tests/install-test.sh" \
+	  "mailsim:bash tests/mailsim/run-tests.sh" \
 	  "net:sh tests/net/run.sh build/rel" \
 	  "net:sh tests/net/run.sh build/asan"
 
@@ -94,7 +101,7 @@ build/bench/gencsv: tests/bench/gencsv.c
 bench: mailvet build/bench/gencsv
 	@sh tests/bench/run.sh ./mailvet build/bench/gencsv
 
-demo: mailvet
+demo: mailvet tests/mailsim/mailsim build/rel/tools/score
 	@sh scripts/demo.sh ./mailvet
 
 install: mailvet

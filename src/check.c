@@ -10,6 +10,7 @@
 #include "json.h"
 #include "result.h"
 #include "screen.h"
+#include "verify.h"
 
 static int text_width(const char *s)
 {
@@ -41,37 +42,49 @@ static void flags_text(const result *r, char *buf, size_t len)
         buf[n - 1] = '\0';
 }
 
+#define NCOLS 7
+
 static void row_cells(const char *input, const result *r, char *flags, size_t flen,
-                      char *risk, size_t rlen, const char *cells[6])
+                      char *risk, size_t rlen, char *reply, size_t plen, const char *cells[NCOLS])
 {
     flags_text(r, flags, flen);
     snprintf(risk, rlen, "%d", r->risk);
+    if (r->smtp_code)
+        snprintf(reply, plen, "%d %s %.60s", r->smtp_code, r->smtp_enhanced, r->smtp_text);
+    else
+        reply[0] = '\0';
     cells[0] = input;
     cells[1] = verdict_status_name(verdict_status_of(r->reason));
     cells[2] = verdict_reason_name(r->reason);
     cells[3] = risk;
     cells[4] = flags;
     cells[5] = r->did_you_mean;
+    cells[6] = reply;
 }
 
 static void print_table(char **inputs, const result *rs, int n)
 {
-    static const char *const head[6] = {"ADDRESS", "STATUS", "REASON", "RISK", "FLAGS", "DID YOU MEAN"};
-    int w[6];
-    for (int c = 0; c < 6; c++)
+    static const char *const head[NCOLS] = {"ADDRESS", "STATUS", "REASON", "RISK", "FLAGS",
+                                            "DID YOU MEAN", "SMTP REPLY"};
+    int w[NCOLS];
+    for (int c = 0; c < NCOLS; c++)
         w[c] = text_width(head[c]);
-    char flags[64], risk[8];
-    const char *cells[6];
+    char flags[64], risk[8], reply[128];
+    const char *cells[NCOLS];
     for (int i = 0; i < n; i++) {
-        row_cells(inputs[i], &rs[i], flags, sizeof flags, risk, sizeof risk, cells);
-        for (int c = 0; c < 6; c++)
+        row_cells(inputs[i], &rs[i], flags, sizeof flags, risk, sizeof risk, reply, sizeof reply, cells);
+        for (int c = 0; c < NCOLS; c++)
             if (text_width(cells[c]) > w[c])
                 w[c] = text_width(cells[c]);
     }
-    print_line(head, w, 6);
+    bool any_reply = false;
+    for (int i = 0; i < n; i++)
+        any_reply |= rs[i].smtp_code != 0;
+    int ncols = any_reply ? NCOLS : NCOLS - 1;
+    print_line(head, w, ncols);
     for (int i = 0; i < n; i++) {
-        row_cells(inputs[i], &rs[i], flags, sizeof flags, risk, sizeof risk, cells);
-        print_line(cells, w, 6);
+        row_cells(inputs[i], &rs[i], flags, sizeof flags, risk, sizeof risk, reply, sizeof reply, cells);
+        print_line(cells, w, ncols);
     }
 }
 
@@ -95,33 +108,45 @@ static void print_json(const char *input, const result *r)
     fputs("}\n", stdout);
 }
 
-int check_run(const cli_opts *o, const lists *l)
+/* Screen every address, then verify the ones that need the network. */
+static int verify_all(const cli_opts *o, const lists *l, result *rs)
 {
-    if (o->level != LEVEL_SYNTAX) {
-        fprintf(stderr, "mailvet check: --level %s is not available in this version yet; "
-                "use --level syntax\n", o->level == LEVEL_DNS ? "dns" : "smtp");
-        return EXIT_USAGE;
-    }
     addr_opts ao;
     addr_opts_default(&ao);
     screen *s = screen_new(l, &ao);
-    result *rs = calloc((size_t)o->nargs, sizeof *rs);
-    if (!s || !rs) {
+    verify_item *items = calloc((size_t)o->nargs, sizeof *items);
+    if (!s || !items) {
         fprintf(stderr, "mailvet check: out of memory\n");
         screen_free(s);
-        free(rs);
+        free(items);
         return EXIT_RUNTIME;
     }
-    addr a;
+    bool syntax_only = o->level == LEVEL_SYNTAX;
     for (int i = 0; i < o->nargs; i++)
-        screen_address(s, o->args[i], strlen(o->args[i]), true, &rs[i], &a);
-    if (o->json)
+        items[i].needs_network = screen_address(s, o->args[i], strlen(o->args[i]), syntax_only,
+                                                &items[i].r, &items[i].a) && !syntax_only;
+    int rc = syntax_only ? 0 : verify_run(items, (size_t)o->nargs, o, o->verbose ? stderr : NULL, NULL);
+    for (int i = 0; i < o->nargs; i++)
+        rs[i] = items[i].r;
+    screen_free(s);
+    free(items);
+    return rc;
+}
+
+int check_run(const cli_opts *o, const lists *l)
+{
+    result *rs = calloc((size_t)o->nargs, sizeof *rs);
+    if (!rs) {
+        fprintf(stderr, "mailvet check: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    int rc = verify_all(o, l, rs);
+    if (rc == 0 && o->json)
         for (int i = 0; i < o->nargs; i++)
             print_json(o->args[i], &rs[i]);
-    else
+    else if (rc == 0)
         print_table(o->args, rs, o->nargs);
     fflush(stdout);
-    screen_free(s);
     free(rs);
-    return EXIT_DONE;
+    return rc;
 }

@@ -24,6 +24,9 @@
 #include "report.h"
 #include "screen.h"
 #include "stats.h"
+#include "verify.h"
+
+#define NET_CHUNK 2000                /* rows verified together at --level dns|smtp */
 
 static volatile sig_atomic_t interrupted;
 
@@ -45,6 +48,9 @@ typedef struct clean_run_state {
     batch_stats st;
     csvio_row *sample[COLUMN_SAMPLE_ROWS];
     size_t nsample;
+    csvio_row *chunk[NET_CHUNK];      /* rows waiting for the network (dns/smtp) */
+    verify_item *items;
+    size_t nchunk;
 } clean_run_state;
 
 static double now(void)
@@ -123,13 +129,10 @@ static void write_header(clean_run_state *c)
     csvio_end_row(c->out);
 }
 
-static void process_row(clean_run_state *c, const csvio_row *row)
+/* Write ROW with its verdict R and count it. */
+static void write_row(clean_run_state *c, const csvio_row *row, const result *r, bool has_cell)
 {
-    result r;
-    addr a;
-    const csvio_field *cell = c->col.index < row->n ? &row->f[c->col.index] : NULL;
-    screen_address(c->scr, cell ? cell->p : "", cell ? cell->len : 0, true, &r, &a);
-    c->st.no_email_cell += cell == NULL;
+    c->st.no_email_cell += !has_cell;
     c->st.long_rows += row->n > c->width;
     for (size_t i = 0; i < row->n; i++)
         csvio_put(c->out, row->f[i].p, row->f[i].len);
@@ -137,22 +140,81 @@ static void process_row(clean_run_state *c, const csvio_row *row)
         csvio_put(c->out, "", 0);           /* pad short rows so columns line up */
     char buf[ADDR_BUF];
     for (int i = 0; i < RESULT_NCOLUMNS; i++)
-        csvio_put(c->out, buf, result_column(&r, i, buf, sizeof buf));
+        csvio_put(c->out, buf, result_column(r, i, buf, sizeof buf));
     csvio_end_row(c->out);
-    stats_add(&c->st, &r);
+    stats_add(&c->st, r);
+}
+
+static const csvio_field *email_cell(const clean_run_state *c, const csvio_row *row)
+{
+    return c->col.index < row->n ? &row->f[c->col.index] : NULL;
+}
+
+/* --level syntax: every row is decided on the spot. */
+static void process_row(clean_run_state *c, const csvio_row *row)
+{
+    result r;
+    addr a;
+    const csvio_field *cell = email_cell(c, row);
+    screen_address(c->scr, cell ? cell->p : "", cell ? cell->len : 0, true, &r, &a);
+    write_row(c, row, &r, cell != NULL);
+}
+
+/* --level dns|smtp (interim engine): rows are verified in chunks of
+ * NET_CHUNK, each chunk to the end before the next, in input order. The
+ * batch engine of issue 5 replaces this with a streaming scheduler. */
+static int flush_chunk(clean_run_state *c)
+{
+    size_t n = c->nchunk;
+    for (size_t i = 0; i < n; i++) {
+        const csvio_field *cell = email_cell(c, c->chunk[i]);
+        verify_item *it = &c->items[i];
+        it->needs_network = screen_address(c->scr, cell ? cell->p : "", cell ? cell->len : 0,
+                                           false, &it->r, &it->a);
+    }
+    int rc = verify_run(c->items, n, c->o, NULL, &interrupted);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        write_row(c, c->chunk[i], &c->items[i].r, email_cell(c, c->chunk[i]) != NULL);
+    for (size_t i = 0; i < n; i++)
+        free(c->chunk[i]);
+    c->nchunk = 0;
+    if (rc == 0 && c->o->progress != PROGRESS_NEVER)
+        fprintf(stderr, "mailvet: %llu rows done\n", (unsigned long long)c->st.rows);
+    return rc;
+}
+
+static int add_to_chunk(clean_run_state *c, const csvio_row *row)
+{
+    if (!(c->chunk[c->nchunk] = csvio_row_dup(row)))
+        return fail("out of memory", NULL, EXIT_RUNTIME);
+    return ++c->nchunk == NET_CHUNK ? flush_chunk(c) : 0;
+}
+
+static int take_row(clean_run_state *c, const csvio_row *row)
+{
+    if (c->o->level == LEVEL_SYNTAX) {
+        process_row(c, row);
+        return 0;
+    }
+    return add_to_chunk(c, row);
 }
 
 static int stream_rows(clean_run_state *c)
 {
-    for (size_t i = c->col.has_header ? 1 : 0; i < c->nsample; i++)
-        process_row(c, c->sample[i]);
-    csvio_row row;
     int rc = 0;
-    while (!interrupted && (rc = csvio_next(c->in, &row)) == 1)
-        process_row(c, &row);
-    if (interrupted)
+    for (size_t i = c->col.has_header ? 1 : 0; i < c->nsample && rc == 0; i++)
+        rc = take_row(c, c->sample[i]);
+    csvio_row row;
+    int got = 0;
+    while (rc == 0 && !interrupted && (got = csvio_next(c->in, &row)) == 1)
+        rc = take_row(c, &row);
+    if (rc == 0 && !interrupted && got == 0 && c->nchunk)
+        rc = flush_chunk(c);
+    if (interrupted || rc == EXIT_INTERRUPTED)
         return fail("interrupted; OUTPUT not written (rerun to start again)", NULL, EXIT_INTERRUPTED);
-    if (rc < 0)
+    if (rc)
+        return rc;
+    if (got < 0)
         return fail(c->o->args[0], csvio_error(c->in), EXIT_USAGE);
     return 0;
 }
@@ -182,6 +244,9 @@ static void cleanup(clean_run_state *c)
         unlink(c->tmp_path);
     for (size_t i = 0; i < c->nsample; i++)
         free(c->sample[i]);
+    for (size_t i = 0; i < c->nchunk; i++)
+        free(c->chunk[i]);
+    free(c->items);
     csvio_writer_free(c->out);
     csvio_close(c->in);
     screen_free(c->scr);
@@ -208,6 +273,8 @@ static int run(clean_run_state *c, const lists *l)
     csvio_set_cancel(c->in, &interrupted);
     if (!(c->scr = screen_new(l, &ao)))
         return fail("out of memory", NULL, EXIT_RUNTIME);
+    if (c->o->level != LEVEL_SYNTAX && !(c->items = calloc(NET_CHUNK, sizeof *c->items)))
+        return fail("out of memory", NULL, EXIT_RUNTIME);
     if ((rc = read_sample(c)))
         return rc;
     if (column_detect((const csvio_row *const *)c->sample, c->nsample, c->o->column,
@@ -229,9 +296,6 @@ static int run(clean_run_state *c, const lists *l)
 
 int clean_run(const cli_opts *o, const lists *l)
 {
-    if (o->level != LEVEL_SYNTAX)
-        return fail("--level dns and smtp are not available in this version yet; use --level syntax",
-                    NULL, EXIT_USAGE);
     clean_run_state *c = calloc(1, sizeof *c);
     if (!c)
         return fail("out of memory", NULL, EXIT_RUNTIME);

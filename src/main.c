@@ -1,6 +1,7 @@
 /* main.c — entry point: picks the command, finds the data directory, loads
  * the lists, and maps every outcome to SPEC's exit codes. */
 #include <libgen.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,8 @@ static int run_command(cli_command cmd, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* A server that hangs up while we write must be an error, not death. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         cli_usage_main();
         return EXIT_USAGE;

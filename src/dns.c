@@ -1,0 +1,1285 @@
+/* dns.c — a mail domain's MX hosts and their addresses: c-ares 1.18 driven by
+ * a libuv loop (see include/dns.h for the contract).
+ *
+ * Flow of one domain:  MX query ──► NXDOMAIN / error / null MX: done
+ *                                └─► MX hosts (or, on NODATA, the domain
+ *                                    itself = implicit MX) ──► A + AAAA each
+ *                                    ──► keep public addresses ──► done
+ *
+ * Plumbing: c-ares tells us which sockets to watch (sock_state_cb); each gets
+ * a uv_poll_t, and one uv_timer_t follows ares_timeout(). c-ares hands
+ * SERVFAIL/REFUSED back at once (ARES_FLAG_NOCHECKRESP); such a query, or one
+ * whose server refused the connection, is asked again after a short,
+ * doubling back-off, up to `tries` attempts in all. Timeouts are retried by
+ * c-ares itself (`tries` attempts, each wait longer than the last).
+ *
+ * Errors (SERVFAIL, timeouts) are cached for DNS_ERROR_TTL_MS only: one bad
+ * moment of the resolver must not fail a popular MX host for a whole run.
+ *
+ * Cache: one entry per domain and per MX host name, negative answers
+ * included, for the whole run. A domain being resolved collects every caller
+ * asking for it (one query, many callbacks). Each table holds at most
+ * DNS_CACHE_MAX entries; beyond that the oldest *finished* entries are
+ * evicted (first finished, first evicted), so memory stays bounded on lists
+ * of millions of domains while lookups in flight are never dropped.
+ *
+ * Callbacks never run inside dns_resolve_mail: finished answers wait in a
+ * ready queue that a uv_idle_t drains on the next loop iteration.
+ */
+#include "dns.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef DNS_CACHE_MAX
+#define DNS_CACHE_MAX 200000    /* entries per table (domains; MX hosts) */
+#endif
+#define DNS_EVICT_SCAN 64       /* finished entries looked at per eviction */
+#define DNS_BACKOFF_MS 200      /* first back-off after a quick SERVFAIL */
+#define DNS_ANSWERS_MAX 32      /* A/AAAA records parsed per answer */
+#define DNS_MAX_INFLIGHT 256    /* queries on the wire; the rest wait in line */
+#define DNS_ERROR_TTL_MS 60000  /* SERVFAIL/timeouts are transient: cache briefly */
+
+enum { QT_A = 1, QT_MX = 15, QT_AAAA = 28 };   /* RR types we ask for */
+
+/* ---- cache tables ------------------------------------------------------ */
+
+/* Common head of a cache entry: hash chain and age list (finished only). */
+typedef struct dns_node {
+    struct dns_node *hnext, *older, *newer;
+    uint64_t at;                /* when it finished (loop ms) */
+    uint32_t hash;
+    bool done;
+    unsigned refs;              /* ready-queue items pointing here */
+    char *name;
+} dns_node;
+
+typedef struct dns_table {
+    dns_node **b;
+    size_t nb, n;
+    dns_node *oldest, *newest;  /* finished entries, by completion */
+    void (*free_entry)(dns_node *);
+} dns_table;
+
+/* ---- answers ------------------------------------------------------------ */
+
+typedef struct dns_ip {         /* an address, compact: 17 bytes */
+    uint8_t fam;                /* 4 or 6 */
+    uint8_t a[16];
+} dns_ip;
+
+typedef struct dns_cmx {        /* one MX host as cached */
+    char *host;
+    int pref;
+    uint8_t n;
+    dns_ip ip[DNS_MAX_ADDRS];
+} dns_cmx;
+
+/* What an MX host name resolved to. */
+enum { H_OK, H_PRIVATE, H_NODATA, H_NXDOMAIN, H_ERROR };
+
+struct dns_djob;
+struct dns_hjob;
+
+typedef struct dns_dom {
+    dns_node node;
+    uint8_t status;             /* dns_status */
+    bool implicit;
+    uint8_t nmx;
+    dns_cmx *mx;
+    char *detail;
+    struct dns_djob *job;       /* while resolving */
+} dns_dom;
+
+typedef struct dns_host {
+    dns_node node;
+    uint8_t hst;                /* H_* */
+    uint8_t n;
+    dns_ip ip[DNS_MAX_ADDRS];
+    char *detail;               /* H_ERROR: what failed */
+    struct dns_hjob *job;       /* while resolving */
+} dns_host;
+
+/* ---- pending work ------------------------------------------------------- */
+
+typedef struct dns_waiter {     /* a caller waiting for a domain */
+    dns_cb cb;
+    void *ud;
+    struct dns_waiter *next;
+} dns_waiter;
+
+typedef struct dns_djob {
+    dns_waiter *waiters, **wtail;
+    int pending;                /* host lookups outstanding */
+    int nmx;
+    dns_cmx mx[DNS_MAX_MX];     /* hosts by preference, addresses filled in */
+    uint8_t hst[DNS_MAX_MX];
+    char *err;                  /* first host error detail */
+} dns_djob;
+
+typedef struct dns_hwait {      /* a domain slot waiting for a host */
+    dns_dom *dom;
+    int slot;
+    struct dns_hwait *next;
+} dns_hwait;
+
+typedef struct dns_hjob {
+    dns_hwait *waiters;
+    int left;                   /* of the A and AAAA queries */
+    int st4, st6;               /* their ares statuses */
+    uint8_t n4, n6, ndropped;
+    dns_ip v4[DNS_MAX_ADDRS], v6[DNS_MAX_ADDRS];
+} dns_hjob;
+
+typedef struct dns_ready {      /* a callback due on the next loop turn */
+    dns_cb cb;
+    void *ud;
+    dns_dom *dom;               /* NULL: STATUS/DETAIL below */
+    dns_status status;
+    const char *detail;
+    struct dns_ready *next;
+} dns_ready;
+
+typedef void (*dns_q_done)(dns_resolver *r, void *owner, int type, int status,
+                           const unsigned char *abuf, int alen);
+
+typedef struct dns_q {          /* one question, with SERVFAIL back-off */
+    dns_resolver *r;
+    dns_q_done done;
+    void *owner;
+    int type, round;
+    bool timer_init;
+    uv_timer_t backoff;
+    struct dns_q *prev, *next;  /* in r->sleeping (back-off) or r->line */
+    char name[];
+} dns_q;
+
+typedef struct dns_poll {
+    uv_poll_t h;
+    ares_socket_t fd;
+    dns_resolver *r;
+    struct dns_poll *next;
+} dns_poll;
+
+struct dns_resolver {
+    uv_loop_t *loop;
+    ares_channel ch;
+    bool allow_private, closing;
+    int timeout_ms, tries;
+    uv_timer_t timer;
+    uv_idle_t idle;
+    int nhandles;               /* open libuv handles; free at 0 when closing */
+    dns_poll *polls;
+    dns_q *sleeping;
+    dns_q *line, **ltail;       /* questions waiting for a free slot */
+    int inflight;               /* questions c-ares is working on */
+    bool pumping;
+    dns_ready *ready, **rtail;
+    dns_table doms, hosts;
+    dns_result scratch;         /* what callbacks see */
+    void (*on_closed)(void *);
+    void *closed_ud;
+};
+
+static void dns_host_start(dns_resolver *r, dns_dom *d, int slot, const char *name);
+static void dns_dom_finish(dns_resolver *r, dns_dom *d);
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* Allocation failure aborts: a resolver that silently drops answers would
+ * report wrong verdicts, and there is nothing sensible to do without memory. */
+static void *dns_xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n, sz);
+    if (!p) {
+        fputs("mailvet: out of memory in dns\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static char *dns_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = dns_xcalloc(1, n);
+    memcpy(p, s, n);
+    return p;
+}
+
+/* Lower-case copy of NAME without a trailing dot, into OUT (DNS_NAME_MAX+1).
+ * False when empty or too long for DNS. */
+static bool dns_norm(const char *name, char *out)
+{
+    size_t n = strlen(name);
+    if (n && name[n - 1] == '.')
+        n--;
+    if (n == 0 || n > 253)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)name[i]);
+    out[n] = '\0';
+    return true;
+}
+
+static const char *dns_type_name(int type)
+{
+    return type == QT_MX ? "MX" : type == QT_A ? "A" : "AAAA";
+}
+
+/* "SERVFAIL for MX example.com" — the detail humans see. */
+static void dns_fail_text(char *buf, size_t len, int status, int type, const char *name)
+{
+    const char *what;
+    switch (status) {
+    case ARES_ESERVFAIL: what = "SERVFAIL"; break;
+    case ARES_EREFUSED: what = "REFUSED"; break;
+    case ARES_ETIMEOUT: what = "timeout"; break;
+    case ARES_ECONNREFUSED: what = "server unreachable"; break;  /* refused or no route */
+    case ARES_ECANCELLED:
+    case ARES_EDESTRUCTION: snprintf(buf, len, "cancelled"); return;
+    default: what = ares_strerror(status); break;
+    }
+    snprintf(buf, len, "%s for %s %s", what, dns_type_name(type), name);
+}
+
+/* ---- address classification --------------------------------------------- */
+
+static bool dns_v4_public(uint32_t a)
+{
+    static const struct { uint32_t net; int bits; } bad[] = {
+        {0x00000000, 8},  {0x0a000000, 8},  {0x7f000000, 8},  {0x64400000, 10},
+        {0xa9fe0000, 16}, {0xac100000, 12}, {0xc0000000, 24}, {0xc0000200, 24},
+        {0xc0a80000, 16}, {0xc6120000, 15}, {0xc6336400, 24}, {0xcb007100, 24},
+        {0xe0000000, 4},  {0xf0000000, 4},  /* 240/4 includes 255.255.255.255 */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint32_t mask = 0xffffffffu << (32 - bad[i].bits);
+        if ((a & mask) == bad[i].net)
+            return false;
+    }
+    return true;
+}
+
+static uint32_t dns_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static bool dns_v6_public(const uint8_t *a)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t compat[12] = {0};
+    static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b};
+    if (!memcmp(a, mapped, 12) || !memcmp(a, compat, 12) || !memcmp(a, nat64, 12))
+        return dns_v4_public(dns_be32(a + 12));   /* includes :: and ::1 */
+    if ((a[0] & 0xe0) != 0x20)  /* only 2000::/3 is global unicast today: this
+                                 * drops fc00::/7, fe80::/10, ff00::/8, fec0::/10,
+                                 * 64:ff9b:1::/48, 100::/64 and the rest */
+        return false;
+    if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8)
+        return false;           /* 2001:db8::/32 documentation */
+    if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0x02 && a[4] == 0 && a[5] == 0)
+        return false;           /* 2001:2::/48 benchmarking */
+    if (a[0] == 0x20 && a[1] == 0x02)
+        return dns_v4_public(dns_be32(a + 2));    /* 6to4 wraps a v4 */
+    return true;
+}
+
+bool dns_addr_is_public(const struct sockaddr *sa)
+{
+    if (!sa)
+        return false;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        return dns_v4_public(ntohl(s4->sin_addr.s_addr));
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        return dns_v6_public(s6->sin6_addr.s6_addr);
+    }
+    return false;
+}
+
+static bool dns_ip_public(const dns_ip *ip)
+{
+    return ip->fam == 4 ? dns_v4_public(dns_be32(ip->a)) : dns_v6_public(ip->a);
+}
+
+static void dns_ip_to_sa(const dns_ip *ip, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (ip->fam == 4) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+        s4->sin_family = AF_INET;
+        memcpy(&s4->sin_addr, ip->a, 4);
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        memcpy(&s6->sin6_addr, ip->a, 16);
+    }
+}
+
+const char *dns_status_name(dns_status s)
+{
+    switch (s) {
+    case DNS_OK: return "ok";
+    case DNS_NXDOMAIN: return "nxdomain";
+    case DNS_NO_MAIL_SERVER: return "no_mail_server";
+    case DNS_NULL_MX: return "null_mx";
+    case DNS_UNROUTABLE: return "unroutable";
+    case DNS_ERROR: return "dns_error";
+    }
+    return "?";
+}
+
+/* ---- cache tables ------------------------------------------------------- */
+
+static uint32_t dns_hash(const char *s)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static void dns_table_init(dns_table *t, void (*free_entry)(dns_node *))
+{
+    memset(t, 0, sizeof *t);
+    t->nb = 1024;
+    t->b = dns_xcalloc(t->nb, sizeof *t->b);
+    t->free_entry = free_entry;
+}
+
+static dns_node *dns_table_find(dns_table *t, const char *name, uint32_t h)
+{
+    for (dns_node *n = t->b[h & (t->nb - 1)]; n; n = n->hnext)
+        if (n->hash == h && !strcmp(n->name, name))
+            return n;
+    return NULL;
+}
+
+static void dns_table_grow(dns_table *t)
+{
+    size_t nb = t->nb * 2;
+    dns_node **b = calloc(nb, sizeof *b);
+    if (!b)
+        return;                 /* longer chains, still correct */
+    for (size_t i = 0; i < t->nb; i++) {
+        for (dns_node *n = t->b[i], *next; n; n = next) {
+            next = n->hnext;
+            n->hnext = b[n->hash & (nb - 1)];
+            b[n->hash & (nb - 1)] = n;
+        }
+    }
+    free(t->b);
+    t->b = b;
+    t->nb = nb;
+}
+
+static void dns_age_unlink(dns_table *t, dns_node *n)
+{
+    if (n->older)
+        n->older->newer = n->newer;
+    else
+        t->oldest = n->newer;
+    if (n->newer)
+        n->newer->older = n->older;
+    else
+        t->newest = n->older;
+    n->older = n->newer = NULL;
+}
+
+static void dns_table_remove(dns_table *t, dns_node *n)
+{
+    dns_node **pp = &t->b[n->hash & (t->nb - 1)];
+    while (*pp != n)
+        pp = &(*pp)->hnext;
+    *pp = n->hnext;
+    if (n->done)
+        dns_age_unlink(t, n);
+    t->n--;
+    t->free_entry(n);
+}
+
+/* Make room: evict the oldest finished entries nobody is about to read. */
+static void dns_table_evict(dns_table *t)
+{
+    dns_node *n = t->oldest;
+    for (int seen = 0; n && t->n >= DNS_CACHE_MAX && seen < DNS_EVICT_SCAN; seen++) {
+        dns_node *newer = n->newer;
+        if (n->refs == 0)
+            dns_table_remove(t, n);
+        n = newer;
+    }
+}
+
+static void dns_table_add(dns_table *t, dns_node *n, const char *name, uint32_t h)
+{
+    if (t->n >= DNS_CACHE_MAX)
+        dns_table_evict(t);
+    if (t->n >= t->nb)
+        dns_table_grow(t);
+    n->name = dns_xstrdup(name);
+    n->hash = h;
+    n->hnext = t->b[h & (t->nb - 1)];
+    t->b[h & (t->nb - 1)] = n;
+    t->n++;
+}
+
+/* A finished entry joins the age list (newest end). */
+static void dns_table_done(dns_table *t, dns_node *n, uint64_t now)
+{
+    n->done = true;
+    n->at = now;
+    n->older = t->newest;
+    n->newer = NULL;
+    if (t->newest)
+        t->newest->newer = n;
+    else
+        t->oldest = n;
+    t->newest = n;
+}
+
+/* An error answer past its short life is dropped so the name is asked
+ * again; true when N was dropped. */
+static bool dns_stale(dns_resolver *r, dns_table *t, dns_node *n)
+{
+    if (!n->done || n->refs || uv_now(r->loop) - n->at < DNS_ERROR_TTL_MS)
+        return false;
+    dns_table_remove(t, n);
+    return true;
+}
+
+static void dns_table_free(dns_table *t)
+{
+    for (size_t i = 0; i < t->nb; i++) {
+        for (dns_node *n = t->b[i], *next; n; n = next) {
+            next = n->hnext;
+            t->free_entry(n);
+        }
+    }
+    free(t->b);
+    t->b = NULL;
+}
+
+static void dns_cmx_clear(dns_cmx *m)
+{
+    free(m->host);
+    m->host = NULL;
+}
+
+static void dns_dom_free(dns_node *n)
+{
+    dns_dom *d = (dns_dom *)n;
+    for (int i = 0; i < d->nmx; i++)
+        dns_cmx_clear(&d->mx[i]);
+    free(d->mx);
+    free(d->detail);
+    free(n->name);
+    free(d);                    /* jobs are always finished before this */
+}
+
+static void dns_host_free(dns_node *n)
+{
+    dns_host *h = (dns_host *)n;
+    free(h->detail);
+    free(n->name);
+    free(h);
+}
+
+/* ---- libuv glue: timer, polls, handle accounting ------------------------ */
+
+static void dns_maybe_free(dns_resolver *r)
+{
+    if (!r->closing || r->nhandles > 0)
+        return;
+    void (*on_closed)(void *) = r->on_closed;
+    void *ud = r->closed_ud;
+    dns_table_free(&r->doms);
+    dns_table_free(&r->hosts);
+    free(r);
+    if (on_closed)
+        on_closed(ud);
+}
+
+static void dns_handle_closed(uv_handle_t *h)
+{
+    dns_resolver *r = h->data;
+    r->nhandles--;
+    dns_maybe_free(r);
+}
+
+static void dns_timer_cb(uv_timer_t *t);
+
+/* Follow c-ares' next deadline with our one timer. */
+static void dns_timer_arm(dns_resolver *r)
+{
+    struct timeval buf, *tv;
+    if (!r->ch)
+        return;
+    tv = ares_timeout(r->ch, NULL, &buf);
+    if (!tv) {
+        uv_timer_stop(&r->timer);
+        return;
+    }
+    uint64_t ms = (uint64_t)tv->tv_sec * 1000 + ((uint64_t)tv->tv_usec + 999) / 1000;
+    uv_timer_start(&r->timer, dns_timer_cb, ms, 0);
+}
+
+static void dns_timer_cb(uv_timer_t *t)
+{
+    dns_resolver *r = t->data;
+    if (!r->ch)
+        return;
+    ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    dns_timer_arm(r);
+}
+
+static void dns_poll_cb(uv_poll_t *h, int status, int events)
+{
+    dns_poll *p = h->data;
+    dns_resolver *r = p->r;
+    ares_socket_t fd = p->fd;
+    if (!r->ch)
+        return;
+    if (status < 0)             /* let c-ares see the error on the socket */
+        events = UV_READABLE | UV_WRITABLE;
+    ares_process_fd(r->ch, (events & UV_READABLE) ? fd : ARES_SOCKET_BAD,
+                    (events & UV_WRITABLE) ? fd : ARES_SOCKET_BAD);
+    dns_timer_arm(r);
+}
+
+static void dns_poll_closed(uv_handle_t *h)
+{
+    dns_poll *p = h->data;
+    dns_resolver *r = p->r;
+    free(p);
+    r->nhandles--;
+    dns_maybe_free(r);
+}
+
+static void dns_poll_close(dns_resolver *r, ares_socket_t fd)
+{
+    for (dns_poll **pp = &r->polls; *pp; pp = &(*pp)->next) {
+        dns_poll *p = *pp;
+        if (p->fd == fd) {
+            *pp = p->next;
+            uv_poll_stop(&p->h);
+            uv_close((uv_handle_t *)&p->h, dns_poll_closed);
+            return;
+        }
+    }
+}
+
+/* c-ares opens, changes or closes a socket. */
+static void dns_sock_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+    dns_resolver *r = data;
+    dns_poll *p;
+    if (!readable && !writable) {
+        dns_poll_close(r, fd);
+        return;
+    }
+    for (p = r->polls; p && p->fd != fd; p = p->next)
+        ;
+    if (!p) {
+        p = dns_xcalloc(1, sizeof *p);
+        p->fd = fd;
+        p->r = r;
+        if (uv_poll_init_socket(r->loop, &p->h, fd) != 0) {
+            free(p);            /* c-ares will time the query out */
+            return;
+        }
+        p->h.data = p;
+        r->nhandles++;
+        p->next = r->polls;
+        r->polls = p;
+    }
+    uv_poll_start(&p->h, (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0),
+                  dns_poll_cb);
+}
+
+/* ---- ready queue: callbacks on the next loop turn ----------------------- */
+
+static void dns_idle_cb(uv_idle_t *h);
+
+static void dns_ready_push(dns_resolver *r, dns_cb cb, void *ud, dns_dom *d,
+                           dns_status st, const char *detail)
+{
+    if (uv_is_closing((uv_handle_t *)&r->idle))
+        return;                 /* called after dns_close finished: misuse */
+    dns_ready *it = dns_xcalloc(1, sizeof *it);
+    it->cb = cb;
+    it->ud = ud;
+    it->dom = d;
+    it->status = st;
+    it->detail = detail;
+    if (d)
+        d->node.refs++;         /* keeps D from eviction until delivered */
+    *r->rtail = it;
+    r->rtail = &it->next;
+    uv_idle_start(&r->idle, dns_idle_cb);
+}
+
+/* Build the caller's view of a cached domain. */
+static void dns_fill(dns_result *res, const dns_dom *d)
+{
+    res->status = (dns_status)d->status;
+    res->implicit_mx = d->implicit;
+    res->nmx = d->nmx;
+    for (int i = 0; i < d->nmx; i++) {
+        dns_mx *m = &res->mx[i];
+        snprintf(m->host, sizeof m->host, "%s", d->mx[i].host);
+        m->pref = d->mx[i].pref;
+        m->naddrs = d->mx[i].n;
+        for (int k = 0; k < d->mx[i].n; k++)
+            dns_ip_to_sa(&d->mx[i].ip[k], &m->addrs[k]);
+    }
+    if (d->detail)
+        snprintf(res->detail, sizeof res->detail, "%s", d->detail);
+}
+
+static void dns_deliver(dns_resolver *r, dns_ready *it)
+{
+    dns_result *res = &r->scratch;
+    memset(res, 0, sizeof *res);
+    if (it->dom) {
+        dns_fill(res, it->dom);
+        it->dom->node.refs--;
+    } else {
+        res->status = it->status;
+        snprintf(res->detail, sizeof res->detail, "%s", it->detail);
+    }
+    it->cb(it->ud, res);
+}
+
+/* Deliver what was ready when this turn began; later arrivals wait a turn,
+ * so a caller that resolves from its callback cannot starve the loop. */
+static void dns_idle_cb(uv_idle_t *h)
+{
+    dns_resolver *r = h->data;
+    dns_ready *it = r->ready;
+    r->ready = NULL;
+    r->rtail = &r->ready;
+    while (it) {
+        dns_ready *next = it->next;
+        dns_deliver(r, it);
+        free(it);
+        it = next;
+    }
+    if (r->ready)
+        return;
+    uv_idle_stop(&r->idle);
+    if (r->closing && !uv_is_closing((uv_handle_t *)&r->idle))
+        uv_close((uv_handle_t *)&r->idle, dns_handle_closed);
+}
+
+/* ---- one question with back-off ----------------------------------------- */
+
+static void dns_q_send(dns_q *q);
+
+static bool dns_q_retryable(int status)
+{
+    return status == ARES_ESERVFAIL || status == ARES_EREFUSED ||
+           status == ARES_ECONNREFUSED;
+}
+
+static void dns_q_timer_closed(uv_handle_t *h)
+{
+    dns_q *q = h->data;
+    dns_resolver *r = q->r;
+    free(q);
+    r->nhandles--;
+    dns_maybe_free(r);
+}
+
+static void dns_q_sleep_unlink(dns_resolver *r, dns_q *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        r->sleeping = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    q->prev = q->next = NULL;
+}
+
+static void dns_q_wake(uv_timer_t *t)
+{
+    dns_q *q = t->data;
+    dns_q_sleep_unlink(q->r, q);
+    dns_q_send(q);
+}
+
+/* Hand the answer to the owner and forget the question. */
+static void dns_q_finish(dns_q *q, int status, const unsigned char *abuf, int alen)
+{
+    q->done(q->r, q->owner, q->type, status, abuf, alen);
+    if (q->timer_init) {
+        q->backoff.data = q;
+        uv_close((uv_handle_t *)&q->backoff, dns_q_timer_closed);
+    } else {
+        free(q);
+    }
+}
+
+static void dns_q_pump(dns_resolver *r);
+
+static void dns_q_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+    dns_q *q = arg;
+    dns_resolver *r = q->r;
+    (void)timeouts;
+    r->inflight--;
+    /* Timeouts were already retried by c-ares (with growing waits); an
+     * explicit failure answer is asked again here, spaced out. */
+    if (!r->closing && dns_q_retryable(status) && q->round + 1 < r->tries) {
+        if (!q->timer_init) {
+            uv_timer_init(r->loop, &q->backoff);
+            q->backoff.data = q;
+            q->timer_init = true;
+            r->nhandles++;
+        }
+        q->next = r->sleeping;
+        if (r->sleeping)
+            r->sleeping->prev = q;
+        r->sleeping = q;
+        uv_timer_start(&q->backoff, dns_q_wake, (uint64_t)DNS_BACKOFF_MS << q->round, 0);
+        q->round++;
+    } else {
+        dns_q_finish(q, status, abuf, alen);
+    }
+    dns_q_pump(r);
+}
+
+/* Put waiting questions on the wire while slots are free. A burst of
+ * thousands of queries would overflow the server's socket buffer (and is
+ * rude to a shared resolver), so at most DNS_MAX_INFLIGHT are out at once. */
+static void dns_q_pump(dns_resolver *r)
+{
+    if (r->pumping)             /* an answer arrived synchronously: the */
+        return;                 /* loop below picks up what it queued   */
+    r->pumping = true;
+    while (r->line && r->inflight < DNS_MAX_INFLIGHT && !r->closing && r->ch) {
+        dns_q *q = r->line;
+        r->line = q->next;
+        if (!r->line)
+            r->ltail = &r->line;
+        q->next = NULL;
+        r->inflight++;
+        ares_query(r->ch, q->name, 1 /* C_IN */, q->type, dns_q_answer, q);
+    }
+    r->pumping = false;
+    dns_timer_arm(r);
+}
+
+static void dns_q_send(dns_q *q)
+{
+    dns_resolver *r = q->r;
+    if (r->closing || !r->ch) {
+        dns_q_finish(q, ARES_ECANCELLED, NULL, 0);
+        return;
+    }
+    *r->ltail = q;
+    r->ltail = &q->next;
+    dns_q_pump(r);
+}
+
+static void dns_ask(dns_resolver *r, const char *name, int type, dns_q_done done, void *owner)
+{
+    size_t n = strlen(name) + 1;
+    dns_q *q = dns_xcalloc(1, sizeof *q + n);
+    q->r = r;
+    q->done = done;
+    q->owner = owner;
+    q->type = type;
+    memcpy(q->name, name, n);
+    dns_q_send(q);
+}
+
+/* ---- MX host: A + AAAA --------------------------------------------------- */
+
+static void dns_hjob_take(dns_resolver *r, dns_hjob *j, int type, const unsigned char *abuf, int alen)
+{
+    int n = DNS_ANSWERS_MAX;
+    if (type == QT_A) {
+        struct ares_addrttl t[DNS_ANSWERS_MAX];
+        if (ares_parse_a_reply(abuf, alen, NULL, t, &n) != ARES_SUCCESS)
+            return;
+        for (int i = 0; i < n; i++) {
+            dns_ip ip = {.fam = 4};
+            memcpy(ip.a, &t[i].ipaddr, 4);
+            if (!r->allow_private && !dns_ip_public(&ip))
+                j->ndropped++;
+            else if (j->n4 < DNS_MAX_ADDRS)
+                j->v4[j->n4++] = ip;
+        }
+    } else {
+        struct ares_addr6ttl t[DNS_ANSWERS_MAX];
+        if (ares_parse_aaaa_reply(abuf, alen, NULL, t, &n) != ARES_SUCCESS)
+            return;
+        for (int i = 0; i < n; i++) {
+            dns_ip ip = {.fam = 6};
+            memcpy(ip.a, t[i].ip6addr._S6_un._S6_u8, 16);
+            if (!r->allow_private && !dns_ip_public(&ip))
+                j->ndropped++;
+            else if (j->n6 < DNS_MAX_ADDRS)
+                j->v6[j->n6++] = ip;
+        }
+    }
+}
+
+/* Copy a finished host into slot SLOT of D's job. */
+static void dns_slot_fill(dns_dom *d, int slot, const dns_host *h)
+{
+    dns_djob *j = d->job;
+    dns_cmx *m = &j->mx[slot];
+    j->hst[slot] = h->hst;
+    m->n = h->n;
+    memcpy(m->ip, h->ip, sizeof m->ip);
+    if (h->hst == H_ERROR && !j->err)
+        j->err = dns_xstrdup(h->detail ? h->detail : "error");
+}
+
+/* Both answers in: IPv4 first, then IPv6; wake the waiting domains. */
+static void dns_host_finish(dns_resolver *r, dns_host *h)
+{
+    dns_hjob *j = h->job;
+    char buf[160];
+    for (int i = 0; i < j->n4 && h->n < DNS_MAX_ADDRS; i++)
+        h->ip[h->n++] = j->v4[i];
+    for (int i = 0; i < j->n6 && h->n < DNS_MAX_ADDRS; i++)
+        h->ip[h->n++] = j->v6[i];
+    if (h->n)
+        h->hst = H_OK;
+    else if (j->ndropped)
+        h->hst = H_PRIVATE;
+    else if (j->st4 == ARES_ENOTFOUND && j->st6 == ARES_ENOTFOUND)
+        h->hst = H_NXDOMAIN;
+    else if ((j->st4 == ARES_SUCCESS || j->st4 == ARES_ENODATA || j->st4 == ARES_ENOTFOUND) &&
+             (j->st6 == ARES_SUCCESS || j->st6 == ARES_ENODATA || j->st6 == ARES_ENOTFOUND))
+        h->hst = H_NODATA;
+    else {
+        bool a_bad = j->st4 != ARES_SUCCESS && j->st4 != ARES_ENODATA && j->st4 != ARES_ENOTFOUND;
+        dns_fail_text(buf, sizeof buf, a_bad ? j->st4 : j->st6, a_bad ? QT_A : QT_AAAA,
+                      h->node.name);
+        h->hst = H_ERROR;
+        h->detail = dns_xstrdup(buf);
+    }
+    h->job = NULL;
+    dns_hwait *w = j->waiters;
+    free(j);
+    dns_table_done(&r->hosts, &h->node, uv_now(r->loop));
+    while (w) {
+        dns_hwait *next = w->next;
+        dns_slot_fill(w->dom, w->slot, h);
+        if (--w->dom->job->pending == 0)
+            dns_dom_finish(r, w->dom);
+        free(w);
+        w = next;
+    }
+}
+
+static void dns_host_answer(dns_resolver *r, void *owner, int type, int status,
+                            const unsigned char *abuf, int alen)
+{
+    dns_host *h = owner;
+    dns_hjob *j = h->job;
+    if (status == ARES_SUCCESS)
+        dns_hjob_take(r, j, type, abuf, alen);
+    if (type == QT_A)
+        j->st4 = status;
+    else
+        j->st6 = status;
+    if (--j->left == 0)
+        dns_host_finish(r, h);
+}
+
+/* Resolve NAME for slot SLOT of domain D: from the cache, by joining a
+ * lookup in flight, or by asking. D's job->pending counts what is waited for. */
+static void dns_host_start(dns_resolver *r, dns_dom *d, int slot, const char *name)
+{
+    uint32_t hv = dns_hash(name);
+    dns_host *h = (dns_host *)dns_table_find(&r->hosts, name, hv);
+    if (h && h->hst == H_ERROR && dns_stale(r, &r->hosts, &h->node))
+        h = NULL;
+    if (h && h->node.done) {
+        dns_slot_fill(d, slot, h);
+        return;
+    }
+    dns_hwait *w = dns_xcalloc(1, sizeof *w);
+    w->dom = d;
+    w->slot = slot;
+    d->job->pending++;
+    if (h) {
+        w->next = h->job->waiters;
+        h->job->waiters = w;
+        return;
+    }
+    h = dns_xcalloc(1, sizeof *h);
+    h->job = dns_xcalloc(1, sizeof *h->job);
+    h->job->waiters = w;
+    h->job->left = 2;
+    dns_table_add(&r->hosts, &h->node, name, hv);
+    dns_ask(r, h->node.name, QT_A, dns_host_answer, h);
+    dns_ask(r, h->node.name, QT_AAAA, dns_host_answer, h);
+}
+
+/* ---- the domain ------------------------------------------------------------ */
+
+static void dns_dom_set(dns_dom *d, dns_status st, const char *detail)
+{
+    d->status = st;
+    if (detail && !d->detail)
+        d->detail = dns_xstrdup(detail);
+}
+
+/* Turn the job's per-host answers into the cached result. */
+static void dns_dom_conclude(dns_dom *d)
+{
+    dns_djob *j = d->job;
+    int kept = 0;
+    bool err = false, priv = false;
+    for (int i = 0; i < j->nmx; i++) {
+        err |= j->hst[i] == H_ERROR;
+        priv |= j->hst[i] == H_PRIVATE;
+        kept += j->mx[i].n > 0;
+    }
+    if (kept) {
+        d->mx = dns_xcalloc((size_t)kept, sizeof *d->mx);
+        for (int i = 0; i < j->nmx; i++) {
+            if (j->mx[i].n) {
+                d->mx[d->nmx++] = j->mx[i];
+                j->mx[i].host = NULL;       /* moved */
+            }
+        }
+        dns_dom_set(d, DNS_OK, NULL);
+    } else if (err) {           /* a failing host might have been usable */
+        dns_dom_set(d, DNS_ERROR, j->err);
+    } else if (priv) {
+        dns_dom_set(d, DNS_UNROUTABLE, d->implicit ? "the domain's addresses are not public"
+                                                   : "every MX address is not public");
+    } else {
+        dns_dom_set(d, DNS_NO_MAIL_SERVER, d->implicit ? "no MX, A or AAAA records"
+                                                       : "no MX host has an address");
+    }
+}
+
+/* The domain is answered: cache it and queue its callers. */
+static void dns_dom_finish(dns_resolver *r, dns_dom *d)
+{
+    dns_djob *j = d->job;
+    if (j->nmx)
+        dns_dom_conclude(d);
+    for (int i = 0; i < j->nmx; i++)
+        dns_cmx_clear(&j->mx[i]);
+    free(j->err);
+    d->job = NULL;
+    dns_table_done(&r->doms, &d->node, uv_now(r->loop));
+    for (dns_waiter *w = j->waiters, *next; w; w = next) {
+        next = w->next;
+        dns_ready_push(r, w->cb, w->ud, d, DNS_OK, NULL);
+        free(w);
+    }
+    free(j);
+}
+
+/* Hosts to ask for: the domain itself (implicit MX) or its MX records. */
+static void dns_dom_hosts(dns_resolver *r, dns_dom *d)
+{
+    dns_djob *j = d->job;
+    j->pending++;               /* hold: hosts may finish synchronously */
+    for (int i = 0; i < j->nmx; i++)
+        dns_host_start(r, d, i, j->mx[i].host);
+    if (--j->pending == 0)
+        dns_dom_finish(r, d);
+}
+
+static void dns_dom_implicit(dns_resolver *r, dns_dom *d)
+{
+    dns_djob *j = d->job;
+    d->implicit = true;
+    j->nmx = 1;
+    j->mx[0].host = dns_xstrdup(d->node.name);
+    j->mx[0].pref = 0;
+    dns_dom_hosts(r, d);
+}
+
+/* Keep the DNS_MAX_MX lowest preferences, stable on ties (answer order),
+ * one slot per host name. Returns how many MX records were null ("."). */
+static int dns_mx_collect(dns_djob *j, const struct ares_mx_reply *mx)
+{
+    int nnull = 0;
+    for (; mx; mx = mx->next) {
+        char host[DNS_NAME_MAX + 1];
+        if (!mx->host[0] || !strcmp(mx->host, ".")) {
+            nnull++;
+            continue;
+        }
+        if (!dns_norm(mx->host, host))
+            continue;
+        bool dup = false;
+        for (int i = 0; i < j->nmx && !dup; i++)
+            dup = !strcmp(j->mx[i].host, host);
+        if (dup)
+            continue;
+        int pos = j->nmx;       /* insertion sort, after equal preferences */
+        while (pos > 0 && j->mx[pos - 1].pref > mx->priority)
+            pos--;
+        if (pos >= DNS_MAX_MX)
+            continue;
+        if (j->nmx == DNS_MAX_MX)
+            dns_cmx_clear(&j->mx[--j->nmx]);
+        memmove(&j->mx[pos + 1], &j->mx[pos], (size_t)(j->nmx - pos) * sizeof j->mx[0]);
+        memset(&j->mx[pos], 0, sizeof j->mx[pos]);
+        j->mx[pos].host = dns_xstrdup(host);
+        j->mx[pos].pref = mx->priority;
+        j->nmx++;
+    }
+    return nnull;
+}
+
+static void dns_mx_answer(dns_resolver *r, void *owner, int type, int status,
+                          const unsigned char *abuf, int alen)
+{
+    dns_dom *d = owner;
+    char buf[160];
+    struct ares_mx_reply *mx = NULL;
+    (void)type;
+    if (status == ARES_SUCCESS) {
+        status = ares_parse_mx_reply(abuf, alen, &mx);
+    }
+    if (status == ARES_ENODATA) {        /* no MX: RFC 5321 §5.1 implicit MX */
+        if (r->closing) {
+            dns_dom_set(d, DNS_ERROR, "cancelled");
+            dns_dom_finish(r, d);
+        } else {
+            dns_dom_implicit(r, d);
+        }
+        return;
+    }
+    if (status != ARES_SUCCESS) {
+        if (status == ARES_ENOTFOUND || status == ARES_EBADNAME) {
+            snprintf(buf, sizeof buf, "NXDOMAIN %s", d->node.name);
+            dns_dom_set(d, DNS_NXDOMAIN, buf);
+        } else {
+            dns_fail_text(buf, sizeof buf, status, QT_MX, d->node.name);
+            dns_dom_set(d, DNS_ERROR, buf);
+        }
+        dns_dom_finish(r, d);
+        return;
+    }
+    int nnull = dns_mx_collect(d->job, mx);
+    ares_free_data(mx);
+    if (d->job->nmx == 0) {
+        /* Only null MX records (RFC 7505). A null MX beside real ones breaks
+         * the RFC; we then use the real ones, as Postfix does. */
+        dns_dom_set(d, nnull ? DNS_NULL_MX : DNS_NO_MAIL_SERVER,
+                    nnull ? "null MX (RFC 7505)" : "no usable MX host name");
+        dns_dom_finish(r, d);
+        return;
+    }
+    dns_dom_hosts(r, d);
+}
+
+/* ---- --dns ------------------------------------------------------------------- */
+
+/* One "--dns" item, ITEM..END: IPv4, IPv4:PORT, IPv6, [IPv6] or [IPv6]:PORT,
+ * appended to OUT in the form ares_set_servers_ports_csv() reads. */
+static bool dns_server_item(const char *item, const char *end, char *out, size_t outlen)
+{
+    char host[INET6_ADDRSTRLEN + 1], pbuf[8];
+    const char *hend = end, *port = NULL;
+    unsigned char bin[16];
+    if (item < end && *item == '[') {
+        const char *close = memchr(item, ']', (size_t)(end - item));
+        if (!close || (close + 1 < end && close[1] != ':'))
+            return false;
+        item++;
+        hend = close;
+        port = close + 1 < end ? close + 2 : NULL;
+    } else {
+        const char *colon = memchr(item, ':', (size_t)(end - item));
+        if (colon && !memchr(colon + 1, ':', (size_t)(end - colon - 1))) {
+            hend = colon;                           /* IPv4:PORT */
+            port = colon + 1;
+        }
+    }
+    if (hend <= item || (size_t)(hend - item) >= sizeof host)
+        return false;
+    memcpy(host, item, (size_t)(hend - item));
+    host[hend - item] = '\0';
+    bool v6 = inet_pton(AF_INET6, host, bin) == 1;
+    if (!v6 && inet_pton(AF_INET, host, bin) != 1)
+        return false;
+    long pn = 53;
+    if (port) {
+        char *stop;
+        if (port >= end || (size_t)(end - port) >= sizeof pbuf)
+            return false;
+        memcpy(pbuf, port, (size_t)(end - port));
+        pbuf[end - port] = '\0';
+        pn = strtol(pbuf, &stop, 10);
+        if (*stop || pn < 1 || pn > 65535)
+            return false;
+    }
+    size_t used = strlen(out);
+    int n = snprintf(out + used, outlen - used, "%s%s%s%s:%ld", used ? "," : "",
+                     v6 ? "[" : "", host, v6 ? "]" : "", pn);
+    return n > 0 && (size_t)n < outlen - used;
+}
+
+/* "--dns" (comma-separated, blanks allowed) to c-ares' CSV form. */
+static bool dns_servers_csv(const char *in, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    for (const char *p = in; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (!dns_server_item(p, p + len, out, outlen))
+            return false;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return out[0] != '\0';
+}
+
+/* ---- public API ------------------------------------------------------------ */
+
+dns_resolver *dns_new(uv_loop_t *loop, const dns_opts *opts, char *err, size_t errlen)
+{
+    struct ares_options o;
+    int rc;
+    dns_resolver *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* ares_library_init() is only needed on Windows/Android and is not
+     * thread-safe in 1.18, so it is not called (one resolver per thread). */
+    r->loop = loop;
+    r->allow_private = opts && opts->allow_private;
+    r->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : 2000;
+    r->tries = opts && opts->tries > 0 ? opts->tries : 3;
+    memset(&o, 0, sizeof o);
+    o.sock_state_cb = dns_sock_state;
+    o.sock_state_cb_data = r;
+    o.timeout = r->timeout_ms;
+    o.tries = r->tries;
+    /* NOCHECKRESP: SERVFAIL/REFUSED come back to us at once, under their own
+     * name, and dns_q_answer retries them after a back-off; ROTATE makes
+     * each retry start at the next server when there are several. */
+    o.flags = ARES_FLAG_NOCHECKRESP;
+    rc = ares_init_options(&r->ch, &o, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
+                                       ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_ROTATE);
+    if (rc != ARES_SUCCESS) {
+        snprintf(err, errlen, "DNS resolver: %s", ares_strerror(rc));
+        free(r);
+        return NULL;
+    }
+    if (opts && opts->servers) {
+        char csv[1024];
+        rc = dns_servers_csv(opts->servers, csv, sizeof csv)
+                 ? ares_set_servers_ports_csv(r->ch, csv) : ARES_EBADSTR;
+        if (rc != ARES_SUCCESS) {
+            snprintf(err, errlen, "--dns %s: expected IP[:PORT] or [IPv6]:PORT, comma-separated",
+                     opts->servers);
+            ares_destroy(r->ch);
+            free(r);
+            return NULL;
+        }
+    }
+    uv_timer_init(loop, &r->timer);
+    uv_idle_init(loop, &r->idle);
+    r->timer.data = r->idle.data = r;
+    r->nhandles = 2;
+    r->rtail = &r->ready;
+    r->ltail = &r->line;
+    dns_table_init(&r->doms, dns_dom_free);
+    dns_table_init(&r->hosts, dns_host_free);
+    return r;
+}
+
+void dns_resolve_mail(dns_resolver *r, const char *ascii_domain, dns_cb cb, void *ud)
+{
+    char name[DNS_NAME_MAX + 1];
+    if (r->closing) {
+        dns_ready_push(r, cb, ud, NULL, DNS_ERROR, "cancelled");
+        return;
+    }
+    if (!ascii_domain || !dns_norm(ascii_domain, name)) {
+        dns_ready_push(r, cb, ud, NULL, DNS_NXDOMAIN, "invalid domain name");
+        return;
+    }
+    uint32_t hv = dns_hash(name);
+    dns_dom *d = (dns_dom *)dns_table_find(&r->doms, name, hv);
+    if (d && d->node.done && d->status == DNS_ERROR && dns_stale(r, &r->doms, &d->node))
+        d = NULL;
+    if (d && d->node.done) {
+        dns_ready_push(r, cb, ud, d, DNS_OK, NULL);
+        return;
+    }
+    dns_waiter *w = dns_xcalloc(1, sizeof *w);
+    w->cb = cb;
+    w->ud = ud;
+    if (d) {                    /* in flight: coalesce */
+        *d->job->wtail = w;
+        d->job->wtail = &w->next;
+        return;
+    }
+    d = dns_xcalloc(1, sizeof *d);
+    d->job = dns_xcalloc(1, sizeof *d->job);
+    d->job->waiters = w;
+    d->job->wtail = &w->next;
+    dns_table_add(&r->doms, &d->node, name, hv);
+    dns_ask(r, d->node.name, QT_MX, dns_mx_answer, d);
+}
+
+/* Everything in flight ends now; handles close; R goes with the last one. */
+static void dns_close_handles(dns_resolver *r)
+{
+    while (r->line) {           /* questions never sent */
+        dns_q *q = r->line;
+        r->line = q->next;
+        dns_q_finish(q, ARES_ECANCELLED, NULL, 0);
+    }
+    r->ltail = &r->line;
+    while (r->sleeping) {       /* queries waiting out a back-off */
+        dns_q *q = r->sleeping;
+        dns_q_sleep_unlink(r, q);
+        uv_timer_stop(&q->backoff);
+        dns_q_finish(q, ARES_ECANCELLED, NULL, 0);
+    }
+    if (r->ch) {
+        ares_cancel(r->ch);     /* callbacks run with ARES_ECANCELLED */
+        ares_destroy(r->ch);    /* closes its sockets (sock_state_cb) */
+        r->ch = NULL;
+    }
+    while (r->polls)            /* in case c-ares did not report a close */
+        dns_poll_close(r, r->polls->fd);
+    uv_timer_stop(&r->timer);
+    uv_close((uv_handle_t *)&r->timer, dns_handle_closed);
+}
+
+void dns_close(dns_resolver *r, void (*on_closed)(void *ud), void *ud)
+{
+    if (!r || r->closing)
+        return;
+    r->closing = true;
+    r->on_closed = on_closed;
+    r->closed_ud = ud;
+    dns_close_handles(r);
+    /* The idle handle delivers the last callbacks, then closes itself. */
+    uv_idle_start(&r->idle, dns_idle_cb);
+}

@@ -1,0 +1,125 @@
+# t/more-tests.sh — sourced by run-tests.sh (inside the namespace, after the
+# behaviour tests): gen, ideal, the bundled demo world, and the load check.
+
+echo "# gen"
+"$FAST" gen --addresses 3000 --domains 400 --seed 11 --out-dir "$T/g1" 2>"$T/gen.log"
+"$FAST" gen --addresses 3000 --domains 400 --seed 11 --out-dir "$T/g2" 2>>"$T/gen.log"
+"$FAST" gen --addresses 3000 --domains 400 --seed 12 --out-dir "$T/g3" 2>>"$T/gen.log"
+if cmp -s "$T/g1/world.txt" "$T/g2/world.txt" && cmp -s "$T/g1/truth.csv" "$T/g2/truth.csv" &&
+    cmp -s "$T/g1/list.csv" "$T/g2/list.csv"; then ok "gen is deterministic for a seed"; else bad "gen is deterministic"; fi
+if cmp -s "$T/g1/list.csv" "$T/g3/list.csv"; then bad "another seed gives another list"; else ok "another seed gives another list"; fi
+expect "list.csv has a header with an email column" "$(head -1 "$T/g1/list.csv")" "^email,first_name,last_name,company,country,signup_date$"
+expect "list.csv has every address" "$(($(wc -l <"$T/g1/list.csv") - 1))" "^3000$"
+expect "truth.csv has one row per address" "$(($(wc -l <"$T/g1/truth.csv") - 1))" "^3000$"
+expect "truth.csv header" "$(head -1 "$T/g1/truth.csv")" "^email,status,reason,determinable,behaviour$"
+if [ "$(cut -d, -f1 "$T/g1/list.csv" | tail -n +2)" = "$(cut -d, -f1 "$T/g1/truth.csv" | tail -n +2)" ]; then
+    ok "truth rows follow list rows"; else bad "truth rows follow list rows"; fi
+badv=$(tail -n +2 "$T/g1/truth.csv" | cut -d, -f2,3 | sort -u | grep -Ev '^(deliverable,accepted|undeliverable,(invalid_syntax|invalid_domain|no_mail_server|null_mx|mailbox_not_found|mailbox_disabled|rejected)|risky,(accept_all|mailbox_full)|unknown,(greylisted|temporary_failure|blocked|timeout|no_connect|tls_error|protocol_error|dns_error))$')
+expect_not "truth uses SPEC.md's vocabulary only" "$badv" "."
+top=$(tail -n +2 "$T/g1/list.csv" | cut -d, -f1 | sed 's/.*@//' | sort | uniq -c | sort -rn)
+n1=$(printf '%s\n' "$top" | head -1 | awk '{print $1}')
+ndom=$(printf '%s\n' "$top" | wc -l)
+nsmall=$(printf '%s\n' "$top" | awk '$1 <= 3' | wc -l)
+if [ "$n1" -ge 300 ] && [ $((nsmall * 2)) -ge "$ndom" ]; then ok "Zipf sizes: a giant of $n1 addresses, $nsmall of $ndom domains with 3 or fewer"; else bad "Zipf sizes" "$top"; fi
+expect "the giants are named bigmailN.com" "$(printf '%s\n' "$top" | head -1)" "bigmail0.com$"
+expect_not "no special-use TLDs" "$(tail -n +2 "$T/g1/list.csv" | cut -d, -f1 | sed 's/.*@//' | grep -E '\.(test|localhost|invalid|example|local)$')" "."
+expect_not "MX hosts avoid 127.0.x.x" "$(grep -E '^host .* 127\.0\.' "$T/g1/world.txt")" "."
+for b in catchall greylist nxdomain servfail nullmx nodata aonly dead tarpit banner554 block tls drop rcptcap conncap shared; do
+    grep -q ",$b\$" "$T/g1/truth.csv" || missing="${missing:-} $b"
+done
+expect_not "the default mix has every common behaviour" "${missing:-}" "[a-z]"
+
+echo "# a generated world is served as its truth says"
+start_sim "$T/g1/world.txt" || exit 1
+checked=0
+wrong=
+while IFS=, read -r email status reason det beh; do
+    dom=${email#*@}
+    case "$reason" in
+    invalid_domain) r=$(D "$dom" MX); printf '%s' "$r" | grep -q "status: NXDOMAIN" || wrong="$wrong $email:$reason"; checked=$((checked + 1)); continue ;;
+    null_mx) r=$(D +short "$dom" MX); [ "$r" = "0 ." ] || wrong="$wrong $email:$reason"; checked=$((checked + 1)); continue ;;
+    no_mail_server) r=$(D "$dom" MX); printf '%s' "$r" | grep -q "ANSWER: 0" || wrong="$wrong $email:$reason"; checked=$((checked + 1)); continue ;;
+    accepted | mailbox_not_found | mailbox_full | mailbox_disabled | accept_all) ;;
+    *) continue ;;
+    esac
+    case "$beh" in normal | giant | shared | catchall | rcptcap | outlook | aonly) ;; *) continue ;; esac
+    mx=$(D +short "$dom" MX | sort -n | head -1 | awk '{print $2}')
+    [ -z "$mx" ] && mx=$dom
+    ip=$(D +short "$mx" A | head -1)
+    r=$(smtp "$ip" "EHLO c.org" "MAIL FROM:<v@c.org>" "RCPT TO:<$email>" "QUIT" | grep -E '^[245][0-9][0-9][ -]' | sed -n '$!p' | tail -1)
+    case "$reason" in
+    accepted | accept_all) want='^250' ;;
+    mailbox_not_found) want='^55[04]' ;;
+    mailbox_full) want='^452' ;;
+    mailbox_disabled) want='^55[04]' ;;
+    esac
+    printf '%s' "$r" | grep -Eq "$want" || wrong="$wrong $email:$reason:[$r]"
+    checked=$((checked + 1))
+    [ $checked -ge 60 ] && break
+done < <(tail -n +2 "$T/g1/truth.csv" | awk 'NR % 7 == 1 || /invalid_domain|null_mx|no_mail_server|mailbox_full|disabled/')
+if [ -z "$wrong" ] && [ $checked -ge 30 ]; then ok "SMTP and DNS answers agree with truth.csv ($checked rows)"; else bad "answers agree with truth ($checked rows)" "$wrong"; fi
+stop_sim
+
+echo "# ideal"
+cat >"$T/iw.txt" <<'W'
+host mx.a.com 127.1.0.1
+  latency 100
+  conn-cap 2
+  rcpt-cap 10
+domain a.com
+  mx 10 mx.a.com
+host mx.g.com 127.1.0.2
+  latency 100
+  conn-cap 1
+  greylist 5
+domain g.com
+  mx 10 mx.g.com
+host mx.dead.com 127.255.0.1 dead
+domain dead.com
+  mx 10 mx.dead.com
+domain nx.com
+  dns nxdomain
+W
+{ echo "name,email"; for i in $(seq 38); do echo "n$i,u$i@a.com"; done; for i in 1 2 3; do echo "x,z$i@dead.com"; echo "y,z$i@nx.com"; done; } >"$T/il.csv"
+expect "ideal: (R + 4S)·L/C with R=39, S=4, L=0.1, C=2 is 2.75 s" "$("$FAST" ideal --world "$T/iw.txt" --list "$T/il.csv")" "^2.750$"
+for i in $(seq 9); do echo "g,u$i@g.com"; done >>"$T/il.csv"
+expect "ideal: a greylisting host costs G + R·L/C = 6 s" "$("$FAST" ideal --world "$T/iw.txt" --list "$T/il.csv")" "^6.000$"
+expect "ideal: the email column is found by its header" "$("$FAST" ideal --world "$T/iw.txt" --list "$T/il.csv" --verbose 2>&1)" "over 53 addresses"
+expect "ideal of a generated world" "$("$FAST" ideal --world "$T/g1/world.txt" --list "$T/g1/list.csv")" "^[0-9]+\.[0-9]{3}$"
+
+echo "# the bundled demo world (data/demo)"
+DEMO=$ROOT/data/demo
+expect "demo list has 200 addresses" "$(($(wc -l <"$DEMO/list.csv") - 1))" "^200$"
+if [ "$(cut -d, -f1 "$DEMO/list.csv")" = "$(cut -d, -f1 "$DEMO/truth.csv" | sed 1s/.*/email/)" ]; then ok "demo truth covers every row"; else bad "demo truth covers every row"; fi
+nb=$(tail -n +2 "$DEMO/truth.csv" | cut -d, -f5 | sort -u | wc -l)
+expect "demo world mixes every behaviour ($nb)" "$nb" "^2[3-9]$"
+start_sim "$DEMO/world.txt" || exit 1
+expect "demo world is served" "$(D +short bigmail0.com MX | head -1)" "^10 mx[12].bigmail0.com.$"
+stop_sim
+
+if [ "${MAILSIM_LOAD:-1}" != 0 ]; then
+    echo "# load: mailsim must never be the bottleneck (optimised build)"
+    {
+        for i in $(seq 8); do printf 'host mx%d.loadtest.com 127.3.0.%d\n' "$i" "$i"; done
+        printf 'domain loadtest.com\n  catch-all\n'
+        for i in $(seq 8); do printf '  mx 10 mx%d.loadtest.com\n' "$i"; done
+    } >"$T/lw.txt"
+    start_sim "$T/lw.txt" "$FAST" || exit 1
+    out=$("$FAST" load smtp --ips "$(seq -s, -f '127.3.0.%g' 1 8)" --port $PORT --conns 5000 --to someone@loadtest.com --timeout 60)
+    echo "    $out"
+    expect "5,000 concurrent SMTP connections, all held at once and completed" "$out" "banners_held_at_once=5000 completed=5000 failed=0"
+    dump
+    expect "counters saw 5,000 simultaneous connections" "$(counter total conn_peak)" "^5000$"
+    out=$("$FAST" load dns --server $DNS --names loadtest.com,mx1.loadtest.com,nosuch.com --seconds 3 --inflight 200)
+    echo "    $out"
+    qps=$(printf '%s' "$out" | sed 's/.*answers_per_second=//')
+    if [ "${qps:-0}" -ge 20000 ]; then ok "DNS: at least 20,000 answers/s ($qps)"; else bad "DNS: at least 20,000 answers/s" "$out"; fi
+    stop_sim
+fi
+
+echo "# the README's world example parses"
+awk '/^```world$/{on=1; next} /^```$/{on=0} on' "$HERE/README.md" >"$T/readme-world.txt"
+start_sim "$T/readme-world.txt" || exit 1
+expect "README example world is served" "$(D +short bigmail0.com MX | head -1)" "^10 mx1.bigmail0.com.$"
+expect "README example: null MX" "$(D +short nullmx.com MX)" "^0 \.$"
+stop_sim

@@ -1,0 +1,38 @@
+# lib.sh — shared helpers of the integration scripts (sourced, not run).
+# net_enter "$@": re-run the calling script inside a private network
+# namespace whose only interface is loopback, so nothing can leave the machine.
+net_enter() {
+    if [ -z "${MAILVET_IN_NETNS:-}" ]; then
+        MAILVET_IN_NETNS=1 exec unshare -n sh "$0" "$@"
+    fi
+    ip link set lo up
+}
+
+pass=0 fail=0
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect_field JSONFILE ADDRESS FIELD VALUE: the JSON line of ADDRESS has "FIELD":VALUE
+expect_field() {
+    line=$(grep -F "\"input\":\"$2\"" "$1" | head -n1)
+    case "$line" in
+        *"\"$3\":$4"*) ok ;;
+        *) bad "$2: want \"$3\":$4, got: ${line:-no line}" ;;
+    esac
+}
+
+# wait_port IP PORT: wait up to 10 s for a TCP listener
+wait_port() {
+    i=0
+    while [ $i -lt 100 ]; do
+        ss -ltnH "sport = :$2" 2>/dev/null | grep -qF "$1:$2" && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+
+finish() {
+    echo "$1: $pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}
