@@ -1,12 +1,45 @@
-/* report.h — the end-of-run summary (text). The full report (JSON, HTML,
- * from a state file) builds on the same counters. */
+/* report.h — the batch report: rows by status and reason, expected bounce
+ * rates, top domains, accept-all domains, hosts that blocked or timed out
+ * the verifier, retries, elapsed time and rate (SPEC.md "Report").
+ *
+ * Two sources: a state file (report_load, read-only SQLite, works on a
+ * finished or an unfinished batch) or the counters of a run that just ended
+ * (report_summary_text). Three renderings: text, JSON, self-contained HTML.
+ *
+ * Ownership: report_load() returns a report the caller frees with
+ * report_free(); it holds copies of everything (the database is closed
+ * before it returns). Writers never close OUT.
+ */
 #ifndef MAILVET_REPORT_H
 #define MAILVET_REPORT_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "stats.h"
 
+typedef struct report report;
+
+/* Load the report of the state file STATE_PATH (opened read-only; never
+ * modified). NULL on error with ERR saying why in a user's words: missing
+ * file, not an SQLite database, not a mailvet state file, unsupported
+ * format version, SQLite error. */
+report *report_load(const char *state_path, char *err, size_t errlen);
+void report_free(report *r);
+
+/* Render R to OUT. 0, or -1 when writing failed (ferror(OUT)). */
+int report_write_text(const report *r, FILE *out);
+int report_write_json(const report *r, FILE *out);  /* one JSON object + "\n" */
+int report_write_html(const report *r, FILE *out);  /* one file, no external assets */
+
+/* `mailvet report`: render STATE_PATH in FORMAT ("text", "json", "html";
+ * NULL = text) to OUTPUT (NULL or "-" = stdout; else a temporary file in
+ * the same directory, mode 0600, renamed into place). Messages go to
+ * stderr. Returns an exit code: 0 done, 2 bad format or a missing,
+ * unreadable or non-mailvet state file, 1 write error. */
+int report_run(const char *state_path, const char *format, const char *output);
+
+/* `clean`'s end-of-run summary from the run's counters (text). */
 void report_summary_text(FILE *out, const batch_stats *st);
 
 #endif

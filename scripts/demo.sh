@@ -16,7 +16,8 @@ echo "\$ mailvet clean data/demo/list.csv -o $OUT/list.cleaned.csv   (against da
 MAILVET="$BIN" OUT="$OUT" tests/mailsim/with-world.sh data/demo/world.txt sh -c '
     "$MAILVET" clean --dns "$MAILSIM_DNS" --smtp-port "$MAILSIM_SMTP_PORT" --allow-private-mx \
         --helo demo.mailvet.example --retry-schedule 6,6 --connect-timeout 3 --command-timeout 5 \
-        --progress never data/demo/list.csv -o "$OUT/list.cleaned.csv"' > "$OUT/summary.txt" 2>/dev/null
+        --progress never --report "$OUT/report.html" data/demo/list.csv -o "$OUT/list.cleaned.csv"' \
+    > "$OUT/summary.txt" 2>/dev/null
 echo "First rows of $OUT/list.cleaned.csv:"
 head -n 4 "$OUT/list.cleaned.csv" | cut -c1-200
 echo
@@ -24,3 +25,5 @@ echo
 build/rel/tools/score "$OUT/list.cleaned.csv" data/demo/truth.csv || true
 echo
 cat "$OUT/summary.txt"
+echo
+echo "HTML report: $OUT/report.html   (state file: $OUT/list.cleaned.csv.state; 'mailvet report' renders it again)"

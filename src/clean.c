@@ -1,10 +1,22 @@
-/* clean.c — `mailvet clean`: stream INPUT, append verdict columns, write
- * OUTPUT in input order through a temporary file that is renamed at the end.
+/* clean.c — `mailvet clean`: verdict columns for every row of INPUT,
+ * written to OUTPUT in input order through a temporary file renamed at the
+ * end (mode 0600).
  *
- * Owns the run: the reader, the screen, the writer, the temporary file and
- * the counters. Rows are read ahead only for column detection
- * (COLUMN_SAMPLE_ROWS); after that one row at a time, so memory does not
- * depend on the file's size.
+ * Two paths:
+ *   --level syntax   one streaming pass, INPUT → OUTPUT (a million rows a
+ *                    second: no state file, a rerun is as cheap as a resume).
+ *   --level dns|smtp the feeder (this thread) streams INPUT, skips rows the
+ *                    state file says are finished, screens the rest and hands
+ *                    those that need the network to the batch (its own
+ *                    thread); verdicts go to the state file. When every row
+ *                    is finished, OUTPUT is written by streaming INPUT again
+ *                    beside the results in row order. Rerunning after an
+ *                    interruption resumes from the state file.
+ * Standard input is copied to a temporary file first (the second pass needs
+ * to read it again); that disables resume.
+ *
+ * Owns the run: readers, writers, the screen, the state handle, the
+ * temporary files and the counters.
  */
 #include "clean.h"
 
@@ -19,14 +31,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "column.h"
 #include "csvio.h"
 #include "report.h"
 #include "screen.h"
+#include "state.h"
 #include "stats.h"
-#include "verify.h"
 
-#define NET_CHUNK 2000                /* rows verified together at --level dns|smtp */
+#define WINDOW 50000                  /* rows admitted to the network, unfinished */
+#define PROGRESS_EVERY 1024           /* rows between progress updates from the feeder */
 
 static volatile sig_atomic_t interrupted;
 
@@ -36,22 +50,50 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
-typedef struct clean_run_state {
+/* Rows waiting for a retry in an earlier run: re-screened by the feeder
+ * like any row, then sent with their due time and retry count. */
+typedef struct retry_mark {
+    uint64_t row;
+    double due;
+    int temps, attempts;
+} retry_mark;
+
+typedef struct retry_load {
+    retry_mark *m;
+    size_t n, cap, next;      /* state_each_retry gives them in row order */
+} retry_load;
+
+typedef struct clean_ctx {
     const cli_opts *o;
+    const lists *l;
+    const char *in_path;      /* INPUT, or the copy of standard input */
+    char spool[PATH_MAX];     /* that copy, deleted at the end */
+    char state_path[PATH_MAX];
+    bool state_is_temp;
     csvio_reader *in;
     csvio_writer *out;
     screen *scr;
     column_choice col;
-    size_t width;            /* fields in the header (or first row) */
+    size_t width;             /* fields in the header (or first row) */
+    bool bom;
     char tmp_path[PATH_MAX];
     int tmp_fd;
     batch_stats st;
     csvio_row *sample[COLUMN_SAMPLE_ROWS];
     size_t nsample;
-    csvio_row *chunk[NET_CHUNK];      /* rows waiting for the network (dns/smtp) */
-    verify_item *items;
-    size_t nchunk;
-} clean_run_state;
+    state *db;
+    bool resumed;
+    double elapsed_before;    /* run time of earlier, interrupted runs */
+    uint64_t retries_before;  /* retries used by earlier runs */
+    /* while feeding the batch */
+    batch *b;
+    state_writer *w;
+    uint8_t *skip;            /* rows finished or waiting in the retry table */
+    uint64_t nskip;
+    retry_load *retries;      /* rows an earlier run left waiting */
+    /* while writing OUTPUT */
+    state_cursor *cursor;
+} clean_ctx;
 
 static double now(void)
 {
@@ -65,6 +107,17 @@ static int fail(const char *what, const char *detail, int code)
     fprintf(stderr, "mailvet clean: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
     return code;
 }
+
+static int interrupted_exit(const clean_ctx *c)
+{
+    if (c->o->level == LEVEL_SYNTAX || c->state_is_temp)
+        return fail("interrupted; OUTPUT not written (rerun to start again)", NULL, EXIT_INTERRUPTED);
+    fprintf(stderr, "mailvet clean: interrupted; progress is saved in %s — rerun the same "
+            "command to resume\n", c->state_path);
+    return EXIT_INTERRUPTED;
+}
+
+/* ---- paths and files ---- */
 
 /* Refuse to overwrite INPUT with OUTPUT (same name or same file). */
 static int check_paths(const cli_opts *o)
@@ -85,142 +138,32 @@ static int check_paths(const cli_opts *o)
     return 0;
 }
 
-/* Create OUTPUT's temporary sibling, mode 0600. */
-static int open_tmp(clean_run_state *c)
+/* A private temporary file beside OUTPUT: PATH gets its name. */
+static int make_temp(const char *output, const char *tag, char *path, size_t len)
 {
-    int n = snprintf(c->tmp_path, sizeof c->tmp_path, "%s.tmp-XXXXXX", c->o->output);
-    if (n < 0 || (size_t)n >= sizeof c->tmp_path)
-        return fail("OUTPUT path too long", NULL, EXIT_USAGE);
-    c->tmp_fd = mkstemp(c->tmp_path);
-    if (c->tmp_fd < 0) {
-        c->tmp_path[0] = '\0';
-        return fail("cannot create the output file", strerror(errno), EXIT_RUNTIME);
+    int n = snprintf(path, len, "%s.%s-XXXXXX", output, tag);
+    if (n < 0 || (size_t)n >= len)
+        return -ENAMETOOLONG;
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        path[0] = '\0';
+        return -errno;
     }
-    fchmod(c->tmp_fd, 0600);
+    fchmod(fd, 0600);
+    return fd;
+}
+
+static int open_tmp(clean_ctx *c)
+{
+    c->tmp_fd = make_temp(c->o->output, "tmp", c->tmp_path, sizeof c->tmp_path);
+    if (c->tmp_fd < 0)
+        return fail("cannot create the output file", strerror(-c->tmp_fd), EXIT_RUNTIME);
     c->out = csvio_writer_new(c->tmp_fd);
     return c->out ? 0 : fail("out of memory", NULL, EXIT_RUNTIME);
 }
 
-static int read_sample(clean_run_state *c)
-{
-    csvio_row row;
-    int rc = 0;
-    while (c->nsample < COLUMN_SAMPLE_ROWS && (rc = csvio_next(c->in, &row)) == 1) {
-        if (!(c->sample[c->nsample] = csvio_row_dup(&row)))
-            return fail("out of memory", NULL, EXIT_RUNTIME);
-        c->nsample++;
-    }
-    if (interrupted)
-        return fail("interrupted; OUTPUT not written (rerun to start again)", NULL, EXIT_INTERRUPTED);
-    if (c->nsample < COLUMN_SAMPLE_ROWS && rc < 0)
-        return fail(c->o->args[0], csvio_error(c->in), EXIT_USAGE);
-    if (c->nsample == 0)
-        return fail(c->o->args[0], "the file is empty (no header, no rows)", EXIT_USAGE);
-    return 0;
-}
-
-static void write_header(clean_run_state *c)
-{
-    const csvio_row *h = c->sample[0];
-    for (size_t i = 0; i < h->n; i++)
-        csvio_put(c->out, h->f[i].p, h->f[i].len);
-    for (int i = 0; i < RESULT_NCOLUMNS; i++)
-        csvio_put_str(c->out, result_column_names[i]);
-    csvio_end_row(c->out);
-}
-
-/* Write ROW with its verdict R and count it. */
-static void write_row(clean_run_state *c, const csvio_row *row, const result *r, bool has_cell)
-{
-    c->st.no_email_cell += !has_cell;
-    c->st.long_rows += row->n > c->width;
-    for (size_t i = 0; i < row->n; i++)
-        csvio_put(c->out, row->f[i].p, row->f[i].len);
-    for (size_t i = row->n; i < c->width; i++)
-        csvio_put(c->out, "", 0);           /* pad short rows so columns line up */
-    char buf[ADDR_BUF];
-    for (int i = 0; i < RESULT_NCOLUMNS; i++)
-        csvio_put(c->out, buf, result_column(r, i, buf, sizeof buf));
-    csvio_end_row(c->out);
-    stats_add(&c->st, r);
-}
-
-static const csvio_field *email_cell(const clean_run_state *c, const csvio_row *row)
-{
-    return c->col.index < row->n ? &row->f[c->col.index] : NULL;
-}
-
-/* --level syntax: every row is decided on the spot. */
-static void process_row(clean_run_state *c, const csvio_row *row)
-{
-    result r;
-    addr a;
-    const csvio_field *cell = email_cell(c, row);
-    screen_address(c->scr, cell ? cell->p : "", cell ? cell->len : 0, true, &r, &a);
-    write_row(c, row, &r, cell != NULL);
-}
-
-/* --level dns|smtp (interim engine): rows are verified in chunks of
- * NET_CHUNK, each chunk to the end before the next, in input order. The
- * batch engine of issue 5 replaces this with a streaming scheduler. */
-static int flush_chunk(clean_run_state *c)
-{
-    size_t n = c->nchunk;
-    for (size_t i = 0; i < n; i++) {
-        const csvio_field *cell = email_cell(c, c->chunk[i]);
-        verify_item *it = &c->items[i];
-        it->needs_network = screen_address(c->scr, cell ? cell->p : "", cell ? cell->len : 0,
-                                           false, &it->r, &it->a);
-    }
-    int rc = verify_run(c->items, n, c->o, NULL, &interrupted);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        write_row(c, c->chunk[i], &c->items[i].r, email_cell(c, c->chunk[i]) != NULL);
-    for (size_t i = 0; i < n; i++)
-        free(c->chunk[i]);
-    c->nchunk = 0;
-    if (rc == 0 && c->o->progress != PROGRESS_NEVER)
-        fprintf(stderr, "mailvet: %llu rows done\n", (unsigned long long)c->st.rows);
-    return rc;
-}
-
-static int add_to_chunk(clean_run_state *c, const csvio_row *row)
-{
-    if (!(c->chunk[c->nchunk] = csvio_row_dup(row)))
-        return fail("out of memory", NULL, EXIT_RUNTIME);
-    return ++c->nchunk == NET_CHUNK ? flush_chunk(c) : 0;
-}
-
-static int take_row(clean_run_state *c, const csvio_row *row)
-{
-    if (c->o->level == LEVEL_SYNTAX) {
-        process_row(c, row);
-        return 0;
-    }
-    return add_to_chunk(c, row);
-}
-
-static int stream_rows(clean_run_state *c)
-{
-    int rc = 0;
-    for (size_t i = c->col.has_header ? 1 : 0; i < c->nsample && rc == 0; i++)
-        rc = take_row(c, c->sample[i]);
-    csvio_row row;
-    int got = 0;
-    while (rc == 0 && !interrupted && (got = csvio_next(c->in, &row)) == 1)
-        rc = take_row(c, &row);
-    if (rc == 0 && !interrupted && got == 0 && c->nchunk)
-        rc = flush_chunk(c);
-    if (interrupted || rc == EXIT_INTERRUPTED)
-        return fail("interrupted; OUTPUT not written (rerun to start again)", NULL, EXIT_INTERRUPTED);
-    if (rc)
-        return rc;
-    if (got < 0)
-        return fail(c->o->args[0], csvio_error(c->in), EXIT_USAGE);
-    return 0;
-}
-
 /* Flush, sync and rename the temporary file into place. */
-static int finish_output(clean_run_state *c)
+static int finish_output(clean_ctx *c)
 {
     int err = csvio_flush(c->out);
     if (err == 0 && fsync(c->tmp_fd) != 0)
@@ -236,20 +179,445 @@ static int finish_output(clean_run_state *c)
     return 0;
 }
 
-static void cleanup(clean_run_state *c)
+/* Standard input is read twice (rows, then OUTPUT): keep a private copy. */
+static int spool_stdin(clean_ctx *c)
 {
-    if (c->tmp_fd >= 0)
-        close(c->tmp_fd);
-    if (c->tmp_path[0])
-        unlink(c->tmp_path);
+    int fd = make_temp(c->o->output, "stdin", c->spool, sizeof c->spool);
+    if (fd < 0)
+        return fail("cannot create a temporary file for standard input", strerror(-fd), EXIT_RUNTIME);
+    char buf[1 << 16];
+    ssize_t n;
+    while (!interrupted && (n = read(0, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || write(fd, buf, (size_t)n) != n) {
+            close(fd);
+            return fail("cannot copy standard input", strerror(errno), EXIT_RUNTIME);
+        }
+    }
+    close(fd);
+    if (interrupted)
+        return interrupted_exit(c);
+    c->in_path = c->spool;
+    return 0;
+}
+
+/* ---- reading ---- */
+
+static int open_input(clean_ctx *c)
+{
+    char err[512];
+    if (!(c->in = csvio_open(c->in_path, err, sizeof err)))
+        return fail(err, NULL, EXIT_USAGE);
+    csvio_set_cancel(c->in, &interrupted);
+    return 0;
+}
+
+static int read_sample(clean_ctx *c)
+{
+    csvio_row row;
+    int rc = 0;
+    while (c->nsample < COLUMN_SAMPLE_ROWS && (rc = csvio_next(c->in, &row)) == 1) {
+        if (!(c->sample[c->nsample] = csvio_row_dup(&row)))
+            return fail("out of memory", NULL, EXIT_RUNTIME);
+        c->nsample++;
+    }
+    if (interrupted)
+        return interrupted_exit(c);
+    if (c->nsample < COLUMN_SAMPLE_ROWS && rc < 0)
+        return fail(c->o->args[0], csvio_error(c->in), EXIT_USAGE);
+    if (c->nsample == 0)
+        return fail(c->o->args[0], "the file is empty (no header, no rows)", EXIT_USAGE);
+    return 0;
+}
+
+/* Read ahead, find the email column and the header. */
+static int detect(clean_ctx *c)
+{
+    char err[512];
+    int rc = read_sample(c);
+    if (rc)
+        return rc;
+    if (column_detect((const csvio_row *const *)c->sample, c->nsample, c->o->column,
+                      &c->col, err, sizeof err) != 0)
+        return fail(c->o->args[0], err, EXIT_USAGE);
+    c->width = c->sample[0]->n;
+    c->bom = csvio_had_bom(c->in);
+    if (c->col.has_header && c->nsample == 1)
+        fprintf(stderr, "mailvet clean: warning: %s has a header but no rows\n", c->o->args[0]);
+    return 0;
+}
+
+static const csvio_field *email_cell(const clean_ctx *c, const csvio_row *row)
+{
+    return c->col.index < row->n ? &row->f[c->col.index] : NULL;
+}
+
+/* Every data row once, in order: the read-ahead sample first, then the
+ * rest of the file. FN returns non-zero to stop. */
+static int each_row(clean_ctx *c, int (*fn)(clean_ctx *c, const csvio_row *row, uint64_t i))
+{
+    uint64_t i = 0;
+    int rc = 0;
+    for (size_t k = c->col.has_header ? 1 : 0; k < c->nsample && rc == 0 && !interrupted; k++)
+        rc = fn(c, c->sample[k], i++);
+    csvio_row row;
+    int got = 0;
+    while (rc == 0 && !interrupted && (got = csvio_next(c->in, &row)) == 1)
+        rc = fn(c, &row, i++);
+    if (interrupted || rc == EXIT_INTERRUPTED)
+        return interrupted_exit(c);
+    if (rc)
+        return rc;
+    return got < 0 ? fail(c->o->args[0], csvio_error(c->in), EXIT_USAGE) : 0;
+}
+
+/* ---- writing OUTPUT ---- */
+
+static void write_header(clean_ctx *c)
+{
+    if (c->bom)
+        csvio_put_raw(c->out, "\xEF\xBB\xBF", 3);
+    if (!c->col.has_header)
+        return;
+    const csvio_row *h = c->sample[0];
+    for (size_t i = 0; i < h->n; i++)
+        csvio_put(c->out, h->f[i].p, h->f[i].len);
+    for (int i = 0; i < RESULT_NCOLUMNS; i++)
+        csvio_put_str(c->out, result_column_names[i]);
+    csvio_end_row(c->out);
+}
+
+/* Write ROW with its verdict R and count it. */
+static void write_row(clean_ctx *c, const csvio_row *row, const result *r)
+{
+    c->st.no_email_cell += email_cell(c, row) == NULL;
+    c->st.long_rows += row->n > c->width;
+    for (size_t i = 0; i < row->n; i++)
+        csvio_put(c->out, row->f[i].p, row->f[i].len);
+    for (size_t i = row->n; i < c->width; i++)
+        csvio_put(c->out, "", 0);           /* pad short rows so columns line up */
+    char buf[ADDR_BUF];
+    for (int i = 0; i < RESULT_NCOLUMNS; i++)
+        csvio_put(c->out, buf, result_column(r, i, buf, sizeof buf));
+    csvio_end_row(c->out);
+    stats_add(&c->st, r);
+}
+
+/* ---- --level syntax: one pass ---- */
+
+static int syntax_row(clean_ctx *c, const csvio_row *row, uint64_t i)
+{
+    (void)i;
+    result r;
+    addr a;
+    const csvio_field *cell = email_cell(c, row);
+    screen_address(c->scr, cell ? cell->p : "", cell ? cell->len : 0, true, &r, &a);
+    write_row(c, row, &r);
+    return 0;
+}
+
+static int run_syntax(clean_ctx *c)
+{
+    int rc;
+    if ((rc = open_input(c)) || (rc = detect(c)) || (rc = open_tmp(c)))
+        return rc;
+    write_header(c);
+    if ((rc = each_row(c, syntax_row)))
+        return rc;
+    return finish_output(c);
+}
+
+/* ---- --level dns|smtp: state, feeder, batch ---- */
+
+/* The options that change verdicts, in a fixed form (resume refuses others). */
+static void options_text(const cli_opts *o, char *buf, size_t len)
+{
+    static const char *const levels[] = {"syntax", "dns", "smtp"};
+    static const char *const tls[] = {"auto", "never", "require"};
+    char retry[128] = "";
+    for (int i = 0; i < o->nretries; i++)
+        snprintf(retry + strlen(retry), sizeof retry - strlen(retry), "%s%d", i ? "," : "",
+                 o->retry_delays[i]);
+    snprintf(buf, len, "level=%s;dns=%s;port=%d;helo=%s;from=%s;starttls=%s;column=%s;"
+             "private_mx=%d;retry=%s", levels[o->level], o->dns ? o->dns : "system",
+             o->smtp_port, o->helo ? o->helo : "default", o->from ? o->from : "default",
+             tls[o->starttls], o->column ? o->column : "auto", o->allow_private_mx, retry);
+}
+
+static int open_state(clean_ctx *c)
+{
+    char err[512], opts[1024];
+    state_identity id;
+    if (state_identify(c->in_path, &id, err, sizeof err) != 0)
+        return fail(c->o->args[0], err, EXIT_USAGE);
+    options_text(c->o, opts, sizeof opts);
+    id.options = opts;
+    if (c->state_is_temp) {
+        int fd = make_temp(c->o->output, "state", c->state_path, sizeof c->state_path);
+        if (fd < 0)
+            return fail("cannot create a temporary state file", strerror(-fd), EXIT_RUNTIME);
+        close(fd);
+    } else if ((size_t)snprintf(c->state_path, sizeof c->state_path, "%s",
+                                c->o->state ? c->o->state : "") >= sizeof c->state_path ||
+               (!c->o->state && (size_t)snprintf(c->state_path, sizeof c->state_path, "%s.state",
+                                                 c->o->output) >= sizeof c->state_path)) {
+        return fail("state path too long", NULL, EXIT_USAGE);
+    }
+    int rc = state_open(c->state_path, &id, c->o->restart || c->state_is_temp, &c->db, err,
+                        sizeof err);
+    if (rc < 0)
+        return fail(err, NULL, EXIT_USAGE);
+    c->resumed = rc == 1;
+    return 0;
+}
+
+static void meta_set_u64(state *db, const char *key, uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+    state_meta_set(db, key, buf);
+}
+
+static uint64_t meta_get_u64(state *db, const char *key)
+{
+    char buf[32];
+    return state_meta_get(db, key, buf, sizeof buf) ? strtoull(buf, NULL, 10) : 0;
+}
+
+static void save_run_meta(clean_ctx *c)
+{
+    state *db = c->db;
+    char buf[64];
+    if (!c->resumed)
+        meta_set_u64(db, "started_at", (uint64_t)time(NULL));
+    state_meta_set(db, "input_path", c->o->args[0]);
+    state_meta_set(db, "output_path", c->o->output);
+    state_meta_set(db, "level", c->o->level == LEVEL_DNS ? "dns" : "smtp");
+    meta_set_u64(db, "email_column", c->col.index);
+    meta_set_u64(db, "has_header", c->col.has_header);
+    meta_set_u64(db, "width", c->width);
+    meta_set_u64(db, "bom", c->bom);
+    if (state_meta_get(db, "elapsed_s", buf, sizeof buf))
+        c->elapsed_before = strtod(buf, NULL);
+    c->retries_before = meta_get_u64(db, "retries_used");
+}
+
+static bool skipped(const clean_ctx *c, uint64_t row)
+{
+    return row < c->nskip && (c->skip[row >> 3] >> (row & 7)) & 1;
+}
+
+static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
+{
+    if ((i & (PROGRESS_EVERY - 1)) == 0)
+        batch_count(c->b, NULL, i, csvio_bytes_read(c->in));
+    if (skipped(c, i))
+        return 0;
+    result r;
+    addr a;
+    const csvio_field *cell = email_cell(c, row);
+    if (!screen_address(c->scr, cell ? cell->p : "", cell ? cell->len : 0, false, &r, &a)) {
+        state_put_result(c->w, i, r.email[0] ? a.ascii_domain : "", &r);   /* no network needed */
+        batch_count(c->b, &r, i + 1, csvio_bytes_read(c->in));
+        return 0;
+    }
+    char envelope[ADDR_BUF + ADDR_DOMAIN_MAX + 2];
+    snprintf(envelope, sizeof envelope, "%s@%s", a.local, a.ascii_domain);
+    engine_item *it = engine_item_new(i, r.email, envelope, a.ascii_domain, r.did_you_mean,
+                                      r.role, r.free, a.smtputf8);
+    if (!it)
+        return fail("out of memory", NULL, EXIT_RUNTIME);
+    retry_load *rl = c->retries;
+    while (rl && rl->next < rl->n && rl->m[rl->next].row < i)
+        rl->next++;
+    if (rl && rl->next < rl->n && rl->m[rl->next].row == i) {
+        const retry_mark *m = &rl->m[rl->next++];   /* keeps its due time */
+        it->due_unix = m->due;
+        it->temps = m->temps;
+        it->attempts = m->attempts;
+    }
+    return batch_add(c->b, it) ? 0 : EXIT_INTERRUPTED;
+}
+
+static int take_retry(void *ud, const state_retry *r)
+{
+    retry_load *rl = ud;
+    if (rl->n == rl->cap) {
+        size_t cap = rl->cap ? rl->cap * 2 : 64;
+        retry_mark *a = realloc(rl->m, cap * sizeof *a);
+        if (!a)
+            return -1;
+        rl->m = a;
+        rl->cap = cap;
+    }
+    rl->m[rl->n++] = (retry_mark){r->row, r->due, r->attempts, r->last.attempts};
+    return 0;
+}
+
+typedef struct known_load {
+    batch_domain *d;
+    size_t n, cap;
+} known_load;
+
+static int take_domain(void *ud, const char *domain, result_tri accept_all, const char *mx)
+{
+    (void)mx;
+    known_load *k = ud;
+    if (k->n == k->cap && !(k->d = realloc(k->d, (k->cap = k->cap ? k->cap * 2 : 256) * sizeof *k->d)))
+        return -1;
+    if (!(k->d[k->n].name = strdup(domain)))
+        return -1;
+    k->d[k->n++].accept_all = accept_all;
+    return 0;
+}
+
+/* What an earlier run left: finished rows (skipped by the feeder), rows
+ * waiting for a retry, and domain knowledge. */
+static int load_resume(clean_ctx *c, retry_load *rl, known_load *kl)
+{
+    if (state_finished_rows(c->db, &c->skip, &c->nskip) != 0 ||
+        state_each_retry(c->db, take_retry, rl) != 0 ||
+        state_each_domain(c->db, take_domain, kl) != 0)
+        return fail("cannot read the state file", c->state_path, EXIT_RUNTIME);
+    c->retries = rl;
+    return 0;
+}
+
+static void free_resume(clean_ctx *c, retry_load *rl, known_load *kl)
+{
+    for (size_t i = 0; i < kl->n; i++)
+        free(kl->d[i].name);
+    free(kl->d);
+    free(rl->m);
+    free(c->skip);
+    c->skip = NULL;
+    c->nskip = 0;
+    c->retries = NULL;
+}
+
+/* Feed every unfinished row to the batch; returns its exit code. */
+static int run_batch(clean_ctx *c, retry_load *rl, known_load *kl)
+{
+    char err[512];
+    struct stat st;
+    if (!(c->w = state_writer_start(c->db, err, sizeof err)))
+        return fail("cannot write the state file", err, EXIT_RUNTIME);
+    c->b = batch_start(c->o, c->w, WINDOW, kl->d, kl->n, &interrupted, err, sizeof err);
+    if (!c->b) {
+        state_writer_stop(c->w, err, sizeof err);
+        return fail(err, NULL, EXIT_USAGE);
+    }
+    if (stat(c->in_path, &st) == 0)
+        batch_set_total_bytes(c->b, (uint64_t)st.st_size);
+    (void)rl;
+    int rc = each_row(c, feed_row);
+    uint64_t retries = 0;
+    int brc = batch_finish(c->b, &retries);
+    c->b = NULL;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)(c->retries_before + retries));
+    state_put_meta(c->w, "retries_used", buf);
+    int wrc = state_writer_stop(c->w, err, sizeof err);
+    c->w = NULL;
+    if (wrc != 0)
+        return fail("cannot write the state file", err, EXIT_RUNTIME);
+    if (rc == EXIT_INTERRUPTED || brc == EXIT_INTERRUPTED)
+        return rc == EXIT_INTERRUPTED ? rc : interrupted_exit(c);
+    return rc ? rc : brc;
+}
+
+/* Stream INPUT again beside the results, in row order. */
+static int output_row(clean_ctx *c, const csvio_row *row, uint64_t i);
+
+static int write_output(clean_ctx *c)
+{
+    csvio_close(c->in);
+    c->in = NULL;
     for (size_t i = 0; i < c->nsample; i++)
         free(c->sample[i]);
-    for (size_t i = 0; i < c->nchunk; i++)
-        free(c->chunk[i]);
-    free(c->items);
-    csvio_writer_free(c->out);
-    csvio_close(c->in);
-    screen_free(c->scr);
+    c->nsample = 0;
+    int rc;
+    if ((rc = open_input(c)) || (rc = read_sample(c)) || (rc = open_tmp(c)))
+        return rc;
+    if (!(c->cursor = state_results(c->db)))
+        return fail("cannot read the state file", c->state_path, EXIT_RUNTIME);
+    write_header(c);
+    rc = each_row(c, output_row);
+    state_cursor_free(c->cursor);
+    c->cursor = NULL;
+    return rc ? rc : finish_output(c);
+}
+
+static int output_row(clean_ctx *c, const csvio_row *row, uint64_t i)
+{
+    uint64_t at;
+    result r;
+    if (state_cursor_next(c->cursor, &at, &r) != 1 || at != i) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "the state file has no result for row %llu; rerun with --restart",
+                 (unsigned long long)i + 1);
+        return fail(c->state_path, msg, EXIT_RUNTIME);
+    }
+    write_row(c, row, &r);
+    return 0;
+}
+
+static int run_network(clean_ctx *c)
+{
+    int rc;
+    if (strcmp(c->o->args[0], "-") == 0) {
+        c->state_is_temp = true;                 /* resume needs a named INPUT */
+        if ((rc = spool_stdin(c)))
+            return rc;
+    }
+    if ((rc = open_input(c)) || (rc = detect(c)) || (rc = open_state(c)))
+        return rc;
+    save_run_meta(c);
+    if (c->resumed)
+        fprintf(stderr, "mailvet clean: resuming from %s (%llu rows already done)\n",
+                c->state_path, (unsigned long long)state_count_results(c->db));
+    retry_load rl = {0};
+    known_load kl = {0};
+    double t0 = now();
+    if ((rc = load_resume(c, &rl, &kl)) == 0)
+        rc = run_batch(c, &rl, &kl);
+    free_resume(c, &rl, &kl);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.3f", c->elapsed_before + now() - t0);
+    state_meta_set(c->db, "elapsed_s", buf);
+    if (rc)
+        return rc;
+    meta_set_u64(c->db, "rows_total", state_count_results(c->db));
+    meta_set_u64(c->db, "finished_at", (uint64_t)time(NULL));
+    return write_output(c);
+}
+
+/* ---- the command ---- */
+
+/* The text summary on stdout; the HTML report too with --report. The state
+ * file's report covers every run of the batch, resumed ones included. */
+static int summarize(clean_ctx *c)
+{
+    if (c->o->level == LEVEL_SYNTAX || !c->db) {
+        report_summary_text(stdout, &c->st);
+        if (c->o->report_html)
+            fprintf(stderr, "mailvet clean: --report is written from the state file, which "
+                    "--level syntax does not keep; nothing written\n");
+        return 0;
+    }
+    state_close(c->db);               /* the report reads the file itself */
+    c->db = NULL;
+    int rc = report_run(c->state_path, "text", NULL);
+    if (rc == 0 && c->o->report_html)
+        rc = report_run(c->state_path, "html", c->o->report_html);
+    if (c->st.no_email_cell)
+        printf("Rows without an email cell (too few fields): %llu (marked invalid_syntax)\n",
+               (unsigned long long)c->st.no_email_cell);
+    if (c->st.long_rows)
+        printf("Rows with more fields than the header: %llu (verdict columns follow their last field)\n",
+               (unsigned long long)c->st.long_rows);
+    return rc;
 }
 
 static void install_signals(void)
@@ -260,54 +628,52 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static int run(clean_run_state *c, const lists *l)
+static void cleanup(clean_ctx *c)
 {
-    char err[512];
-    addr_opts ao;
-    addr_opts_default(&ao);
-    int rc = 0;
-    if ((rc = check_paths(c->o)))
-        return rc;
-    if (!(c->in = csvio_open(c->o->args[0], err, sizeof err)))
-        return fail(err, NULL, EXIT_USAGE);
-    csvio_set_cancel(c->in, &interrupted);
-    if (!(c->scr = screen_new(l, &ao)))
-        return fail("out of memory", NULL, EXIT_RUNTIME);
-    if (c->o->level != LEVEL_SYNTAX && !(c->items = calloc(NET_CHUNK, sizeof *c->items)))
-        return fail("out of memory", NULL, EXIT_RUNTIME);
-    if ((rc = read_sample(c)))
-        return rc;
-    if (column_detect((const csvio_row *const *)c->sample, c->nsample, c->o->column,
-                      &c->col, err, sizeof err) != 0)
-        return fail(c->o->args[0], err, EXIT_USAGE);
-    c->width = c->sample[0]->n;
-    if ((rc = open_tmp(c)))
-        return rc;
-    if (csvio_had_bom(c->in))
-        csvio_put_raw(c->out, "\xEF\xBB\xBF", 3);
-    if (c->col.has_header)
-        write_header(c);
-    if (c->col.has_header && c->nsample == 1)
-        fprintf(stderr, "mailvet clean: warning: %s has a header but no rows\n", c->o->args[0]);
-    if ((rc = stream_rows(c)))
-        return rc;
-    return finish_output(c);
+    if (c->tmp_fd >= 0)
+        close(c->tmp_fd);
+    if (c->tmp_path[0])
+        unlink(c->tmp_path);
+    if (c->spool[0])
+        unlink(c->spool);
+    for (size_t i = 0; i < c->nsample; i++)
+        free(c->sample[i]);
+    csvio_writer_free(c->out);
+    csvio_close(c->in);
+    screen_free(c->scr);
+    if (c->db)
+        state_close(c->db);
+    if (c->state_is_temp && c->state_path[0]) {
+        char p[PATH_MAX + 8];
+        unlink(c->state_path);
+        snprintf(p, sizeof p, "%s-wal", c->state_path);
+        unlink(p);
+        snprintf(p, sizeof p, "%s-shm", c->state_path);
+        unlink(p);
+    }
 }
 
 int clean_run(const cli_opts *o, const lists *l)
 {
-    clean_run_state *c = calloc(1, sizeof *c);
-    if (!c)
+    clean_ctx *c = calloc(1, sizeof *c);
+    addr_opts ao;
+    addr_opts_default(&ao);
+    if (!c || !(c->scr = screen_new(l, &ao))) {
+        free(c);
         return fail("out of memory", NULL, EXIT_RUNTIME);
+    }
     c->o = o;
+    c->l = l;
+    c->in_path = o->args[0];
     c->tmp_fd = -1;
     install_signals();
     double t0 = now();
-    int rc = run(c, l);
-    c->st.elapsed = now() - t0;
-    c->st.bytes = c->in ? csvio_bytes_read(c->in) : 0;
+    int rc = check_paths(o);
     if (rc == 0)
-        report_summary_text(stdout, &c->st);
+        rc = o->level == LEVEL_SYNTAX ? run_syntax(c) : run_network(c);
+    c->st.elapsed = c->elapsed_before + now() - t0;
+    if (rc == 0)
+        rc = summarize(c);
     cleanup(c);
     free(c);
     return rc;

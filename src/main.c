@@ -13,6 +13,7 @@
 #include "clean.h"
 #include "cli.h"
 #include "lists.h"
+#include "report.h"
 
 #ifndef MAILVET_VERSION
 #define MAILVET_VERSION "0.0.0"
@@ -69,10 +70,8 @@ static int run_command(cli_command cmd, int argc, char **argv)
     int rc = cli_parse(cmd, argc, argv, &o);
     if (rc >= 0)
         return rc;
-    if (cmd == CMD_REPORT) {
-        fprintf(stderr, "mailvet report: state files are not available in this version yet\n");
-        return EXIT_USAGE;
-    }
+    if (cmd == CMD_REPORT)
+        return report_run(o.args[0], o.format, o.output);
     lists *l = load_lists();
     if (!l)
         return EXIT_RUNTIME;

@@ -22,7 +22,7 @@
 
 static const char main_usage[] =
     "usage: mailsim serve --world FILE [--dns ADDR:PORT] [--smtp-port N] [--counters FILE]\n"
-    "                     [--ready-file FILE] [--idle-timeout S] [--no-ipv6] [--no-dead-route]\n"
+    "                     [--ready-file FILE] [--idle-timeout S] [--no-ipv6] [--no-dead-route] [--rcpt-log FILE]\n"
     "                     [--i-know-this-is-not-a-namespace]\n"
     "       mailsim gen --addresses N --domains M --seed S --out-dir DIR [mix options]\n"
     "       mailsim ideal --world FILE [--list FILE] [--per-mx N] [--verbose]\n"
@@ -112,12 +112,14 @@ int serve_main(int argc, char **argv)
         { "idle-timeout", required_argument, 0, 'i' },
         { "no-ipv6", no_argument, 0, '6' },
         { "no-dead-route", no_argument, 0, 'n' },
+        { "rcpt-log", required_argument, 0, 'l' },
         { "i-know-this-is-not-a-namespace", no_argument, 0, 'k' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
     const char *world_path = NULL, *dns_addr = "127.0.0.1:53", *ready = NULL;
     int port = 25, idle = 300, ipv6 = 1, dead_route = 1, not_ns = 0, ch;
+    FILE *rcpt_log = NULL;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -129,6 +131,12 @@ int serve_main(int argc, char **argv)
         case 'i': idle = atoi(optarg); break;
         case '6': ipv6 = 0; break;
         case 'n': dead_route = 0; break;
+        case 'l':
+            if (!(rcpt_log = fopen(optarg, "a"))) {
+                fprintf(stderr, "mailsim: cannot open %s\n", optarg);
+                return 2;
+            }
+            break;
         case 'k': not_ns = 1; break;
         case 'h': fputs(main_usage, stdout); return 0;
         default: fputs(main_usage, stderr); return 2;
@@ -172,7 +180,8 @@ int serve_main(int argc, char **argv)
         fprintf(stderr, "mailsim: DNS on %s: %s\n", dns_addr, uv_strerror(rc));
         return 1;
     }
-    smtp_opts so = { .port = port, .idle_timeout_ms = idle * 1000, .ipv6 = ipv6, .tls = tls };
+    smtp_opts so = { .port = port, .idle_timeout_ms = idle * 1000, .ipv6 = ipv6, .tls = tls,
+                     .rcpt_log = rcpt_log };
     rc = smtp_start(loop, &main_world, &so);
     if (rc < 0) {
         fprintf(stderr, "mailsim: SMTP on port %d: %s\n", port, uv_strerror(rc));

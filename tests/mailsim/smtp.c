@@ -469,6 +469,10 @@ static void smtp_rcpt(smtp_conn *c, const char *line)
         return;
     }
     SMTP_COUNT(c, rcpt);
+    if (smtp_o.rcpt_log) {              /* lets tests see exactly who was asked */
+        fprintf(smtp_o.rcpt_log, "%s\n", addr);
+        fflush(smtp_o.rcpt_log);
+    }
     if (smtp_should_drop(c, WORLD_STAGE_RCPT))
         return;
     world_host *h = c->h;

@@ -4,6 +4,7 @@
 #define MAILSIM_SMTP_H
 
 #include <openssl/ssl.h>
+#include <stdio.h>
 #include <uv.h>
 
 #include "world.h"
@@ -13,6 +14,7 @@ typedef struct smtp_opts {
     int idle_timeout_ms;   /* waiting for a command (and tarpit hold) */
     int ipv6;              /* also listen on [::] (IPv6-only socket) */
     SSL_CTX *tls;          /* NULL: STARTTLS is never offered */
+    FILE *rcpt_log;        /* one line per RCPT TO received ("address"), or NULL */
 } smtp_opts;
 
 /* Returns 0 or a negative libuv error. */

@@ -1,0 +1,55 @@
+/* batch.h — the network side of `mailvet clean`, on its own thread: items
+ * arrive from the feeder through an inbox, the engine verifies them on a
+ * libuv loop, verdicts go to the state writer.
+ *
+ * The window bounds memory: batch_add() blocks while WINDOW items are
+ * admitted but unfinished. batch_start() returns a handle that
+ * batch_finish() joins and frees. Items passed to batch_add() belong to the
+ * batch from then on.
+ */
+#ifndef MAILVET_BATCH_H
+#define MAILVET_BATCH_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "state.h"
+
+typedef struct batch batch;
+
+/* Domain knowledge to start with (from a resumed state). */
+typedef struct batch_domain {
+    char *name;
+    result_tri accept_all;
+} batch_domain;
+
+/* Progress shared with the feeder (row counts include rows decided
+ * without the network and rows finished in earlier runs). */
+typedef struct batch_progress {
+    uint64_t rows_done, rows_read, bytes_read, bytes_total;
+    uint64_t by_status[4];
+} batch_progress;
+
+/* Start the thread. CANCEL is polled (a signal handler's flag). */
+batch *batch_start(const cli_opts *o, state_writer *w, size_t window,
+                   const batch_domain *known, size_t nknown,
+                   volatile sig_atomic_t *cancel, char *err, size_t errlen);
+
+/* Give IT to the engine; blocks while the window is full. False when the
+ * batch is stopping (interrupted): IT was freed. */
+bool batch_add(batch *b, engine_item *it);
+
+/* A row decided without the network (for the progress line). */
+void batch_count(batch *b, const result *r, uint64_t rows_read, uint64_t bytes_read);
+
+void batch_set_total_bytes(batch *b, uint64_t bytes);
+
+/* No more input: wait for every verdict and stop the thread. Returns 0,
+ * EXIT_INTERRUPTED, or EXIT_RUNTIME. RETRIES_USED gets the engine's count. */
+int batch_finish(batch *b, uint64_t *retries_used);
+
+#endif

@@ -1,0 +1,1215 @@
+/* engine.c — the batch engine: domains, MX hosts, sessions, retries.
+ *
+ * Three kinds of object:
+ *   sdomain  one recipient domain: its DNS answer as a list of targets
+ *            (MX address, preference), pending items in arrival order, the
+ *            catch-all probe's state, items held until accept-all is known.
+ *   shost    one MX address: the connection window (starts at --per-mx,
+ *            halves when the host says it is busy, grows by one after a
+ *            window's worth of good sessions), a pause after busy answers,
+ *            a FIFO of domains waiting for a slot, and what it did to us.
+ *   ssession one SMTP session (probe) carrying a batch of a domain's items.
+ *
+ * Admission is event-driven and never scans: a domain with pending items
+ * queues itself on each host of its best working tier; whenever a host
+ * gains a slot it pops waiting domains and starts sessions (round robin
+ * between the domains that share it). A freed slot re-triggers admission.
+ *
+ * Every item ends in exactly one of: done (final verdict), the retry queue
+ * (4xx, until its schedule runs out), or back to its domain's pending list
+ * (a session that ended before answering it).
+ */
+#include "engine.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "probe.h"
+#include "retry.h"
+#include "screen.h"
+#include "smtp_reply.h"
+#include "verdict.h"
+
+#define FAIL_DEAD 3          /* consecutive connect failures/timeouts: host given up */
+#define BUSY_MAX 12          /* consecutive busy answers before it counts as a failure */
+#define BUSY_PAUSE_MS 500    /* first pause after a busy answer; doubles, capped */
+#define BUSY_PAUSE_MAX_MS 30000
+#define DROPS_MAX 3          /* sessions ending before an item's answer: then a 4xx */
+
+typedef struct shost shost;
+typedef struct sdomain sdomain;
+
+/* A FIFO of items. */
+typedef struct iqueue {
+    engine_item *head, *tail;
+    size_t n;
+} iqueue;
+
+typedef struct starget {
+    shost *h;
+    int pref;
+    char mx[DNS_NAME_MAX + 1];
+    bool failed;                 /* failed for this domain */
+    bool queued;                 /* the domain waits in h's queue for this target */
+    iqueue q;                    /* items assigned to this target */
+} starget;
+
+typedef enum { D_NEW, D_RESOLVING, D_READY, D_FAILED } dstate;
+typedef enum { CA_UNSENT, CA_INFLIGHT, CA_WAIT, CA_KNOWN } castate;
+
+struct sdomain {
+    char *name;
+    sdomain *hnext;
+    dstate st;
+    starget *t;
+    int nt;
+    iqueue staging;              /* items not assigned to a target yet */
+    size_t npend;                /* items in staging and in the targets' queues */
+    engine_item *held;            /* accepted while accept-all is unknown */
+    int active;
+    castate ca;
+    int ca_temps;
+    uint64_t ca_due;
+    char catchall[ADDR_DOMAIN_MAX + 40];
+    result_tri accept_all;
+    result fail;                 /* the last target failure: reason, reply, mx */
+    engine *s;
+};
+
+typedef struct qentry {
+    sdomain *d;
+    int ti;
+} qentry;
+
+struct shost {
+    struct sockaddr_storage ip;
+    char ipstr[INET6_ADDRSTRLEN];
+    char name[DNS_NAME_MAX + 1];
+    shost *hnext;
+    int active, window, ok_streak, busy_streak, fail_streak;
+    bool had_success, dead, starved;
+    result dead_why;             /* reason and reply when dead */
+    uint64_t paused_until;
+    uv_timer_t pause;
+    bool pause_armed;
+    int rcpt_cap;
+    qentry *q;                   /* ring of waiting domains */
+    size_t qhead, qlen, qcap;
+    int sessions, timeouts, blocks, last_code;
+    char last_enhanced[16], last_text[RESULT_SMTP_TEXT_MAX + 1];
+    engine *s;
+};
+
+typedef struct ssession {
+    engine *s;
+    sdomain *d;
+    int ti;
+    probe *p;
+    probe_rcpt *rcpts;
+    engine_item **items;          /* items[i] is rcpts[i]'s item; NULL for the catch-all */
+    size_t n;
+    struct ssession *prev, *next;
+} ssession;
+
+struct engine {
+    uv_loop_t *loop;
+    const cli_opts *o;
+    dns_resolver *dns;
+    engine_events ev;
+    void *ud;
+    probe_opts popts;
+    char helo[256], from[320];
+    sdomain **dtab;
+    size_t dcap, ndomains;
+    shost **htab;
+    size_t hcap, nhosts;
+    shost **starved;             /* hosts waiting for --concurrency */
+    size_t nstarved, starved_cap;
+    ssession *sessions;          /* active, for cancel */
+    int active;
+    retry_queue *retry;
+    engine_stats st;
+    bool cancelled;
+    uint64_t rng;
+};
+
+/* ---- items ---- */
+
+engine_item *engine_item_new(uint64_t row, const char *email, const char *envelope,
+                           const char *domain, const char *did_you_mean, bool role,
+                           bool free_provider, bool smtputf8)
+{
+    engine_item *it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
+    it->row = row;
+    it->email = strdup(email);
+    it->envelope = strdup(envelope);
+    it->domain = strdup(domain);
+    it->did_you_mean = strdup(did_you_mean ? did_you_mean : "");
+    it->role = role;
+    it->free = free_provider;
+    it->smtputf8 = smtputf8;
+    if (!it->email || !it->envelope || !it->domain || !it->did_you_mean) {
+        engine_item_free(it);
+        return NULL;
+    }
+    return it;
+}
+
+void engine_item_free(engine_item *it)
+{
+    if (!it)
+        return;
+    free(it->email);
+    free(it->envelope);
+    free(it->domain);
+    free(it->did_you_mean);
+    free(it->last);
+    free(it);
+}
+
+/* Keep REPLY as IT's last answer (allocated on first use: most items never need it). */
+static void keep_last(engine_item *it, const result *reply)
+{
+    if (!it->last && !(it->last = malloc(sizeof *it->last))) {
+        fprintf(stderr, "mailvet: out of memory\n");
+        exit(EXIT_RUNTIME);
+    }
+    *it->last = *reply;
+}
+
+static void oom(void)
+{
+    fprintf(stderr, "mailvet: out of memory\n");
+    exit(EXIT_RUNTIME);
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ULL;
+    while (n--)
+        h = (h ^ *b++) * 1099511628211ULL;
+    return h;
+}
+
+/* ---- the domain and host tables (chained hashing, doubled when full) ---- */
+
+static size_t dslot(const engine *s, const char *name)
+{
+    return hash_bytes(name, strlen(name)) & (s->dcap - 1);
+}
+
+static void dtab_grow(engine *s)
+{
+    size_t cap = s->dcap ? s->dcap * 2 : 1024;
+    sdomain **t = calloc(cap, sizeof *t);
+    if (!t)
+        oom();
+    sdomain **old = s->dtab;
+    size_t oldcap = s->dcap;
+    s->dtab = t;
+    s->dcap = cap;
+    for (size_t i = 0; i < oldcap; i++)
+        for (sdomain *d = old[i], *n; d; d = n) {
+            n = d->hnext;
+            size_t k = dslot(s, d->name);
+            d->hnext = t[k];
+            t[k] = d;
+        }
+    free(old);
+}
+
+static sdomain *domain_find(engine *s, const char *name)
+{
+    if (!s->dcap)
+        return NULL;
+    for (sdomain *d = s->dtab[dslot(s, name)]; d; d = d->hnext)
+        if (strcmp(d->name, name) == 0)
+            return d;
+    return NULL;
+}
+
+static void make_catchall(engine *s, sdomain *d)
+{
+    s->rng ^= s->rng << 13, s->rng ^= s->rng >> 7, s->rng ^= s->rng << 17;
+    snprintf(d->catchall, sizeof d->catchall, "mailvet-%016llx@%s",
+             (unsigned long long)s->rng, d->name);
+}
+
+static sdomain *domain_get(engine *s, const char *name)
+{
+    sdomain *d = domain_find(s, name);
+    if (d)
+        return d;
+    if (s->ndomains >= s->dcap)
+        dtab_grow(s);
+    if (!(d = calloc(1, sizeof *d)) || !(d->name = strdup(name)))
+        oom();
+    d->s = s;
+    d->accept_all = TRI_UNSET;
+    result_init(&d->fail);
+    d->fail.reason = REASON_NO_CONNECT;
+    make_catchall(s, d);
+    size_t k = dslot(s, name);
+    d->hnext = s->dtab[k];
+    s->dtab[k] = d;
+    s->ndomains++;
+    return d;
+}
+
+static size_t hslot(const engine *s, const struct sockaddr_storage *ip)
+{
+    if (ip->ss_family == AF_INET)
+        return hash_bytes(&((const struct sockaddr_in *)ip)->sin_addr, 4) & (s->hcap - 1);
+    return hash_bytes(&((const struct sockaddr_in6 *)ip)->sin6_addr, 16) & (s->hcap - 1);
+}
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+static void htab_grow(engine *s)
+{
+    size_t cap = s->hcap ? s->hcap * 2 : 1024;
+    shost **t = calloc(cap, sizeof *t);
+    if (!t)
+        oom();
+    shost **old = s->htab;
+    size_t oldcap = s->hcap;
+    s->htab = t;
+    s->hcap = cap;
+    for (size_t i = 0; i < oldcap; i++)
+        for (shost *h = old[i], *n; h; h = n) {
+            n = h->hnext;
+            size_t k = hslot(s, &h->ip);
+            h->hnext = t[k];
+            t[k] = h;
+        }
+    free(old);
+}
+
+static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char *name)
+{
+    if (s->hcap)
+        for (shost *h = s->htab[hslot(s, ip)]; h; h = h->hnext)
+            if (same_ip(&h->ip, ip))
+                return h;
+    if (s->nhosts >= s->hcap)
+        htab_grow(s);
+    shost *h = calloc(1, sizeof *h);
+    if (!h)
+        oom();
+    h->s = s;
+    h->ip = *ip;
+    h->window = s->o->per_mx;
+    copy_str(h->name, sizeof h->name, name);
+    if (ip->ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&h->ip)->sin_addr, h->ipstr, sizeof h->ipstr);
+    else
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&h->ip)->sin6_addr, h->ipstr, sizeof h->ipstr);
+    result_init(&h->dead_why);
+    uv_timer_init(s->loop, &h->pause);
+    h->pause.data = h;
+    size_t k = hslot(s, ip);
+    h->hnext = s->htab[k];
+    s->htab[k] = h;
+    s->nhosts++;
+    return h;
+}
+
+/* ---- verdicts ---- */
+
+static uint64_t now_ms(const engine *s)
+{
+    return uv_now(s->loop);
+}
+
+static double wall_now(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static void set_reply(result *r, verdict_reason why, int code, const char *enh, const char *text,
+                      const char *mx)
+{
+    r->reason = why;
+    r->smtp_code = code;
+    copy_str(r->smtp_enhanced, sizeof r->smtp_enhanced, enh);
+    copy_str(r->smtp_text, sizeof r->smtp_text, text);
+    copy_str(r->mx, sizeof r->mx, mx);
+}
+
+/* Report IT's final verdict (from REPLY) and free it. */
+static void finalize(sdomain *d, engine_item *it, const result *reply)
+{
+    engine *s = d->s;
+    result r;
+    result_init(&r);
+    copy_str(r.email, sizeof r.email, it->email);
+    copy_str(r.did_you_mean, sizeof r.did_you_mean, it->did_you_mean);
+    r.role = it->role;
+    r.free = it->free;
+    set_reply(&r, reply->reason, reply->smtp_code, reply->smtp_enhanced, reply->smtp_text,
+              reply->mx);
+    r.accept_all = d->accept_all;
+    if (r.reason == REASON_ACCEPTED && d->accept_all == TRI_TRUE)
+        r.reason = REASON_ACCEPT_ALL;
+    r.attempts = it->attempts;
+    screen_rescore(&r, false);
+    s->st.finished++;
+    if (s->ev.done)
+        s->ev.done(s->ud, it, &r);
+    engine_item_free(it);
+}
+
+static void finalize_reason(sdomain *d, engine_item *it, verdict_reason why)
+{
+    result r;
+    result_init(&r);
+    r.reason = why;
+    finalize(d, it, &r);
+}
+
+/* A 4xx for IT: wait for the next retry, or end with its reason. */
+static void item_temporary(sdomain *d, engine_item *it, const result *reply, int hint)
+{
+    engine *s = d->s;
+    keep_last(it, reply);
+    if (it->temps >= s->o->nretries) {
+        finalize(d, it, reply);
+        return;
+    }
+    int delay = s->o->retry_delays[it->temps++];
+    if (hint > delay)
+        delay = hint;
+    it->due_ms = now_ms(s) + (uint64_t)delay * 1000;
+    if (retry_add(s->retry, it->due_ms, it) != 0)
+        oom();
+    s->st.retries_waiting++;
+    s->st.retries_used++;
+    if (s->ev.wait) {
+        result r = *reply;
+        r.attempts = it->attempts;
+        s->ev.wait(s->ud, it, wall_now() + delay, &r);
+    }
+}
+
+static void iq_push(iqueue *q, engine_item *it, bool front)
+{
+    if (front) {
+        it->next = q->head;
+        q->head = it;
+        if (!q->tail)
+            q->tail = it;
+    } else {
+        it->next = NULL;
+        if (q->tail)
+            q->tail->next = it;
+        else
+            q->head = it;
+        q->tail = it;
+    }
+    q->n++;
+}
+
+static engine_item *iq_pop(iqueue *q)
+{
+    engine_item *it = q->head;
+    if (it && !(q->head = it->next))
+        q->tail = NULL;
+    if (it)
+        q->n--;
+    return it;
+}
+
+static bool usable(const starget *t)
+{
+    return !t->failed && !t->h->dead;
+}
+
+static int best_tier(const sdomain *d);
+
+/* The target an item goes to: one of the best tier's, chosen by its row,
+ * so the load spreads over equal-preference MX hosts and an address always
+ * meets the same host (the same verdict whatever the timing). -1: none. */
+static int pick_target(const sdomain *d, uint64_t row)
+{
+    int tier = best_tier(d), n = 0;
+    if (tier < 0)
+        return -1;
+    for (int i = 0; i < d->nt; i++)
+        n += d->t[i].pref == tier && usable(&d->t[i]);
+    uint64_t x = row + 0x9E3779B97F4A7C15ULL;          /* splitmix64 */
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    int k = (int)((x ^ (x >> 31)) % (uint64_t)n);
+    for (int i = 0; i < d->nt; i++)
+        if (d->t[i].pref == tier && usable(&d->t[i]) && k-- == 0)
+            return i;
+    return -1;
+}
+
+/* Queue IT on D: on its target once DNS is known, else in staging. */
+static void pend_add(sdomain *d, engine_item *it, bool front)
+{
+    int ti = d->st == D_READY ? pick_target(d, it->row) : -1;
+    iq_push(ti < 0 ? &d->staging : &d->t[ti].q, it, front);
+    d->npend++;
+}
+
+static engine_item *pend_pop(sdomain *d, iqueue *q)
+{
+    engine_item *it = iq_pop(q);
+    if (it)
+        d->npend--;
+    return it;
+}
+
+/* Any item at all, for draining. */
+static engine_item *pend_pop_any(sdomain *d)
+{
+    engine_item *it = pend_pop(d, &d->staging);
+    for (int i = 0; !it && i < d->nt; i++)
+        it = pend_pop(d, &d->t[i].q);
+    return it;
+}
+
+/* Items in staging or on targets that failed move to usable targets. */
+static void rebalance(sdomain *d)
+{
+    if (d->st != D_READY || best_tier(d) < 0)
+        return;
+    iqueue moved = {0};
+    engine_item *it;
+    while ((it = pend_pop(d, &d->staging)))
+        iq_push(&moved, it, false);
+    for (int i = 0; i < d->nt; i++)
+        if (!usable(&d->t[i]))
+            while ((it = pend_pop(d, &d->t[i].q)))
+                iq_push(&moved, it, false);
+    while ((it = iq_pop(&moved)))
+        pend_add(d, it, false);
+}
+
+/* Accept-all became known (or will never be): release the held items. */
+static void release_held(sdomain *d)
+{
+    while (d->held) {
+        engine_item *it = d->held;
+        d->held = it->next;
+        finalize(d, it, it->last);
+    }
+}
+
+/* The catch-all's answer is delayed: the held items are asked again with
+ * it (at DUE_MS, or at once when 0) rather than guessed. */
+static void unhold(sdomain *d, uint64_t due_ms)
+{
+    engine *s = d->s;
+    while (d->held) {
+        engine_item *it = d->held;
+        d->held = it->next;
+        if (!due_ms) {
+            pend_add(d, it, true);
+        } else {
+            it->due_ms = due_ms;
+            if (retry_add(s->retry, due_ms, it) != 0)
+                oom();
+            s->st.retries_waiting++;
+        }
+    }
+}
+
+static void learn_accept_all(sdomain *d, result_tri v, const char *mx)
+{
+    d->ca = CA_KNOWN;
+    d->accept_all = v;
+    if (d->s->ev.domain)
+        d->s->ev.domain(d->s->ud, d->name, v, mx);
+    release_held(d);
+}
+
+/* ---- admission ---- */
+
+static void domain_wake(sdomain *d);
+static void host_pump(shost *h);
+static void start_session(sdomain *d, int ti);
+
+static void queue_push(shost *h, sdomain *d, int ti)
+{
+    if (h->qlen == h->qcap) {
+        size_t cap = h->qcap ? h->qcap * 2 : 8;
+        qentry *q = malloc(cap * sizeof *q);
+        if (!q)
+            oom();
+        for (size_t i = 0; i < h->qlen; i++)
+            q[i] = h->q[(h->qhead + i) % h->qcap];
+        free(h->q);
+        h->q = q;
+        h->qcap = cap;
+        h->qhead = 0;
+    }
+    h->q[(h->qhead + h->qlen++) % h->qcap] = (qentry){d, ti};
+    d->t[ti].queued = true;
+}
+
+static bool queue_pop(shost *h, qentry *e)
+{
+    if (!h->qlen)
+        return false;
+    *e = h->q[h->qhead];
+    h->qhead = (h->qhead + 1) % h->qcap;
+    h->qlen--;
+    e->d->t[e->ti].queued = false;
+    return true;
+}
+
+static void on_pause_end(uv_timer_t *t)
+{
+    shost *h = t->data;
+    h->pause_armed = false;
+    host_pump(h);
+}
+
+static void starve(engine *s, shost *h)
+{
+    if (h->starved)
+        return;
+    if (s->nstarved == s->starved_cap) {
+        size_t cap = s->starved_cap ? s->starved_cap * 2 : 64;
+        shost **a = realloc(s->starved, cap * sizeof *a);
+        if (!a)
+            oom();
+        s->starved = a;
+        s->starved_cap = cap;
+    }
+    s->starved[s->nstarved++] = h;
+    h->starved = true;
+}
+
+/* A global slot freed: hosts that waited for one get their turn. */
+static void pump_starved(engine *s)
+{
+    while (s->nstarved && s->active < s->o->concurrency) {
+        shost *h = s->starved[--s->nstarved];
+        h->starved = false;
+        host_pump(h);
+    }
+}
+
+/* A dead host's waiting domains move on to their other targets. */
+static void host_drain_dead(shost *h)
+{
+    qentry e;
+    while (queue_pop(h, &e)) {
+        e.d->t[e.ti].failed = true;
+        e.d->fail = h->dead_why;
+        domain_wake(e.d);
+    }
+}
+
+/* Start sessions on H while it has slots and domains wait for it. */
+static void host_pump(shost *h)
+{
+    engine *s = h->s;
+    if (s->cancelled)
+        return;
+    if (h->dead) {
+        host_drain_dead(h);
+        return;
+    }
+    uint64_t now = now_ms(s);
+    if (h->paused_until > now) {
+        if (!h->pause_armed && h->qlen) {
+            uv_timer_start(&h->pause, on_pause_end, h->paused_until - now, 0);
+            h->pause_armed = true;
+        }
+        return;
+    }
+    qentry e;
+    while (h->active < h->window && h->qlen) {
+        if (s->active >= s->o->concurrency) {
+            starve(s, h);
+            return;
+        }
+        queue_pop(h, &e);
+        sdomain *d = e.d;
+        if (!usable(&d->t[e.ti]) || !d->t[e.ti].q.n || d->active >= s->o->per_domain)
+            continue;                /* woken again when that changes */
+        start_session(d, e.ti);
+        if (d->t[e.ti].q.n && !d->t[e.ti].queued)
+            queue_push(h, d, e.ti);  /* round robin with the other domains */
+    }
+}
+
+/* The lowest preference among D's usable targets, or -1. */
+static int best_tier(const sdomain *d)
+{
+    int best = -1;
+    for (int i = 0; i < d->nt; i++)
+        if (usable(&d->t[i]) && (best < 0 || d->t[i].pref < best))
+            best = d->t[i].pref;
+    return best;
+}
+
+/* Every target failed: the pending items end with the last failure, or
+ * wait for a retry when that failure was temporary. */
+static void domain_exhausted(sdomain *d)
+{
+    engine_item *it;
+    bool temp = d->fail.reason == REASON_TEMPORARY_FAILURE || d->fail.reason == REASON_GREYLISTED;
+    while ((it = pend_pop_any(d))) {
+        if (temp)
+            item_temporary(d, it, &d->fail, 0);
+        else
+            finalize(d, it, &d->fail);
+    }
+    if (d->ca != CA_KNOWN && !d->active)
+        learn_accept_all(d, TRI_UNSET, "");
+    for (int i = 0; i < d->nt; i++)      /* a retry may find a host again */
+        if (temp)
+            d->t[i].failed = false;
+}
+
+/* D has work (or its situation changed): queue it on the hosts its items
+ * are assigned to. */
+static void domain_wake(sdomain *d)
+{
+    if (d->st != D_READY || !d->npend || d->s->cancelled)
+        return;
+    if (best_tier(d) < 0) {
+        if (!d->active)
+            domain_exhausted(d);
+        return;
+    }
+    rebalance(d);
+    for (int i = 0; i < d->nt; i++) {
+        starget *t = &d->t[i];
+        if (!t->q.n || !usable(t))
+            continue;
+        if (!t->queued)
+            queue_push(t->h, d, i);
+        host_pump(t->h);
+    }
+}
+
+/* ---- sessions ---- */
+
+static void on_probe_done(void *ud, const probe_result *res);
+
+static void session_unlink(engine *s, ssession *ss)
+{
+    if (ss->prev)
+        ss->prev->next = ss->next;
+    else
+        s->sessions = ss->next;
+    if (ss->next)
+        ss->next->prev = ss->prev;
+}
+
+static void session_free(ssession *ss)
+{
+    free(ss->rcpts);
+    free(ss->items);
+    free(ss);
+}
+
+/* The recipients of one session: the catch-all first while accept-all is
+ * unknown, then pending items up to the session's size. */
+static size_t build_batch(sdomain *d, shost *h, ssession *ss)
+{
+    engine *s = d->s;
+    size_t cap = (size_t)s->o->rcpt_per_session;
+    if (h->rcpt_cap && (size_t)h->rcpt_cap < cap)
+        cap = (size_t)h->rcpt_cap;
+    size_t n = 0;
+    if (d->ca == CA_UNSENT || (d->ca == CA_WAIT && d->ca_due <= now_ms(s))) {
+        ss->rcpts[n] = (probe_rcpt){.address = d->catchall};
+        ss->items[n++] = NULL;
+        d->ca = CA_INFLIGHT;
+        cap++;                          /* the probe rides along */
+    }
+    engine_item *it;
+    while (n < cap && (it = pend_pop(d, &d->t[ss->ti].q))) {
+        ss->rcpts[n] = (probe_rcpt){.address = it->envelope, .needs_smtputf8 = it->smtputf8};
+        ss->items[n++] = it;
+    }
+    return n;
+}
+
+static void start_session(sdomain *d, int ti)
+{
+    engine *s = d->s;
+    shost *h = d->t[ti].h;
+    ssession *ss = calloc(1, sizeof *ss);
+    size_t max = (size_t)s->o->rcpt_per_session + 1;
+    if (!ss || !(ss->rcpts = calloc(max, sizeof *ss->rcpts)) ||
+        !(ss->items = calloc(max, sizeof *ss->items)))
+        oom();
+    ss->s = s;
+    ss->d = d;
+    ss->ti = ti;
+    ss->n = build_batch(d, h, ss);
+    struct sockaddr_storage sa = h->ip;
+    uint16_t port = htons((uint16_t)s->o->smtp_port);
+    if (sa.ss_family == AF_INET)
+        ((struct sockaddr_in *)&sa)->sin_port = port;
+    else
+        ((struct sockaddr_in6 *)&sa)->sin6_port = port;
+    probe_opts po = s->popts;
+    po.session_timeout_ms = po.command_timeout_ms * (int)(6 + ss->n);
+    po.server_name = d->t[ti].mx;
+    d->active++;
+    h->active++;
+    s->active++;
+    s->st.sessions++;
+    ss->next = s->sessions;
+    if (s->sessions)
+        s->sessions->prev = ss;
+    s->sessions = ss;
+    if (!(ss->p = probe_start(s->loop, (struct sockaddr *)&sa, &po, ss->rcpts, ss->n,
+                              on_probe_done, NULL, ss)))
+        oom();
+}
+
+/* One RCPT answer for item IT (or the catch-all when IT is NULL). */
+static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const char *mx)
+{
+    engine *s = d->s;
+    verdict_reason why = verdict_classify(STAGE_RCPT, pr->code, pr->enhanced, pr->text);
+    bool temp = pr->code >= 400 && pr->code < 500 && why != REASON_MAILBOX_FULL;
+    smtp_reply sr = {.code = pr->code};
+    copy_str(sr.text, sizeof sr.text, pr->text);
+    int hint = temp ? smtp_reply_delay_hint(&sr) : 0;
+    if (!it) {                                   /* the catch-all probe */
+        if (!temp) {
+            learn_accept_all(d, pr->code < 300 ? TRI_TRUE : TRI_FALSE, mx);
+        } else if (d->ca_temps >= s->o->nretries) {
+            learn_accept_all(d, TRI_UNSET, mx);  /* never answered: unknown */
+        } else {
+            int delay = s->o->retry_delays[d->ca_temps++];
+            d->ca = CA_WAIT;
+            d->ca_due = now_ms(s) + (uint64_t)(hint > delay ? hint : delay) * 1000;
+            unhold(d, d->ca_due);
+        }
+        return;
+    }
+    result reply;
+    result_init(&reply);
+    set_reply(&reply, why, pr->code, pr->enhanced, pr->text, mx);
+    it->attempts++;                              /* an attempt: the server answered it */
+    if (temp) {
+        item_temporary(d, it, &reply, hint);
+    } else if (d->ca != CA_KNOWN) {
+        /* Wait for the catch-all's answer (another session may carry it):
+         * a verdict never depends on which session happened to be first. */
+        keep_last(it, &reply);
+        it->next = d->held;
+        d->held = it;
+    } else {
+        finalize(d, it, &reply);
+    }
+}
+
+/* The host turned us away (421 at the banner, or refused after having
+ * worked): back off and shrink its window; the batch goes back unharmed. */
+static bool host_busy(const shost *h, const probe_result *res)
+{
+    if (res->answered)
+        return false;
+    if (res->outcome == PROBE_TEMPORARY && res->code == 421)
+        return true;
+    return res->outcome == PROBE_NO_CONNECT && h->had_success;
+}
+
+static void note_busy(shost *h)
+{
+    engine *s = h->s;
+    s->st.busy_replies++;
+    h->window = h->window > 1 ? h->window / 2 : 1;
+    h->ok_streak = 0;
+    h->busy_streak++;
+    uint64_t pause = (uint64_t)BUSY_PAUSE_MS << (h->busy_streak < 7 ? h->busy_streak - 1 : 6);
+    h->paused_until = now_ms(s) + (pause < BUSY_PAUSE_MAX_MS ? pause : BUSY_PAUSE_MAX_MS);
+}
+
+static void note_success(shost *h, const probe_result *res, size_t real_answered)
+{
+    h->had_success = true;
+    h->busy_streak = h->fail_streak = 0;
+    if (++h->ok_streak >= h->window && h->window < h->s->o->per_mx) {
+        h->window++;                             /* slow regrowth */
+        h->ok_streak = 0;
+    }
+    if (res->too_many_recipients)
+        h->rcpt_cap = real_answered > 1 ? (int)real_answered : 1;
+}
+
+static void host_dead(shost *h, verdict_reason why, const probe_result *res)
+{
+    h->dead = true;
+    result_init(&h->dead_why);
+    set_reply(&h->dead_why, why, res->code, res->enhanced, res->text, h->name);
+}
+
+static void remember_reply(shost *h, const probe_result *res)
+{
+    if (!res->code)
+        return;
+    h->last_code = res->code;
+    copy_str(h->last_enhanced, sizeof h->last_enhanced, res->enhanced);
+    copy_str(h->last_text, sizeof h->last_text, res->text);
+}
+
+/* What a failed session means for its host and its domain's target. */
+static void session_failed(ssession *ss, const probe_result *res)
+{
+    sdomain *d = ss->d;
+    shost *h = d->t[ss->ti].h;
+    starget *t = &d->t[ss->ti];
+    remember_reply(h, res);
+    set_reply(&d->fail, res->reason, res->code, res->enhanced, res->text, t->mx);
+    switch (res->outcome) {
+    case PROBE_TIMEOUT:
+    case PROBE_NO_CONNECT:
+        h->timeouts += res->outcome == PROBE_TIMEOUT;
+        if (++h->fail_streak >= FAIL_DEAD && !h->had_success)
+            host_dead(h, res->reason, res);
+        t->failed = true;
+        break;
+    case PROBE_REFUSED:
+        h->blocks++;
+        host_dead(h, res->reason, res);          /* it refuses the verifier: stop asking */
+        t->failed = true;
+        break;
+    case PROBE_TLS_ERROR:
+    case PROBE_PROTOCOL_ERROR:
+        t->failed = true;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Items the session did not answer: back to the front of the queue, or a
+ * 4xx when the session was refused temporarily or dropped too often. */
+static void return_unanswered(ssession *ss, const probe_result *res, bool busy)
+{
+    sdomain *d = ss->d;
+    bool refused_4xx = res->outcome == PROBE_TEMPORARY && res->code >= 400 && res->code < 500 &&
+                       !busy && !res->answered;
+    bool dropped = res->outcome == PROBE_TEMPORARY && !res->code && !busy;
+    /* An attempt is a session that answered the item or failed in a way
+     * that may become its verdict; a busy host or a drop is not one. */
+    bool counts = !busy && !dropped && res->outcome != PROBE_DONE;
+    for (size_t i = ss->n; i-- > 0;) {
+        if (ss->rcpts[i].answered)
+            continue;
+        engine_item *it = ss->items[i];
+        if (!it) {
+            if (d->ca == CA_INFLIGHT) {
+                d->ca = CA_UNSENT;
+                unhold(d, 0);
+            }
+            continue;
+        }
+        it->attempts += counts;
+        if (refused_4xx || (dropped && ++it->drops > DROPS_MAX)) {
+            item_temporary(d, it, &d->fail, 0);
+            continue;
+        }
+        pend_add(d, it, true);
+    }
+}
+
+static void on_probe_done(void *ud, const probe_result *res)
+{
+    ssession *ss = ud;
+    engine *s = ss->s;
+    sdomain *d = ss->d;
+    shost *h = d->t[ss->ti].h;
+    session_unlink(s, ss);
+    d->active--;
+    h->active--;
+    s->active--;
+    h->sessions++;
+    s->st.connections += res->connected;
+    if (s->cancelled) {                          /* items are freed by engine_cancel's sweep */
+        for (size_t i = 0; i < ss->n; i++)
+            engine_item_free(ss->items[i]);
+        session_free(ss);
+        return;
+    }
+    size_t real = 0;
+    for (size_t i = 0; i < ss->n; i++) {
+        if (!ss->rcpts[i].answered)
+            continue;
+        real += ss->items[i] != NULL;
+        take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx);
+    }
+    bool busy = host_busy(h, res);
+    if (busy && h->busy_streak >= BUSY_MAX)
+        busy = false;                            /* not us: the host will not take mail */
+    if (res->outcome == PROBE_DONE)
+        note_success(h, res, real);
+    else if (busy)
+        note_busy(h);
+    else
+        session_failed(ss, res);
+    if (!busy && res->outcome == PROBE_TEMPORARY)
+        set_reply(&d->fail, res->reason == REASON_ACCEPTED ? REASON_TEMPORARY_FAILURE : res->reason,
+                  res->code, res->enhanced, res->text, d->t[ss->ti].mx);
+    return_unanswered(ss, res, busy);
+    session_free(ss);
+    host_pump(h);
+    domain_wake(d);
+    pump_starved(s);
+}
+
+/* ---- DNS ---- */
+
+static verdict_reason dns_reason(dns_status st)
+{
+    switch (st) {
+    case DNS_NXDOMAIN: return REASON_INVALID_DOMAIN;
+    case DNS_NO_MAIL_SERVER: return REASON_NO_MAIL_SERVER;
+    case DNS_NULL_MX: return REASON_NULL_MX;
+    case DNS_UNROUTABLE: return REASON_UNROUTABLE_MX;
+    default: return REASON_DNS_ERROR;
+    }
+}
+
+static void on_dns(void *ud, const dns_result *res)
+{
+    sdomain *d = ud;
+    engine *s = d->s;
+    if (s->cancelled)
+        return;
+    if (res->status != DNS_OK) {
+        d->st = D_FAILED;
+        d->fail.reason = dns_reason(res->status);
+        engine_item *it;
+        while ((it = pend_pop_any(d)))
+            finalize_reason(d, it, d->fail.reason);
+        return;
+    }
+    int n = 0;
+    for (size_t i = 0; i < res->nmx; i++)
+        n += (int)res->mx[i].naddrs;
+    if (!(d->t = calloc((size_t)n, sizeof *d->t)))
+        oom();
+    for (size_t i = 0; i < res->nmx; i++)
+        for (size_t j = 0; j < res->mx[i].naddrs; j++) {
+            starget *t = &d->t[d->nt++];
+            t->h = host_get(s, &res->mx[i].addrs[j], res->mx[i].host);
+            t->pref = res->mx[i].pref;
+            copy_str(t->mx, sizeof t->mx, res->mx[i].host);
+        }
+    d->st = D_READY;
+    domain_wake(d);
+}
+
+/* D has items: resolve it on first use, else look for a slot. */
+static void domain_start(sdomain *d)
+{
+    if (d->st == D_NEW) {
+        d->st = D_RESOLVING;
+        dns_resolve_mail(d->s->dns, d->name, on_dns, d);
+    } else {
+        domain_wake(d);
+    }
+}
+
+/* ---- the retry queue ---- */
+
+static void on_retry(void *ud, void *payload)
+{
+    engine *s = ud;
+    engine_item *it = payload;
+    s->st.retries_waiting--;
+    sdomain *d = domain_get(s, it->domain);
+    if (d->st == D_FAILED) {
+        finalize_reason(d, it, d->fail.reason);
+        return;
+    }
+    pend_add(d, it, false);
+    domain_start(d);
+}
+
+/* ---- the engine ---- */
+
+static void identity(engine *s)
+{
+    const cli_opts *o = s->o;
+    if (o->helo)
+        copy_str(s->helo, sizeof s->helo, o->helo);
+    else if (gethostname(s->helo, sizeof s->helo - 1) != 0 || !s->helo[0])
+        copy_str(s->helo, sizeof s->helo, "localhost");
+    if (o->from)
+        copy_str(s->from, sizeof s->from, o->from);
+    else
+        snprintf(s->from, sizeof s->from, "verify@%s", s->helo);
+    s->popts = (probe_opts){
+        .helo = s->helo,
+        .from = s->from,
+        .starttls = o->starttls,
+        .connect_timeout_ms = (int)(o->connect_timeout * 1000),
+        .command_timeout_ms = (int)(o->command_timeout * 1000),
+    };
+}
+
+engine *engine_new(uv_loop_t *loop, const cli_opts *o, dns_resolver *dns,
+                 const engine_events *ev, void *ud)
+{
+    engine *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->loop = loop;
+    s->o = o;
+    s->dns = dns;
+    s->ev = *ev;
+    s->ud = ud;
+    s->rng = (uint64_t)wall_now() * 2654435761ULL ^ (uintptr_t)s;
+    identity(s);
+    if (!(s->retry = retry_new(loop, on_retry, s))) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void engine_add(engine *s, engine_item *it)
+{
+    sdomain *d = domain_get(s, it->domain);
+    s->st.added++;
+    double wait = it->due_unix - wall_now();
+    if (wait > 0) {                              /* a retry carried over from a resume */
+        it->due_ms = now_ms(s) + (uint64_t)(wait * 1000);
+        if (retry_add(s->retry, it->due_ms, it) != 0)
+            oom();
+        s->st.retries_waiting++;
+        return;
+    }
+    if (d->st == D_FAILED) {
+        finalize_reason(d, it, d->fail.reason);
+        return;
+    }
+    pend_add(d, it, false);
+    domain_start(d);
+}
+
+void engine_learn_domain(engine *s, const char *domain, result_tri accept_all)
+{
+    sdomain *d = domain_get(s, domain);
+    if (accept_all != TRI_UNSET) {
+        d->ca = CA_KNOWN;
+        d->accept_all = accept_all;
+    }
+}
+
+bool engine_idle(const engine *s)
+{
+    return s->st.finished == s->st.added;
+}
+
+void engine_get_stats(const engine *s, engine_stats *st)
+{
+    *st = s->st;
+    st->sessions_active = (uint64_t)s->active;
+}
+
+void engine_each_host(engine *s, void (*fn)(void *ud, const engine_host_info *h), void *ud)
+{
+    for (size_t i = 0; i < s->hcap; i++)
+        for (shost *h = s->htab[i]; h; h = h->hnext) {
+            if (!h->sessions)
+                continue;
+            engine_host_info info = {
+                .name = h->name, .ip = h->ipstr, .sessions = h->sessions,
+                .timeouts = h->timeouts, .blocks = h->blocks, .rcpt_cap = h->rcpt_cap,
+                .last_code = h->last_code, .last_enhanced = h->last_enhanced,
+                .last_text = h->last_text,
+            };
+            fn(ud, &info);
+        }
+}
+
+void engine_cancel(engine *s)
+{
+    s->cancelled = true;
+    for (ssession *ss = s->sessions; ss; ss = ss->next)
+        probe_cancel(ss->p);
+    for (size_t i = 0; i < s->hcap; i++)
+        for (shost *h = s->htab[i]; h; h = h->hnext)
+            uv_timer_stop(&h->pause);
+}
+
+static void free_pending(sdomain *d)
+{
+    engine_item *it;
+    while ((it = pend_pop_any(d)))
+        engine_item_free(it);
+    while ((it = d->held)) {
+        d->held = it->next;
+        engine_item_free(it);
+    }
+}
+
+static void on_host_closed(uv_handle_t *hd)
+{
+    shost *h = hd->data;
+    free(h->q);
+    free(h);
+}
+
+/* Items still waiting in the retry queue at shutdown are not reachable
+ * from the domains; retry_close() frees only the heap, so drain it first. */
+static void drop_waiting(void *ud, void *payload)
+{
+    (void)ud;
+    engine_item_free(payload);
+}
+
+void engine_free(engine *s)
+{
+    for (size_t i = 0; i < s->dcap; i++)
+        for (sdomain *d = s->dtab[i], *n; d; d = n) {
+            n = d->hnext;
+            free_pending(d);
+            free(d->t);
+            free(d->name);
+            free(d);
+        }
+    free(s->dtab);
+    for (size_t i = 0; i < s->hcap; i++)
+        for (shost *h = s->htab[i], *n; h; h = n) {
+            n = h->hnext;
+            uv_close((uv_handle_t *)&h->pause, on_host_closed);
+        }
+    free(s->htab);
+    free(s->starved);
+    retry_drain(s->retry, drop_waiting, NULL);
+    retry_close(s->retry);
+    free(s);
+}
