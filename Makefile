@@ -98,8 +98,8 @@ build/bench/gencsv: tests/bench/gencsv.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) -O2 -o $@ $< -lm
 
-bench: mailvet build/bench/gencsv
-	@sh tests/bench/run.sh ./mailvet build/bench/gencsv
+bench: mailvet build/bench/gencsv tests/mailsim/mailsim build/rel/tools/score
+	@sh tests/bench/run.sh ./mailvet build/bench/gencsv tests/mailsim/mailsim build/rel/tools/score
 
 demo: mailvet tests/mailsim/mailsim build/rel/tools/score
 	@sh scripts/demo.sh ./mailvet

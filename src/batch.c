@@ -322,6 +322,7 @@ bool batch_add(batch *b, engine_item *it)
         return false;
     }
     it->next = NULL;
+    bool was_empty = !b->in_head;     /* one wake-up per burst, not per item */
     if (b->in_tail)
         b->in_tail->next = it;
     else
@@ -329,7 +330,8 @@ bool batch_add(batch *b, engine_item *it)
     b->in_tail = it;
     b->inflight++;
     pthread_mutex_unlock(&b->mu);
-    wake(b);
+    if (was_empty)
+        wake(b);
     return true;
 }
 

@@ -50,10 +50,20 @@ typedef struct iqueue {
     size_t n;
 } iqueue;
 
+/* A reply kept for later (a domain's last failure, a dead host's reason):
+ * compact, since there is one per domain and per host of a whole list. */
+typedef struct ereply {
+    verdict_reason reason;
+    int code;
+    char enhanced[16];
+    char *text;                  /* heap copy, NULL when empty */
+    const char *mx;              /* points at a target's or host's name */
+} ereply;
+
 typedef struct starget {
     shost *h;
     int pref;
-    char mx[DNS_NAME_MAX + 1];
+    char *mx;                    /* MX host name (heap) */
     bool failed;                 /* failed for this domain */
     bool queued;                 /* the domain waits in h's queue for this target */
     iqueue q;                    /* items assigned to this target */
@@ -75,9 +85,9 @@ struct sdomain {
     castate ca;
     int ca_temps;
     uint64_t ca_due;
-    char catchall[ADDR_DOMAIN_MAX + 40];
+    uint64_t ca_token;           /* names the catch-all probe's random local part */
     result_tri accept_all;
-    result fail;                 /* the last target failure: reason, reply, mx */
+    ereply fail;                 /* the last target failure: reason, reply, mx */
     engine *s;
 };
 
@@ -89,11 +99,11 @@ typedef struct qentry {
 struct shost {
     struct sockaddr_storage ip;
     char ipstr[INET6_ADDRSTRLEN];
-    char name[DNS_NAME_MAX + 1];
+    char *name;                  /* the first MX name seen at this address (heap) */
     shost *hnext;
     int active, window, ok_streak, busy_streak, fail_streak;
     bool had_success, dead, starved;
-    result dead_why;             /* reason and reply when dead */
+    ereply dead_why;             /* reason and reply when dead */
     uint64_t paused_until;
     uv_timer_t pause;
     bool pause_armed;
@@ -101,7 +111,8 @@ struct shost {
     qentry *q;                   /* ring of waiting domains */
     size_t qhead, qlen, qcap;
     int sessions, timeouts, blocks, last_code;
-    char last_enhanced[16], last_text[RESULT_SMTP_TEXT_MAX + 1];
+    char last_enhanced[16];
+    char *last_text;             /* heap, NULL until a reply is remembered */
     engine *s;
 };
 
@@ -113,6 +124,7 @@ typedef struct ssession {
     probe_rcpt *rcpts;
     engine_item **items;          /* items[i] is rcpts[i]'s item; NULL for the catch-all */
     size_t n;
+    char catchall[ADDR_DOMAIN_MAX + 40];
     struct ssession *prev, *next;
 } ssession;
 
@@ -195,6 +207,27 @@ static void copy_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
+static void ereply_set(ereply *e, verdict_reason why, int code, const char *enh,
+                       const char *text, const char *mx)
+{
+    e->reason = why;
+    e->code = code;
+    copy_str(e->enhanced, sizeof e->enhanced, enh);
+    free(e->text);
+    e->text = text && *text ? strdup(text) : NULL;
+    e->mx = mx;
+}
+
+static void ereply_result(const ereply *e, result *r)
+{
+    result_init(r);
+    r->reason = e->reason;
+    r->smtp_code = e->code;
+    copy_str(r->smtp_enhanced, sizeof r->smtp_enhanced, e->enhanced);
+    copy_str(r->smtp_text, sizeof r->smtp_text, e->text);
+    copy_str(r->mx, sizeof r->mx, e->mx);
+}
+
 static uint64_t hash_bytes(const void *p, size_t n)
 {
     const unsigned char *b = p;
@@ -244,8 +277,7 @@ static sdomain *domain_find(engine *s, const char *name)
 static void make_catchall(engine *s, sdomain *d)
 {
     s->rng ^= s->rng << 13, s->rng ^= s->rng >> 7, s->rng ^= s->rng << 17;
-    snprintf(d->catchall, sizeof d->catchall, "mailvet-%016llx@%s",
-             (unsigned long long)s->rng, d->name);
+    d->ca_token = s->rng;        /* the same address at every retry (greylisting) */
 }
 
 static sdomain *domain_get(engine *s, const char *name)
@@ -259,7 +291,6 @@ static sdomain *domain_get(engine *s, const char *name)
         oom();
     d->s = s;
     d->accept_all = TRI_UNSET;
-    result_init(&d->fail);
     d->fail.reason = REASON_NO_CONNECT;
     make_catchall(s, d);
     size_t k = dslot(s, name);
@@ -321,12 +352,12 @@ static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char 
     h->s = s;
     h->ip = *ip;
     h->window = s->o->per_mx;
-    copy_str(h->name, sizeof h->name, name);
+    if (!(h->name = strdup(name ? name : "")))
+        oom();
     if (ip->ss_family == AF_INET)
         inet_ntop(AF_INET, &((struct sockaddr_in *)&h->ip)->sin_addr, h->ipstr, sizeof h->ipstr);
     else
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&h->ip)->sin6_addr, h->ipstr, sizeof h->ipstr);
-    result_init(&h->dead_why);
     uv_timer_init(s->loop, &h->pause);
     h->pause.data = h;
     size_t k = hslot(s, ip);
@@ -624,7 +655,8 @@ static void host_drain_dead(shost *h)
     qentry e;
     while (queue_pop(h, &e)) {
         e.d->t[e.ti].failed = true;
-        e.d->fail = h->dead_why;
+        ereply_set(&e.d->fail, h->dead_why.reason, h->dead_why.code, h->dead_why.enhanced,
+                   h->dead_why.text, h->name);
         domain_wake(e.d);
     }
 }
@@ -679,11 +711,16 @@ static void domain_exhausted(sdomain *d)
 {
     engine_item *it;
     bool temp = d->fail.reason == REASON_TEMPORARY_FAILURE || d->fail.reason == REASON_GREYLISTED;
+    result fail;
+    ereply_result(&d->fail, &fail);
     while ((it = pend_pop_any(d))) {
+        /* One attempt for the address whichever session met the failure:
+         * the count must not depend on timing (resume gives the same file). */
+        it->attempts++;
         if (temp)
-            item_temporary(d, it, &d->fail, 0);
+            item_temporary(d, it, &fail, 0);
         else
-            finalize(d, it, &d->fail);
+            finalize(d, it, &fail);
     }
     if (d->ca != CA_KNOWN && !d->active)
         learn_accept_all(d, TRI_UNSET, "");
@@ -745,7 +782,9 @@ static size_t build_batch(sdomain *d, shost *h, ssession *ss)
         cap = (size_t)h->rcpt_cap;
     size_t n = 0;
     if (d->ca == CA_UNSENT || (d->ca == CA_WAIT && d->ca_due <= now_ms(s))) {
-        ss->rcpts[n] = (probe_rcpt){.address = d->catchall};
+        snprintf(ss->catchall, sizeof ss->catchall, "mailvet-%016llx@%s",
+                 (unsigned long long)d->ca_token, d->name);
+        ss->rcpts[n] = (probe_rcpt){.address = ss->catchall};
         ss->items[n++] = NULL;
         d->ca = CA_INFLIGHT;
         cap++;                          /* the probe rides along */
@@ -869,8 +908,7 @@ static void note_success(shost *h, const probe_result *res, size_t real_answered
 static void host_dead(shost *h, verdict_reason why, const probe_result *res)
 {
     h->dead = true;
-    result_init(&h->dead_why);
-    set_reply(&h->dead_why, why, res->code, res->enhanced, res->text, h->name);
+    ereply_set(&h->dead_why, why, res->code, res->enhanced, res->text, h->name);
 }
 
 static void remember_reply(shost *h, const probe_result *res)
@@ -879,7 +917,8 @@ static void remember_reply(shost *h, const probe_result *res)
         return;
     h->last_code = res->code;
     copy_str(h->last_enhanced, sizeof h->last_enhanced, res->enhanced);
-    copy_str(h->last_text, sizeof h->last_text, res->text);
+    free(h->last_text);
+    h->last_text = strdup(res->text);
 }
 
 /* What a failed session means for its host and its domain's target. */
@@ -889,7 +928,7 @@ static void session_failed(ssession *ss, const probe_result *res)
     shost *h = d->t[ss->ti].h;
     starget *t = &d->t[ss->ti];
     remember_reply(h, res);
-    set_reply(&d->fail, res->reason, res->code, res->enhanced, res->text, t->mx);
+    ereply_set(&d->fail, res->reason, res->code, res->enhanced, res->text, t->mx);
     switch (res->outcome) {
     case PROBE_TIMEOUT:
     case PROBE_NO_CONNECT:
@@ -920,9 +959,6 @@ static void return_unanswered(ssession *ss, const probe_result *res, bool busy)
     bool refused_4xx = res->outcome == PROBE_TEMPORARY && res->code >= 400 && res->code < 500 &&
                        !busy && !res->answered;
     bool dropped = res->outcome == PROBE_TEMPORARY && !res->code && !busy;
-    /* An attempt is a session that answered the item or failed in a way
-     * that may become its verdict; a busy host or a drop is not one. */
-    bool counts = !busy && !dropped && res->outcome != PROBE_DONE;
     for (size_t i = ss->n; i-- > 0;) {
         if (ss->rcpts[i].answered)
             continue;
@@ -934,9 +970,11 @@ static void return_unanswered(ssession *ss, const probe_result *res, bool busy)
             }
             continue;
         }
-        it->attempts += counts;
         if (refused_4xx || (dropped && ++it->drops > DROPS_MAX)) {
-            item_temporary(d, it, &d->fail, 0);
+            it->attempts++;                      /* refused as a whole: one attempt */
+            result fail;
+            ereply_result(&d->fail, &fail);
+            item_temporary(d, it, &fail, 0);
             continue;
         }
         pend_add(d, it, true);
@@ -978,8 +1016,8 @@ static void on_probe_done(void *ud, const probe_result *res)
     else
         session_failed(ss, res);
     if (!busy && res->outcome == PROBE_TEMPORARY)
-        set_reply(&d->fail, res->reason == REASON_ACCEPTED ? REASON_TEMPORARY_FAILURE : res->reason,
-                  res->code, res->enhanced, res->text, d->t[ss->ti].mx);
+        ereply_set(&d->fail, res->reason == REASON_ACCEPTED ? REASON_TEMPORARY_FAILURE : res->reason,
+                   res->code, res->enhanced, res->text, d->t[ss->ti].mx);
     return_unanswered(ss, res, busy);
     session_free(ss);
     host_pump(h);
@@ -1024,7 +1062,8 @@ static void on_dns(void *ud, const dns_result *res)
             starget *t = &d->t[d->nt++];
             t->h = host_get(s, &res->mx[i].addrs[j], res->mx[i].host);
             t->pref = res->mx[i].pref;
-            copy_str(t->mx, sizeof t->mx, res->mx[i].host);
+            if (!(t->mx = strdup(res->mx[i].host)))
+                oom();
         }
     d->st = D_READY;
     domain_wake(d);
@@ -1149,7 +1188,7 @@ void engine_each_host(engine *s, void (*fn)(void *ud, const engine_host_info *h)
                 .name = h->name, .ip = h->ipstr, .sessions = h->sessions,
                 .timeouts = h->timeouts, .blocks = h->blocks, .rcpt_cap = h->rcpt_cap,
                 .last_code = h->last_code, .last_enhanced = h->last_enhanced,
-                .last_text = h->last_text,
+                .last_text = h->last_text ? h->last_text : "",
             };
             fn(ud, &info);
         }
@@ -1180,6 +1219,9 @@ static void on_host_closed(uv_handle_t *hd)
 {
     shost *h = hd->data;
     free(h->q);
+    free(h->name);
+    free(h->last_text);
+    free(h->dead_why.text);
     free(h);
 }
 
@@ -1197,7 +1239,10 @@ void engine_free(engine *s)
         for (sdomain *d = s->dtab[i], *n; d; d = n) {
             n = d->hnext;
             free_pending(d);
+            for (int k = 0; k < d->nt; k++)
+                free(d->t[k].mx);
             free(d->t);
+            free(d->fail.text);
             free(d->name);
             free(d);
         }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,10 +81,22 @@ static int run_command(cli_command cmd, int argc, char **argv)
     return rc;
 }
 
+/* Thousands of connections need thousands of descriptors: take the hard
+ * limit (the soft default is often 1,024). */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int main(int argc, char **argv)
 {
     /* A server that hangs up while we write must be an error, not death. */
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
     if (argc < 2) {
         cli_usage_main();
         return EXIT_USAGE;

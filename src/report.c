@@ -40,6 +40,7 @@
 #define REPORT_TOP_DOMAINS 10
 #define REPORT_MAX_ACCEPT_ALL 50
 #define REPORT_MAX_HOSTS 50
+#define TEXT_MAX_HOSTS 10    /* the terminal summary stays short */
 #define REPORT_NAME_MAX 256
 #define REPORT_TEXT_MAX 512
 #define NSTATUS VERDICT_STATUS__COUNT
@@ -720,7 +721,8 @@ static void text_hosts(const report *r, FILE *out)
         return;
     }
     fprintf(out, "Hosts that blocked or timed out the verifier: %" PRIu64 "\n", r->hosts_total);
-    for (size_t i = 0; i < r->nhosts; i++) {
+    size_t shown = r->nhosts < TEXT_MAX_HOSTS ? r->nhosts : TEXT_MAX_HOSTS;
+    for (size_t i = 0; i < shown; i++) {
         const report_host *h = &r->hosts[i];
         fputs("  ", out);
         txt_put(out, h->host);
@@ -738,6 +740,9 @@ static void text_hosts(const report *r, FILE *out)
         }
         fprintf(out, "    fix:   %s\n", problem_hints[h->problem]);
     }
+    if (r->hosts_total > shown)
+        fprintf(out, "  … and %" PRIu64 " more (all of them: mailvet report --format html or json)\n",
+                r->hosts_total - shown);
 }
 
 static void text_run(const report *r, FILE *out)

@@ -1,11 +1,14 @@
 #!/bin/sh
-# run.sh BINARY GENCSV — `make bench`: generate lists, clean them, print one table.
+# run.sh BINARY GENCSV MAILSIM SCORE — `make bench`: generate lists and worlds, clean them,
+# print the tables.
 # Runs inside a private network namespace (unshare -n) like every benchmark,
 # so nothing can leave the machine. Figures: rows/s, CPU seconds (user+sys)
 # in all and per 1,000 rows, peak RSS.
 set -eu
 BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 GEN=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+SIM=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
+SCORE=$(cd "$(dirname "$4")" && pwd)/$(basename "$4")
 ROWS=${BENCH_ROWS:-1000000}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -49,3 +52,16 @@ echo "|------------------|-----------|----------|--------|------------|--------|
 bench_row "syntax, 1M rows" --level syntax
 echo
 echo "Goals (issue 2): >= 1,000,000 rows/s at --level syntax; peak RSS < 64 MB."
+echo
+# --- SMTP worlds (issue 5): BENCH_WORLDS="1 2" (2 = one million addresses, minutes)
+echo "| world     | addresses | domains |  wall s | ideal s | ratio |   addr/s | CPU s/1k | RSS MB | accuracy               | 421/1k conns |"
+echo "|-----------|-----------|---------|---------|---------|-------|----------|----------|--------|------------------------|--------------|"
+for w in ${BENCH_WORLDS:-1 2}; do
+    case $w in
+        1) sh "$(dirname "$0")/world.sh" world-1 100000 5000 "$BIN" "$SIM" "$SCORE" ;;
+        2) sh "$(dirname "$0")/world.sh" world-2 1000000 50000 "$BIN" "$SIM" "$SCORE" ;;
+    esac
+done
+echo
+echo "Goals (issue 5): ratio <= 1.3 on world 1; < 5 421s per 1,000 connections; RSS < 200 MB on"
+echo "world 2; CPU per 1,000 addresses low enough for 5,000 addresses/s on one core (< 0.2 s)."

@@ -86,6 +86,7 @@ typedef struct gen_opts {
     int greylist_delay;
     double unknown_pct, full_pct, disabled_pct, invalid_pct, role_pct;
     int every;           /* give each behaviour to at least one tail domain first */
+    int sorted;          /* keep each domain's rows together (default: shuffled, like real lists) */
 } gen_opts;
 
 typedef struct gen_domain {
@@ -199,6 +200,29 @@ static void gen_host_common(FILE *w, int kind, const gen_opts *o)
     }
 }
 
+/* Write the list and truth lines, shuffled (Fisher-Yates on its own PRNG
+ * stream, so the world file does not change) unless SHUFFLE is 0: real lists
+ * are not grouped by domain, and a grouped list would measure the reader's
+ * look-ahead rather than the scheduler. Frees the lines. */
+static void gen_write_rows(FILE *l, FILE *t, char **rl, char **rt, long n, int shuffle)
+{
+    uint64_t saved = gen_state;
+    gen_state ^= 0x9E3779B97F4A7C15ULL;
+    for (long i = n - 1; shuffle && i > 0; i--) {
+        long j = (long)(gen_rand() % (uint64_t)(i + 1));
+        char *a = rl[i], *b = rt[i];
+        rl[i] = rl[j], rt[i] = rt[j];
+        rl[j] = a, rt[j] = b;
+    }
+    gen_state = saved;
+    for (long i = 0; i < n; i++) {
+        fputs(rl[i], l);
+        fputs(rt[i], t);
+        free(rl[i]);
+        free(rt[i]);
+    }
+}
+
 static int gen_run(const gen_opts *o)
 {
     gen_state = o->seed * 0x2545F4914F6CDD1DULL + 1;
@@ -289,6 +313,8 @@ static int gen_run(const gen_opts *o)
                 o->tail_latency, o->tail_conn_cap * 2);
     }
     fputc('\n', w);
+    char **rows_l = calloc((size_t)N + 1, sizeof *rows_l);   /* list and truth lines, */
+    char **rows_t = calloc((size_t)N + 1, sizeof *rows_t);   /* written out at the end */
     char **names = malloc((size_t)(N + 1) * sizeof *names);
     char **full = malloc((size_t)(N + 1) * sizeof *full);
     char **dis = malloc((size_t)(N + 1) * sizeof *dis);
@@ -385,10 +411,13 @@ static int gen_run(const gen_opts *o)
             char company[64];
             snprintf(company, sizeof company, "%s %s", gen_w1[gen_below(30)], gen_w2[gen_below(30)]);
             company[0] = (char)(company[0] - 32);
-            fprintf(l, "%s,%c%s,%c%s,\"%s, Inc.\",%s,20%02d-%02d-%02d\n", email, fn[0] - 32, fn + 1,
-                    ln[0] - 32, ln + 1, company, gen_countries[gen_below(12)], 15 + gen_below(10),
-                    1 + gen_below(12), 1 + gen_below(28));
-            fprintf(t, "%s,%s\n", email, tbuf);
+            char line[512];
+            snprintf(line, sizeof line, "%s,%c%s,%c%s,\"%s, Inc.\",%s,20%02d-%02d-%02d\n", email,
+                     fn[0] - 32, fn + 1, ln[0] - 32, ln + 1, company, gen_countries[gen_below(12)],
+                     15 + gen_below(10), 1 + gen_below(12), 1 + gen_below(28));
+            rows_l[row] = strdup(line);
+            snprintf(line, sizeof line, "%s,%s\n", email, tbuf);
+            rows_t[row] = strdup(line);
         }
         if (gen_kind_mailboxes(kind) || i < G) {
             gen_mailbox_lines(w, "mailbox", names, nn);
@@ -401,6 +430,9 @@ static int gen_run(const gen_opts *o)
         table_free(&locals);
         fputc('\n', w);
     }
+    gen_write_rows(l, t, rows_l, rows_t, row, !o->sorted);
+    free(rows_l);
+    free(rows_t);
     free(names);
     free(full);
     free(dis);
@@ -421,7 +453,7 @@ static const char gen_usage[] =
     "       [--giants K] [--zipf S] [--giant-latency MS] [--tail-latency MS]\n"
     "       [--giant-conn-cap N] [--giant-rcpt-cap N] [--tail-conn-cap N] [--greylist-delay S]\n"
     "       [--unknown PCT] [--full PCT] [--disabled PCT] [--invalid PCT] [--role PCT]\n"
-    "       [--every-behaviour] [--mix KIND=PCT,...]   kinds: catchall greylist nxdomain servfail dnsdrop nullmx\n"
+    "       [--every-behaviour] [--sorted] [--mix KIND=PCT,...]   kinds: catchall greylist nxdomain servfail dnsdrop nullmx\n"
     "        nodata aonly dead tarpit banner554 block tls drop garbage drip slowdns ratecap\n"
     "        rcptcap conncap shared outlook  (percent of tail domains; --mix none=0 is not needed:\n"
     "        set each to 0 for an all-normal world)\n";
@@ -438,7 +470,7 @@ int gen_main(int argc, char **argv)
         { "unknown", required_argument, 0, 7 }, { "full", required_argument, 0, 8 },
         { "disabled", required_argument, 0, 9 }, { "invalid", required_argument, 0, 10 },
         { "role", required_argument, 0, 11 }, { "mix", required_argument, 0, 12 },
-        { "every-behaviour", no_argument, 0, 13 },
+        { "every-behaviour", no_argument, 0, 13 }, { "sorted", no_argument, 0, 14 },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     gen_opts o = { .addresses = 1000, .domains = 100, .seed = 1, .giants = -1, .zipf = 1.0,
@@ -468,6 +500,7 @@ int gen_main(int argc, char **argv)
         case 11: o.role_pct = atof(optarg); break;
         case 12: if (gen_parse_mix(optarg) < 0) return 2; break;
         case 13: o.every = 1; break;
+        case 14: o.sorted = 1; break;
         case 'h': fputs(gen_usage, stdout); return 0;
         default: fputs(gen_usage, stderr); return 2;
         }
