@@ -1,0 +1,61 @@
+#!/bin/sh
+# clean-world.sh BUILD_DIR — `mailvet clean` on a generated mailsim world
+# with every behaviour mixed in (greylisting, catch-all, tarpits, dead hosts,
+# drops, garbage, dripping replies, 421 caps, rate caps, recipient caps,
+# STARTTLS, DNS failures…): every determinable verdict equals the ground
+# truth, no host ever sees more than --per-mx connections from us, nothing
+# but EHLO/MAIL/RCPT/QUIT is sent, and SIGINT mid-run exits 130 promptly.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+BUILD=$(cd "$1" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+MAILVET=$BUILD/mailvet
+[ -x "$MAILVET" ] || MAILVET=$TOP/mailvet
+SIM=$TOP/tests/mailsim/mailsim
+SCORE=$TOP/build/rel/tools/score
+net_enter "$@"
+export MAILVET_DATA="$TOP/data"
+T=$(mktemp -d)
+SIMPID=
+trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; rm -rf "$T"' EXIT
+
+"$SIM" gen --addresses 4000 --domains 400 --seed 5 --greylist-delay 2 --every-behaviour \
+    --out-dir "$T/w" 2> /dev/null || bad "mailsim gen"
+"$SIM" serve --world "$T/w/world.txt" --dns 127.0.0.1:53 --smtp-port 25 --counters "$T/counters.json" \
+    --ready-file "$T/ready" 2> "$T/sim.log" &
+SIMPID=$!
+i=0; while [ ! -f "$T/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+
+run() {
+    "$MAILVET" clean --dns 127.0.0.1 --allow-private-mx --smtp-port 25 --per-mx 3 \
+        --connect-timeout 2 --command-timeout 4 --retry-schedule 3,3 --progress never "$@"
+}
+start=$(date +%s)
+run "$T/w/list.csv" -o "$T/out.csv" > "$T/summary.txt" 2> "$T/err.txt"; rc=$?
+[ $rc -eq 0 ] && ok || bad "clean exit $rc: $(tail -3 "$T/err.txt")"
+"$SCORE" "$T/out.csv" "$T/w/truth.csv" > "$T/score.txt" 2>&1 && ok || bad "verdicts differ from the ground truth: $(tail -8 "$T/score.txt")"
+grep accuracy "$T/score.txt" | sed 's/^/  /'
+echo "  took $(( $(date +%s) - start )) s"
+
+kill -USR1 $SIMPID; sleep 0.5
+peak=$(grep -v '"total"' "$T/counters.json" | grep -o '"conn_peak":[0-9]*' | cut -d: -f2 | sort -n | tail -1)
+[ "${peak:-99}" -le 3 ] && ok || bad "a host saw $peak simultaneous connections, more than --per-mx 3"
+grep -q '"data_attempts":[1-9]' "$T/counters.json" && bad "DATA/VRFY/EXPN was sent" || ok
+grep -q "Hosts that blocked or timed out the verifier" "$T/summary.txt" && ok || bad "summary lists blocking hosts"
+
+# SIGINT in the middle: exit 130 within a few seconds, resumable
+rm -f "$T/out2.csv"*
+( exec "$MAILVET" clean --dns 127.0.0.1 --allow-private-mx --smtp-port 25 --per-mx 3 \
+    --connect-timeout 2 --command-timeout 4 --retry-schedule 3,3 --progress never \
+    "$T/w/list.csv" -o "$T/out2.csv" > /dev/null 2> "$T/int.err" ) &
+pid=$!
+sleep 2
+kill -INT $pid
+t0=$(date +%s)
+wait $pid; rc=$?
+[ $rc -eq 130 ] && ok || bad "SIGINT exit $rc, want 130"
+[ $(( $(date +%s) - t0 )) -le 5 ] && ok || bad "SIGINT took more than 5 s"
+grep -q "rerun the same command to resume" "$T/int.err" && ok || bad "interrupt message: $(cat "$T/int.err")"
+[ ! -e "$T/out2.csv" ] && ok || bad "an interrupted run left OUTPUT"
+finish clean-world
