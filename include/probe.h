@@ -39,6 +39,14 @@ typedef struct probe_opts {
 
 /* How the session ended. Every outcome but PROBE_DONE leaves the
  * unanswered recipients to be tried again (another address, MX or later). */
+/* The sender's identity and timeouts from the options: --helo (else this
+ * host's name), --from (else verify@<helo>). HELO and FROM are the caller's
+ * buffers (at least 256 and 320 bytes); O keeps pointers into them. */
+#define PROBE_HELO_MAX 256
+#define PROBE_FROM_MAX 320
+void probe_opts_init(probe_opts *o, const cli_opts *cli, char helo[PROBE_HELO_MAX],
+                     char from[PROBE_FROM_MAX]);
+
 typedef enum probe_outcome {
     PROBE_DONE,            /* reached RCPT; the recipients that were answered are final */
     PROBE_NO_CONNECT,      /* TCP connection refused, reset or unreachable */

@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <unistd.h>
 
 #include "probe.h"
 #include "retry.h"
@@ -135,7 +134,7 @@ struct engine {
     engine_events ev;
     void *ud;
     probe_opts popts;
-    char helo[256], from[320];
+    char helo[PROBE_HELO_MAX], from[PROBE_FROM_MAX];
     sdomain **dtab;
     size_t dcap, ndomains;
     shost **htab;
@@ -1098,25 +1097,6 @@ static void on_retry(void *ud, void *payload)
 
 /* ---- the engine ---- */
 
-static void identity(engine *s)
-{
-    const cli_opts *o = s->o;
-    if (o->helo)
-        copy_str(s->helo, sizeof s->helo, o->helo);
-    else if (gethostname(s->helo, sizeof s->helo - 1) != 0 || !s->helo[0])
-        copy_str(s->helo, sizeof s->helo, "localhost");
-    if (o->from)
-        copy_str(s->from, sizeof s->from, o->from);
-    else
-        snprintf(s->from, sizeof s->from, "verify@%s", s->helo);
-    s->popts = (probe_opts){
-        .helo = s->helo,
-        .from = s->from,
-        .starttls = o->starttls,
-        .connect_timeout_ms = (int)(o->connect_timeout * 1000),
-        .command_timeout_ms = (int)(o->command_timeout * 1000),
-    };
-}
 
 engine *engine_new(uv_loop_t *loop, const cli_opts *o, dns_resolver *dns,
                  const engine_events *ev, void *ud)
@@ -1130,7 +1110,7 @@ engine *engine_new(uv_loop_t *loop, const cli_opts *o, dns_resolver *dns,
     s->ev = *ev;
     s->ud = ud;
     s->rng = (uint64_t)wall_now() * 2654435761ULL ^ (uintptr_t)s;
-    identity(s);
+    probe_opts_init(&s->popts, o, s->helo, s->from);
     if (!(s->retry = retry_new(loop, on_retry, s))) {
         free(s);
         return NULL;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "smtp_reply.h"
@@ -431,6 +432,27 @@ probe *probe_start(uv_loop_t *loop, const struct sockaddr *sa, const probe_opts 
         conn_close(p->c);
     }
     return p;
+}
+
+void probe_opts_init(probe_opts *o, const cli_opts *cli, char helo[PROBE_HELO_MAX],
+                     char from[PROBE_FROM_MAX])
+{
+    if (cli->helo)
+        snprintf(helo, PROBE_HELO_MAX, "%s", cli->helo);
+    else if (gethostname(helo, PROBE_HELO_MAX - 1) != 0 || !helo[0])
+        snprintf(helo, PROBE_HELO_MAX, "localhost");
+    helo[PROBE_HELO_MAX - 1] = '\0';
+    if (cli->from)
+        snprintf(from, PROBE_FROM_MAX, "%s", cli->from);
+    else
+        snprintf(from, PROBE_FROM_MAX, "verify@%s", helo);
+    *o = (probe_opts){
+        .helo = helo,
+        .from = from,
+        .starttls = cli->starttls,
+        .connect_timeout_ms = (int)(cli->connect_timeout * 1000),
+        .command_timeout_ms = (int)(cli->command_timeout * 1000),
+    };
 }
 
 void probe_cancel(probe *p)

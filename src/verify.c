@@ -75,7 +75,7 @@ struct verify_ctx {
     verify_item *items;
     const cli_opts *o;
     probe_opts popts;
-    char helo[256], from[320];
+    char helo[PROBE_HELO_MAX], from[PROBE_FROM_MAX];
     vdomain *domains;
     size_t ndomains;
     vgate *gates;                    /* one per MX address in use */
@@ -481,26 +481,6 @@ static void on_dns(void *ud, const dns_result *res)
 
 /* ---- setup ---- */
 
-static void default_identity(verify_ctx *v)
-{
-    const cli_opts *o = v->o;
-    if (o->helo)
-        copy_str(v->helo, sizeof v->helo, o->helo);
-    else if (gethostname(v->helo, sizeof v->helo - 1) != 0 || !v->helo[0])
-        copy_str(v->helo, sizeof v->helo, "localhost");
-    if (o->from)
-        copy_str(v->from, sizeof v->from, o->from);
-    else
-        snprintf(v->from, sizeof v->from, "verify@%s", v->helo);
-    v->popts = (probe_opts){
-        .helo = v->helo,
-        .from = v->from,
-        .starttls = o->starttls,
-        .connect_timeout_ms = (int)(o->connect_timeout * 1000),
-        .command_timeout_ms = (int)(o->command_timeout * 1000),
-    };
-}
-
 /* Group the network items by domain (a handful of addresses: linear). */
 static bool group_domains(verify_ctx *v, size_t n)
 {
@@ -577,7 +557,7 @@ int verify_run(verify_item *items, size_t n, const cli_opts *o, FILE *trace,
                volatile sig_atomic_t *cancel)
 {
     verify_ctx v = {.items = items, .o = o, .trace = trace, .cancel = cancel};
-    default_identity(&v);
+    probe_opts_init(&v.popts, o, v.helo, v.from);
     if (uv_loop_init(&v.loop) != 0 || !group_domains(&v, n)) {
         fprintf(stderr, "mailvet: cannot start the event loop\n");
         free_domains(&v);
