@@ -84,7 +84,7 @@ build/rel/tools/%: tests/tools/%.c $(REL_LIB) $(HDRS)
 
 # Every test program, plain then sanitized; tests/run.sh prints the tally.
 check: mailvet build/asan/mailvet $(REL_UNIT) $(ASAN_UNIT) $(REL_NET) $(ASAN_NET) \
-       tests/mailsim/mailsim tests/mailsim/mailsim-asan
+       tests/mailsim/mailsim tests/mailsim/mailsim-asan build/rel/tools/score
 	@sh tests/run.sh \
 	  $(foreach t,$(REL_UNIT) $(ASAN_UNIT),"unit:$(t)") \
 	  "cli:tests/cli/run.sh ./mailvet" \
