@@ -2,16 +2,19 @@
  *
  * Three kinds of object:
  *   sdomain  one recipient domain: its DNS answer as a list of targets
- *            (MX address, preference), pending items in arrival order, the
- *            catch-all probe's state, items held until accept-all is known.
+ *            (MX address, preference), each with a queue of the items
+ *            assigned to it (by a hash of the row, among the best working
+ *            tier: the load spreads over equal-preference hosts and an
+ *            address always meets the same host), the catch-all probe's
+ *            state, and items held until accept-all is known.
  *   shost    one MX address: the connection window (starts at --per-mx,
  *            halves when the host says it is busy, grows by one after a
  *            window's worth of good sessions), a pause after busy answers,
  *            a FIFO of domains waiting for a slot, and what it did to us.
  *   ssession one SMTP session (probe) carrying a batch of a domain's items.
  *
- * Admission is event-driven and never scans: a domain with pending items
- * queues itself on each host of its best working tier; whenever a host
+ * Admission is event-driven and never scans: a domain with items waiting
+ * for a target queues itself on that target's host; whenever a host
  * gains a slot it pops waiting domains and starts sessions (round robin
  * between the domains that share it). A freed slot re-triggers admission.
  *
