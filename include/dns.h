@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "verdict.h"
+
 #define DNS_MAX_MX 8        /* MX hosts kept per domain (lowest preferences) */
 #define DNS_MAX_ADDRS 4     /* addresses kept per MX host */
 #define DNS_NAME_MAX 255
@@ -75,5 +77,11 @@ void dns_close(dns_resolver *r, void (*on_closed)(void *ud), void *ud);
 bool dns_addr_is_public(const struct sockaddr *sa);
 
 const char *dns_status_name(dns_status s);
+
+/* A and B (family and address; ports ignored) are the same host address. */
+bool dns_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
+/* The SPEC reason a failed lookup gives its addresses (DNS_OK: none). */
+verdict_reason dns_status_reason(dns_status s);
 
 #endif

@@ -1283,3 +1283,25 @@ void dns_close(dns_resolver *r, void (*on_closed)(void *ud), void *ud)
     /* The idle handle delivers the last callbacks, then closes itself. */
     uv_idle_start(&r->idle, dns_idle_cb);
 }
+
+bool dns_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+verdict_reason dns_status_reason(dns_status s)
+{
+    switch (s) {
+    case DNS_NXDOMAIN: return REASON_INVALID_DOMAIN;
+    case DNS_NO_MAIL_SERVER: return REASON_NO_MAIL_SERVER;
+    case DNS_NULL_MX: return REASON_NULL_MX;
+    case DNS_UNROUTABLE: return REASON_UNROUTABLE_MX;
+    default: return REASON_DNS_ERROR;
+    }
+}

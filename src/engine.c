@@ -309,17 +309,6 @@ static size_t hslot(const engine *s, const struct sockaddr_storage *ip)
     return hash_bytes(&((const struct sockaddr_in6 *)ip)->sin6_addr, 16) & (s->hcap - 1);
 }
 
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
 static void htab_grow(engine *s)
 {
     size_t cap = s->hcap ? s->hcap * 2 : 1024;
@@ -344,7 +333,7 @@ static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char 
 {
     if (s->hcap)
         for (shost *h = s->htab[hslot(s, ip)]; h; h = h->hnext)
-            if (same_ip(&h->ip, ip))
+            if (dns_addr_equal(&h->ip, ip))
                 return h;
     if (s->nhosts >= s->hcap)
         htab_grow(s);
@@ -1029,17 +1018,6 @@ static void on_probe_done(void *ud, const probe_result *res)
 
 /* ---- DNS ---- */
 
-static verdict_reason dns_reason(dns_status st)
-{
-    switch (st) {
-    case DNS_NXDOMAIN: return REASON_INVALID_DOMAIN;
-    case DNS_NO_MAIL_SERVER: return REASON_NO_MAIL_SERVER;
-    case DNS_NULL_MX: return REASON_NULL_MX;
-    case DNS_UNROUTABLE: return REASON_UNROUTABLE_MX;
-    default: return REASON_DNS_ERROR;
-    }
-}
-
 static void on_dns(void *ud, const dns_result *res)
 {
     sdomain *d = ud;
@@ -1048,7 +1026,7 @@ static void on_dns(void *ud, const dns_result *res)
         return;
     if (res->status != DNS_OK) {
         d->st = D_FAILED;
-        d->fail.reason = dns_reason(res->status);
+        d->fail.reason = dns_status_reason(res->status);
         engine_item *it;
         while ((it = pend_pop_any(d)))
             finalize_reason(d, it, d->fail.reason);

@@ -146,17 +146,6 @@ static void domain_done(vdomain *d)
     d->done = true;
 }
 
-static verdict_reason dns_reason(dns_status s)
-{
-    switch (s) {
-    case DNS_NXDOMAIN: return REASON_INVALID_DOMAIN;
-    case DNS_NO_MAIL_SERVER: return REASON_NO_MAIL_SERVER;
-    case DNS_NULL_MX: return REASON_NULL_MX;
-    case DNS_UNROUTABLE: return REASON_UNROUTABLE_MX;
-    default: return REASON_DNS_ERROR;
-    }
-}
-
 /* ---- rounds ---- */
 
 static void start_session(vdomain *d);
@@ -231,22 +220,11 @@ static size_t build_batch(vdomain *d)
     return n;
 }
 
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
 /* The gate of an MX address (a handful per run: linear). */
 static vgate *gate_for(verify_ctx *v, const struct sockaddr_storage *ip)
 {
     for (size_t i = 0; i < v->ngates; i++)
-        if (same_ip(&v->gates[i].ip, ip))
+        if (dns_addr_equal(&v->gates[i].ip, ip))
             return &v->gates[i];
     if (v->ngates == v->gates_cap) {
         size_t cap = v->gates_cap ? v->gates_cap * 2 : 16;
@@ -466,7 +444,7 @@ static void on_dns(void *ud, const dns_result *res)
     d->dns = *res;
     if (res->status != DNS_OK) {
         for (size_t k = 0; k < d->nitems; k++)
-            item_result(d, k)->reason = dns_reason(res->status);
+            item_result(d, k)->reason = dns_status_reason(res->status);
         domain_done(d);
         return;
     }

@@ -8,24 +8,14 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-BUILD=$(cd "$1" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-MAILVET=$BUILD/mailvet
-[ -x "$MAILVET" ] || MAILVET=$TOP/mailvet
-SIM=$TOP/tests/mailsim/mailsim
-SCORE=$TOP/build/rel/tools/score
+net_paths "$1"
 net_enter "$@"
-export MAILVET_DATA="$TOP/data"
 T=$(mktemp -d)
-SIMPID=
 trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; rm -rf "$T"' EXIT
 
 "$SIM" gen --addresses 4000 --domains 400 --seed 5 --greylist-delay 2 --every-behaviour \
     --out-dir "$T/w" 2> /dev/null || bad "mailsim gen"
-"$SIM" serve --world "$T/w/world.txt" --dns 127.0.0.1:53 --smtp-port 25 --counters "$T/counters.json" \
-    --ready-file "$T/ready" 2> "$T/sim.log" &
-SIMPID=$!
-i=0; while [ ! -f "$T/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sim_start "$T/w/world.txt" "$T" --counters "$T/counters.json" || bad "mailsim did not start"
 
 run() {
     "$MAILVET" clean --dns 127.0.0.1 --allow-private-mx --smtp-port 25 --per-mx 3 \

@@ -8,6 +8,35 @@ net_enter() {
     ip link set lo up
 }
 
+# net_paths BUILD_DIR: the binaries under test (BUILD_DIR's mailvet, else
+# the top-level one), mailsim, the scorer, and the data directory.
+net_paths() {
+    BUILD=$(cd "$1" && pwd)
+    TOP=$(cd "$HERE/../.." && pwd)
+    MAILVET=$BUILD/mailvet
+    [ -x "$MAILVET" ] || MAILVET=$TOP/mailvet
+    SIM=$TOP/tests/mailsim/mailsim
+    SCORE=$TOP/build/rel/tools/score
+    export MAILVET_DATA="$TOP/data"
+}
+
+# sim_start WORLD DIR [ARGS…]: mailsim serving WORLD (DNS 127.0.0.1:53, SMTP
+# port 25) in the background as $SIMPID, its log in DIR; stops a previous
+# one first. Returns once it is ready (false after 10 s).
+SIMPID=
+sim_start() {
+    w=$1 dir=$2
+    shift 2
+    [ -n "$SIMPID" ] && { kill $SIMPID; wait $SIMPID 2>/dev/null; }
+    rm -f "$dir/ready"
+    "$SIM" serve --world "$w" --dns 127.0.0.1:53 --smtp-port 25 --ready-file "$dir/ready" "$@" \
+        2>>"$dir/sim.log" &
+    SIMPID=$!
+    i=0
+    while [ ! -f "$dir/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    [ -f "$dir/ready" ]
+}
+
 pass=0 fail=0
 ok()  { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }

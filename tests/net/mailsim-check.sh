@@ -6,22 +6,13 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-BUILD=$(cd "$1" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-MAILVET=$BUILD/mailvet
-[ -x "$MAILVET" ] || MAILVET=$TOP/mailvet
-SIM=$TOP/tests/mailsim/mailsim
+net_paths "$1"
 net_enter "$@"
-export MAILVET_DATA="$TOP/data"
 [ -x "$SIM" ] || { bad "mailsim is not built (make tests/mailsim/mailsim)"; finish mailsim-check; exit 1; }
 
 T=$(mktemp -d)
-"$SIM" serve --world "$HERE/world-check.txt" --dns 127.0.0.1:53 --smtp-port 25 \
-    --ready-file "$T/ready" --counters "$T/counters.json" 2>"$T/sim.log" &
-SIMPID=$!
-trap 'kill $SIMPID 2>/dev/null; wait $SIMPID 2>/dev/null; rm -rf "$T"' EXIT
-i=0; while [ ! -f "$T/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -f "$T/ready" ] || { cat "$T/sim.log"; bad "mailsim did not start"; }
+trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; rm -rf "$T"' EXIT
+sim_start "$HERE/world-check.txt" "$T" --counters "$T/counters.json" || { cat "$T/sim.log"; bad "mailsim did not start"; }
 
 check() {
     "$MAILVET" check --json --dns 127.0.0.1 --allow-private-mx --smtp-port 25 --helo verifier.example.net \

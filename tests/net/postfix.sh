@@ -7,11 +7,8 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-BUILD=$(cd "$1" && pwd)
-MAILVET=$BUILD/mailvet
-[ -x "$MAILVET" ] || MAILVET=$(cd "$HERE/../.." && pwd)/mailvet
+net_paths "$1"
 net_enter "$@"
-export MAILVET_DATA="$HERE/../../data"
 
 for tool in postfix postgrey dnsmasq; do
     command -v $tool >/dev/null || { echo "postfix: $tool is not installed (make deps)"; finish postfix; exit 1; }

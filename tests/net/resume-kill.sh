@@ -9,16 +9,10 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-BUILD=$(cd "$1" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-MAILVET=$BUILD/mailvet
-[ -x "$MAILVET" ] || MAILVET=$TOP/mailvet
-SIM=$TOP/tests/mailsim/mailsim
+net_paths "$1"
 net_enter "$@"
-export MAILVET_DATA="$TOP/data"
 command -v sqlite3 >/dev/null || { bad "sqlite3 is not installed (make deps)"; finish resume-kill; exit 1; }
 T=$(mktemp -d)
-SIMPID=
 trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; rm -rf "$T"' EXIT
 
 "$SIM" gen --addresses 3000 --domains 300 --seed 11 --greylist-delay 2 --out-dir "$T/w" \
@@ -26,12 +20,7 @@ trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; rm -rf "$T"' EXIT
     > /dev/null || bad "mailsim gen"
 
 start_sim() {   # a fresh mailsim (fresh greylisting memory) logging every RCPT to $1
-    [ -n "$SIMPID" ] && { kill $SIMPID; wait $SIMPID 2>/dev/null; }
-    rm -f "$T/ready"
-    "$SIM" serve --world "$T/w/world.txt" --dns 127.0.0.1:53 --smtp-port 25 --rcpt-log "$1" \
-        --ready-file "$T/ready" 2>>"$T/sim.log" &
-    SIMPID=$!
-    i=0; while [ ! -f "$T/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    sim_start "$T/w/world.txt" "$T" --rcpt-log "$1" || bad "mailsim did not start"
 }
 clean() {   # clean OUTPUT [OPTIONS]
     o=$1; shift
@@ -53,7 +42,7 @@ rand_delay() {  # a random delay in [0.3, 3.3) seconds, printed for the log
 start_sim "$T/rcpt-ref.log"
 clean "$T/ref.csv"; rc=$?
 [ $rc -eq 0 ] && ok || bad "uninterrupted run exit $rc: $(tail -3 "$T/err.txt")"
-"$BUILD/../rel/tools/score" "$T/ref.csv" "$T/w/truth.csv" --quiet > "$T/score.txt" 2>&1 \
+"$SCORE" "$T/ref.csv" "$T/w/truth.csv" --quiet > "$T/score.txt" 2>&1 \
     && ok || bad "reference run differs from the ground truth: $(tail -5 "$T/score.txt")"
 
 # --- interrupted runs: SIGNAL KILLS
@@ -80,7 +69,19 @@ series() {
     done
     clean "$out"; rc=$?
     [ $rc -eq 0 ] && ok || bad "$sig: final rerun exit $rc: $(tail -3 "$T/err.txt")"
-    cmp -s "$out" "$T/ref.csv" && ok || { bad "$sig: OUTPUT differs from the uninterrupted run"; diff "$out" "$T/ref.csv" | head -5; }
+    if [ "$sig" = KILL ]; then
+        # kill -9 can lose a 4xx answer not yet committed: that address is
+        # asked again (in flight), and mailsim's greylisting, which does not
+        # forget, may accept it at once. Everything but mailvet_attempts (the
+        # last column) must match, and attempts can only be fewer.
+        sed 's/,[0-9]*$//' "$out" > "$T/out.cut"; sed 's/,[0-9]*$//' "$T/ref.csv" > "$T/ref.cut"
+        cmp -s "$T/out.cut" "$T/ref.cut" && ok || { bad "KILL: OUTPUT differs from the uninterrupted run"; diff "$T/out.cut" "$T/ref.cut" | head -5; }
+        sed 's/.*,//' "$out" > "$T/out.att"; sed 's/.*,//' "$T/ref.csv" > "$T/ref.att"
+        more=$(paste "$T/out.att" "$T/ref.att" | awk 'NR > 1 && $1 + 0 > $2 + 0 { m++ } END { print m + 0 }')
+        [ "$more" -eq 0 ] && ok || bad "KILL: $more rows show more attempts than the uninterrupted run"
+    else
+        cmp -s "$out" "$T/ref.csv" && ok || { bad "$sig: OUTPUT differs from the uninterrupted run"; diff "$out" "$T/ref.csv" | head -5; }
+    fi
     [ "$(stat -c %a "$out")" = 600 ] && [ "$(stat -c %a "$out.state")" = 600 ] && ok || bad "$sig: modes"
     j=0
     while [ $j -lt $k ]; do                          # finished before kill j: never asked after it
