@@ -7,10 +7,12 @@
 
 #include <stdbool.h>
 
+#include "egress.h"
+
 /* Exit codes (SPEC "Exit codes"). */
 enum { EXIT_DONE = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
-typedef enum cli_command { CMD_CHECK, CMD_CLEAN, CMD_REPORT } cli_command;
+typedef enum cli_command { CMD_CHECK, CMD_CLEAN, CMD_REPORT, CMD_MERGE, CMD_DOCTOR } cli_command;
 typedef enum cli_level { LEVEL_SYNTAX, LEVEL_DNS, LEVEL_SMTP } cli_level;
 typedef enum cli_starttls { STARTTLS_AUTO, STARTTLS_NEVER, STARTTLS_REQUIRE } cli_starttls;
 typedef enum cli_progress { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER } cli_progress;
@@ -34,6 +36,12 @@ typedef struct cli_opts {
     const char *output;            /* clean -o, report -o */
     const char *report_html;       /* clean --report */
     const char *format;            /* report --format */
+    const char *proxy, *bind;      /* --proxy, --bind as given */
+    egress_list routes;            /* parsed from them (owned: cli_opts_free) */
+    int per_proxy;                 /* --per-proxy: connections per route, 0 = no cap */
+    int shard_k, shard_n;          /* --shard K/N (1 <= K <= N); N = 0: no sharding */
+    const char *input;             /* merge --input: INPUT when not where the states say */
+    const char *target;            /* doctor --target: the domain whose MX tests port 25 */
     char **args;                   /* positional arguments */
     int nargs;
 } cli_opts;
@@ -42,6 +50,9 @@ typedef struct cli_opts {
  * Returns -1 when the run should go on, otherwise the exit code to leave
  * with (0 after --help, EXIT_USAGE after a message on stderr). */
 int cli_parse(cli_command cmd, int argc, char **argv, cli_opts *o);
+
+/* Release what cli_parse allocated (the route list). */
+void cli_opts_free(cli_opts *o);
 
 /* Usage texts. */
 void cli_usage_main(void);

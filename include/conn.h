@@ -22,9 +22,13 @@
 enum {
     CONN_ELINE = -100001,        /* a line longer than CONN_LINE_MAX */
     CONN_ETLS = -100002,         /* TLS handshake or record failure */
+    CONN_EEGRESS = -100003,      /* the route out failed, not the server: the SOCKS5
+                                    proxy is unreachable, refused us or broke the
+                                    protocol, or the --bind address is unusable */
 };
 
 typedef struct conn conn;
+struct egress;
 
 typedef struct conn_events {
     void (*on_connect)(conn *c, void *ud, int status);   /* 0, or <0 (UV_ETIMEDOUT, UV_ECONNREFUSED…) */
@@ -40,6 +44,20 @@ conn *conn_new(uv_loop_t *loop, const conn_events *ev, void *ud);
 /* Connect to SA (with its port set). on_connect reports the outcome within
  * TIMEOUT_MS. Returns 0 or a negative libuv error (then no callback). */
 int conn_connect(conn *c, const struct sockaddr *sa, int timeout_ms);
+
+/* Connect to SA through route E (NULL or EGRESS_DIRECT: as conn_connect;
+ * EGRESS_BIND: from E's address; EGRESS_SOCKS5: TCP to the proxy, method
+ * negotiation, RFC 1929 login when E has a user, CONNECT to SA's address and
+ * port). TIMEOUT_MS covers the whole setup. on_connect reports 0 once the
+ * tunnel is up (lines then flow as on a direct connection), a libuv error
+ * about the server (the proxy's replies 4/5/6 map to UV_EHOSTUNREACH,
+ * UV_ECONNREFUSED, UV_ETIMEDOUT), or CONN_EEGRESS with conn_egress_error()
+ * saying what went wrong with the route. */
+int conn_connect_via(conn *c, const struct sockaddr *sa, const struct egress *e, int timeout_ms);
+
+/* After CONN_EEGRESS: what failed, for humans ("proxy 127.0.0.1:1080:
+ * connection refused", "proxy …: authentication rejected"). */
+const char *conn_egress_error(const conn *c);
 
 /* Queue LEN bytes (encrypted once TLS is up). Returns 0 or <0. */
 int conn_send(conn *c, const char *data, size_t len);

@@ -34,6 +34,7 @@ typedef struct probe_opts {
     const char *from;               /* envelope sender */
     const char *server_name;        /* MX host name, sent as TLS SNI (may be NULL) */
     cli_starttls starttls;
+    const struct egress *route;     /* how to reach the server (NULL: directly) */
     int connect_timeout_ms, command_timeout_ms, session_timeout_ms;
 } probe_opts;
 
@@ -55,6 +56,8 @@ typedef enum probe_outcome {
     PROBE_REFUSED,         /* 5xx before RCPT: the server refused the verifier */
     PROBE_TLS_ERROR,       /* STARTTLS failed, or required and not possible */
     PROBE_PROTOCOL_ERROR,  /* replies broke the protocol */
+    PROBE_EGRESS_ERROR,    /* the route (proxy, source address) failed: says nothing
+                              about the server; text has conn_egress_error() */
 } probe_outcome;
 
 typedef struct probe_result {

@@ -1,9 +1,11 @@
-/* cli.c — option parsing and help texts for check, clean and report.
+/* cli.c — option parsing and help texts for every command.
  *
  * Every option of SPEC.md is accepted and validated here, even where a level
  * that uses it is not reached, so scripts written today keep working.
  */
 #include "cli.h"
+
+#include "shard.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +19,8 @@ enum {
     OPT_CONNECT_TIMEOUT, OPT_COMMAND_TIMEOUT, OPT_CONCURRENCY, OPT_PER_MX,
     OPT_PER_DOMAIN, OPT_RCPT_PER_SESSION, OPT_RETRY_SCHEDULE, OPT_THREADS,
     OPT_COLUMN, OPT_STATE, OPT_RESTART, OPT_ALLOW_PRIVATE_MX, OPT_PROGRESS,
-    OPT_JSON, OPT_REPORT, OPT_FORMAT,
+    OPT_JSON, OPT_REPORT, OPT_FORMAT, OPT_PROXY, OPT_BIND, OPT_PER_PROXY, OPT_SHARD,
+    OPT_INPUT, OPT_TARGET,
 };
 
 static const struct option long_opts[] = {
@@ -45,16 +48,43 @@ static const struct option long_opts[] = {
     {"output", required_argument, NULL, 'o'},
     {"report", required_argument, NULL, OPT_REPORT},
     {"format", required_argument, NULL, OPT_FORMAT},
+    {"proxy", required_argument, NULL, OPT_PROXY},
+    {"bind", required_argument, NULL, OPT_BIND},
+    {"per-proxy", required_argument, NULL, OPT_PER_PROXY},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"input", required_argument, NULL, OPT_INPUT},
+    {"target", required_argument, NULL, OPT_TARGET},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
-static const char *const command_names[] = {"check", "clean", "report"};
+static const char *const command_names[] = {"check", "clean", "report", "merge", "doctor"};
 
-/* Which options each command takes (bit per command). */
-static bool option_allowed(cli_command cmd, int opt)
+/* doctor: what it needs to make a connection and name the sender. */
+static bool doctor_allowed(int opt)
 {
     switch (opt) {
+    case OPT_DNS: case OPT_SMTP_PORT: case OPT_HELO: case OPT_FROM: case OPT_CONNECT_TIMEOUT:
+    case OPT_COMMAND_TIMEOUT: case OPT_ALLOW_PRIVATE_MX: case OPT_PROXY: case OPT_BIND:
+    case OPT_TARGET: case 'h':
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Which options each command takes. */
+static bool option_allowed(cli_command cmd, int opt)
+{
+    if (cmd == CMD_DOCTOR)
+        return doctor_allowed(opt);
+    if (cmd == CMD_MERGE)
+        return opt == OPT_INPUT || opt == 'h';
+    switch (opt) {
+    case OPT_INPUT: case OPT_TARGET:
+        return false;
+    case OPT_SHARD:
+        return cmd == CMD_CLEAN;
     case OPT_JSON: case 'v':
         return cmd == CMD_CHECK;
     case OPT_COLUMN: case OPT_STATE: case OPT_RESTART: case OPT_REPORT:
@@ -181,6 +211,16 @@ static int apply(cli_command cmd, int c, const char *arg, cli_opts *o)
     case OPT_COLUMN: o->column = arg; return -1;
     case OPT_STATE: o->state = arg; return -1;
     case OPT_REPORT: o->report_html = arg; return -1;
+    case OPT_PROXY: o->proxy = arg; return -1;
+    case OPT_BIND: o->bind = arg; return -1;
+    case OPT_INPUT: o->input = arg; return -1;
+    case OPT_TARGET: o->target = arg; return -1;
+    case OPT_PER_PROXY:
+        return parse_int(arg, 1, 100000, &o->per_proxy) ? -1
+               : usage_error(cmd, "--per-proxy must be 1..100000, not '%s'", arg);
+    case OPT_SHARD:
+        return shard_parse(arg, &o->shard_k, &o->shard_n) ? -1
+               : usage_error(cmd, "--shard must be K/N with 1 <= K <= N (e.g. 2/8), not '%s'", arg);
     case 'o': o->output = arg; return -1;
     case OPT_RESTART: o->restart = true; return -1;
     case OPT_ALLOW_PRIVATE_MX: o->allow_private_mx = true; return -1;
@@ -235,8 +275,32 @@ static int check_positionals(cli_command cmd, cli_opts *o)
         if (o->nargs != 1)
             return usage_error(cmd, "%s", "give exactly one STATE file");
         break;
+    case CMD_MERGE:
+        if (o->nargs < 2)
+            return usage_error(cmd, "%s", "give OUTPUT.csv and every shard's STATE file");
+        break;
+    case CMD_DOCTOR:
+        if (o->nargs)
+            return usage_error(cmd, "unexpected argument '%s'", o->args[0]);
+        break;
     }
     return -1;
+}
+
+/* --proxy and --bind become the route list (a single direct route without). */
+static int parse_routes(cli_command cmd, cli_opts *o)
+{
+    char err[512];
+    if (o->proxy && o->bind)
+        return usage_error(cmd, "%s", "use --proxy or --bind, not both");
+    if (egress_parse(o->proxy, o->bind, &o->routes, err, sizeof err) != 0)
+        return usage_error(cmd, "%s", err);
+    return -1;
+}
+
+void cli_opts_free(cli_opts *o)
+{
+    egress_list_free(&o->routes);
 }
 
 int cli_parse(cli_command cmd, int argc, char **argv, cli_opts *o)
@@ -260,7 +324,8 @@ int cli_parse(cli_command cmd, int argc, char **argv, cli_opts *o)
     }
     o->args = argv + optind;
     o->nargs = argc - optind;
-    return check_positionals(cmd, o);
+    int rc = check_positionals(cmd, o);
+    return rc >= 0 ? rc : parse_routes(cmd, o);
 }
 
 void cli_usage_main(void)
@@ -271,6 +336,8 @@ void cli_usage_main(void)
          "  mailvet check [OPTIONS] ADDRESS...               verify addresses, one verdict each\n"
          "  mailvet clean [OPTIONS] INPUT.csv -o OUTPUT.csv  batch-clean a list (resumable)\n"
          "  mailvet report [--format text|json|html] [-o FILE] STATE\n"
+         "  mailvet merge [--input INPUT.csv] OUTPUT.csv STATE...  join --shard runs\n"
+         "  mailvet doctor [--helo NAME] [--from ADDR]       check this host can verify\n"
          "  mailvet --version | --help | COMMAND --help\n"
          "\n"
          "Exit codes: 0 done, 1 runtime error, 2 usage or input error, 130 interrupted.");
@@ -293,6 +360,9 @@ static void usage_common(void)
          "  --retry-schedule S,S,...  delays before retrying a 4xx (default 360,900,1800)\n"
          "  --threads N               worker threads (default: one per core)\n"
          "  --allow-private-mx        allow loopback/private MX addresses (tests)\n"
+         "  --proxy socks5://[USER:PASS@]HOST:PORT[,...]  connect through SOCKS5 proxies\n"
+         "  --bind ADDR[,...]         source addresses to spread connections over\n"
+         "  --per-proxy N             connections through one proxy or source (default: no cap)\n"
          "  --progress auto|always|never\n"
          "  -h, --help                this text");
 }
@@ -316,11 +386,30 @@ void cli_usage(cli_command cmd)
              "  --column NAME|N           the email column (default: detected)\n"
              "  --state PATH              the batch's state file (default OUTPUT.state)\n"
              "  --restart                 discard an existing state file and start over\n"
-             "  --report FILE.html        also write the HTML report");
+             "  --report FILE.html        also write the HTML report\n"
+             "  --shard K/N               only rows whose domain falls in shard K of N\n"
+             "                            (then: mailvet merge OUTPUT.csv STATE...)");
         break;
     case CMD_REPORT:
         puts("Usage: mailvet report [--format text|json|html] [-o FILE] STATE\n"
              "Render the report of a finished or unfinished batch from its state file.");
+        return;
+    case CMD_MERGE:
+        puts("Usage: mailvet merge [--input INPUT.csv] OUTPUT.csv STATE...\n"
+             "Write OUTPUT for the whole list, in input order, from the state files of\n"
+             "every shard of a `clean --shard K/N` run (all N of them, each finished).\n"
+             "\n"
+             "  --input FILE              INPUT here, when not at the path the shards used");
+        return;
+    case CMD_DOCTOR:
+        puts("Usage: mailvet doctor [OPTIONS]\n"
+             "Check what makes this host a verifier that servers answer honestly:\n"
+             "outbound port 25 (or the proxy), the HELO name's address and PTR, the\n"
+             "--from domain's MX and SPF. Prints what to fix; exit 1 when something fails.\n"
+             "\n"
+             "  --target DOMAIN           whose MX to test port 25 against (default gmail.com)\n"
+             "  --helo NAME, --from ADDR, --dns, --smtp-port, --connect-timeout,\n"
+             "  --command-timeout, --proxy, --bind, --allow-private-mx: as for check");
         return;
     }
     usage_common();

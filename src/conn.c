@@ -33,6 +33,8 @@
  */
 #include "conn.h"
 
+#include "egress.h"
+
 #include "tls.h"
 
 #include <stdint.h>
@@ -427,4 +429,17 @@ int conn_starttls(conn *c, const char *server_name)
 bool conn_is_tls(const conn *c)
 {
     return c->tls_up;
+}
+
+int conn_connect_via(conn *c, const struct sockaddr *sa, const struct egress *e, int timeout_ms)
+{
+    if (e && e->kind != EGRESS_DIRECT)
+        return UV_ENOTSUP;
+    return conn_connect(c, sa, timeout_ms);
+}
+
+const char *conn_egress_error(const conn *c)
+{
+    (void)c;
+    return "";
 }

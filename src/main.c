@@ -13,7 +13,9 @@
 #include "check.h"
 #include "clean.h"
 #include "cli.h"
+#include "doctor.h"
 #include "lists.h"
+#include "merge.h"
 #include "report.h"
 
 #ifndef MAILVET_VERSION
@@ -65,6 +67,16 @@ static lists *load_lists(void)
     return l;
 }
 
+static int run_with_lists(cli_command cmd, const cli_opts *o)
+{
+    lists *l = load_lists();
+    if (!l)
+        return EXIT_RUNTIME;
+    int rc = cmd == CMD_CHECK ? check_run(o, l) : clean_run(o, l);
+    lists_free(l);
+    return rc;
+}
+
 static int run_command(cli_command cmd, int argc, char **argv)
 {
     cli_opts o;
@@ -72,12 +84,14 @@ static int run_command(cli_command cmd, int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (cmd == CMD_REPORT)
-        return report_run(o.args[0], o.format, o.output);
-    lists *l = load_lists();
-    if (!l)
-        return EXIT_RUNTIME;
-    rc = cmd == CMD_CHECK ? check_run(&o, l) : clean_run(&o, l);
-    lists_free(l);
+        rc = report_run(o.args[0], o.format, o.output);
+    else if (cmd == CMD_MERGE)
+        rc = merge_run(&o);
+    else if (cmd == CMD_DOCTOR)
+        rc = doctor_run(&o);
+    else
+        rc = run_with_lists(cmd, &o);
+    cli_opts_free(&o);
     return rc;
 }
 
@@ -116,6 +130,10 @@ int main(int argc, char **argv)
         return run_command(CMD_CLEAN, argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)
         return run_command(CMD_REPORT, argc - 1, argv + 1);
+    if (strcmp(cmd, "merge") == 0)
+        return run_command(CMD_MERGE, argc - 1, argv + 1);
+    if (strcmp(cmd, "doctor") == 0)
+        return run_command(CMD_DOCTOR, argc - 1, argv + 1);
     fprintf(stderr, "mailvet: unknown command '%s'\nTry 'mailvet --help'.\n", cmd);
     return EXIT_USAGE;
 }
