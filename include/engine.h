@@ -60,6 +60,9 @@ typedef struct engine_events {
     void (*wait)(void *ud, const engine_item *it, double due_unix, const result *r);
     /* What was learned about a domain (accept-all, the MX that answered). */
     void (*domain)(void *ud, const char *domain, result_tri accept_all, const char *mx);
+    /* The run cannot go on (every route failed): WHY says so. Items are left
+     * unfinished — never turned into verdicts — for a later resume. */
+    void (*fatal)(void *ud, const char *why);
 } engine_events;
 
 typedef struct engine_stats {
@@ -86,6 +89,15 @@ void engine_get_stats(const engine *s, engine_stats *st);
 
 /* Report each MX host that saw a session (for the report's host table). */
 void engine_each_host(engine *s, void (*fn)(void *ud, const engine_host_info *h), void *ud);
+
+typedef struct engine_route_info {
+    const char *label;          /* egress label, never with a password */
+    uint64_t sessions, failures;
+    bool dead;
+} engine_route_info;
+
+/* Report each route (--proxy/--bind; one "direct" route without them). */
+void engine_each_route(engine *s, void (*fn)(void *ud, const engine_route_info *r), void *ud);
 
 /* Abandon every session and timer (interrupt): items in flight are freed
  * without a verdict. Then run the loop until it is empty and engine_free(). */

@@ -4,7 +4,9 @@
 #define MAILVET_MERGE_H
 
 #include "cli.h"
+#include "lists.h"
 
-int merge_run(const cli_opts *o);
+/* The shards' states are o->args[1..]; OUTPUT is o->args[0]. */
+int merge_run(const cli_opts *o, const lists *l);
 
 #endif

@@ -43,7 +43,7 @@ struct batch {
     engine *eng;
     const batch_domain *known;
     size_t nknown;
-    bool shutting_down, cancelled, tty;
+    bool shutting_down, cancelled, failed, tty;
     uint64_t last_print, started_ms;
     uint64_t retries_used;
     char err[256];
@@ -78,7 +78,19 @@ static void on_domain(void *ud, const char *domain, result_tri accept_all, const
     state_put_domain(b->w, domain, accept_all, mx);
 }
 
-static const engine_events events = {on_done, on_wait, on_domain};
+/* Every route failed: stop like an interrupt, but as a runtime error. */
+static void on_fatal(void *ud, const char *why)
+{
+    batch *b = ud;
+    if (b->cancelled)
+        return;
+    fprintf(stderr, "%smailvet: %s; stopping — progress is saved: fix the routes and rerun "
+            "the same command to resume\n", b->tty ? "\r\033[K" : "", why);
+    b->failed = b->cancelled = true;
+    engine_cancel(b->eng);
+}
+
+static const engine_events events = {on_done, on_wait, on_domain, on_fatal};
 
 /* ---- shutting down (loop thread) ---- */
 
@@ -93,6 +105,14 @@ static void put_host(void *ud, const engine_host_info *h)
 static void on_dns_closed(void *ud)
 {
     (void)ud;
+}
+
+static void print_route(void *ud, const engine_route_info *r)
+{
+    (void)ud;
+    fprintf(stderr, "mailvet: route %s: %llu sessions, %llu route failures%s\n", r->label,
+            (unsigned long long)r->sessions, (unsigned long long)r->failures,
+            r->dead ? " (dropped)" : "");
 }
 
 /* The resolver is gone (its cancelled lookups have called back): now the
@@ -124,6 +144,8 @@ static void shutdown_loop(batch *b)
     b->shutting_down = true;
     b->retries_used = st.retries_used;
     engine_each_host(b->eng, put_host, b);
+    if (b->o->proxy || b->o->bind)
+        engine_each_route(b->eng, print_route, b);
     engine_cancel(b->eng);           /* nothing may start from late callbacks */
     dns_close(b->dns, on_dns_closed_free_engine, b);
     pthread_mutex_lock(&b->mu);
@@ -261,7 +283,7 @@ static void *batch_thread(void *arg)
     b->stopped = true;
     b->stopping = true;
     if (b->cancelled)
-        b->rc = EXIT_INTERRUPTED;
+        b->rc = b->failed ? EXIT_RUNTIME : EXIT_INTERRUPTED;
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
     return NULL;

@@ -15,6 +15,11 @@
  * Standard input is copied to a temporary file first (the second pass needs
  * to read it again); that disables resume.
  *
+ * With --shard K/N the feeder keeps only the rows whose domain falls in
+ * shard K, and OUTPUT holds those rows; `mailvet merge` (merge.c) later
+ * writes the whole list through clean_merge_output(), the same output pass
+ * fed from every shard's state.
+ *
  * Owns the run: readers, writers, the screen, the state handle, the
  * temporary files and the counters.
  */
@@ -36,6 +41,7 @@
 #include "csvio.h"
 #include "report.h"
 #include "screen.h"
+#include "shard.h"
 #include "state.h"
 #include "stats.h"
 
@@ -91,8 +97,12 @@ typedef struct clean_ctx {
     uint8_t *skip;            /* rows finished or waiting in the retry table */
     uint64_t nskip;
     retry_load *retries;      /* rows an earlier run left waiting */
-    /* while writing OUTPUT */
-    state_cursor *cursor;
+    /* while writing OUTPUT: results in row order, one looked ahead */
+    clean_result_fn next;
+    void *next_ud;
+    bool have_peek;
+    uint64_t peek_row;
+    result peek;
 } clean_ctx;
 
 static double now(void)
@@ -343,6 +353,8 @@ static void options_text(const cli_opts *o, char *buf, size_t len)
              "private_mx=%d;retry=%s", levels[o->level], o->dns ? o->dns : "system",
              o->smtp_port, o->helo ? o->helo : "default", o->from ? o->from : "default",
              tls[o->starttls], o->column ? o->column : "auto", o->allow_private_mx, retry);
+    if (o->shard_n)
+        snprintf(buf + strlen(buf), len - strlen(buf), ";shard=%d/%d", o->shard_k, o->shard_n);
 }
 
 static int open_state(clean_ctx *c)
@@ -394,6 +406,10 @@ static void save_run_meta(clean_ctx *c)
     state_meta_set(db, "input_path", c->o->args[0]);
     state_meta_set(db, "output_path", c->o->output);
     state_meta_set(db, "level", c->o->level == LEVEL_DNS ? "dns" : "smtp");
+    if (c->o->shard_n) {
+        snprintf(buf, sizeof buf, "%d/%d", c->o->shard_k, c->o->shard_n);
+        state_meta_set(db, "shard", buf);
+    }
     meta_set_u64(db, "email_column", c->col.index);
     meta_set_u64(db, "has_header", c->col.has_header);
     meta_set_u64(db, "width", c->width);
@@ -408,6 +424,21 @@ static bool skipped(const clean_ctx *c, uint64_t row)
     return row < c->nskip && (c->skip[row >> 3] >> (row & 7)) & 1;
 }
 
+/* Screen ROW's email cell into R and A; true when it needs the network. */
+static bool screen_row(clean_ctx *c, const csvio_row *row, result *r, addr *a)
+{
+    const csvio_field *cell = email_cell(c, row);
+    return screen_address(c->scr, cell ? cell->p : "", cell ? cell->len : 0, false, r, a);
+}
+
+/* --shard K/N: a row whose domain falls in another shard is another
+ * machine's (rows without a valid address go by the domain ""). */
+static bool other_shard(const clean_ctx *c, const result *r, const addr *a)
+{
+    return c->o->shard_n &&
+           shard_of(r->email[0] ? a->ascii_domain : "", c->o->shard_n) != c->o->shard_k;
+}
+
 static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
 {
     if ((i & (PROGRESS_EVERY - 1)) == 0)
@@ -416,8 +447,10 @@ static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
         return 0;
     result r;
     addr a;
-    const csvio_field *cell = email_cell(c, row);
-    if (!screen_address(c->scr, cell ? cell->p : "", cell ? cell->len : 0, false, &r, &a)) {
+    bool net = screen_row(c, row, &r, &a);
+    if (other_shard(c, &r, &a))
+        return 0;
+    if (!net) {
         state_put_result(c->w, i, r.email[0] ? a.ascii_domain : "", &r);   /* no network needed */
         batch_count(c->b, &r, i + 1, csvio_bytes_read(c->in));
         return 0;
@@ -437,7 +470,9 @@ static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
         it->temps = m->temps;
         it->attempts = m->attempts;
     }
-    return batch_add(c->b, it) ? 0 : EXIT_INTERRUPTED;
+    if (batch_add(c->b, it))
+        return 0;
+    return interrupted ? EXIT_INTERRUPTED : EXIT_RUNTIME;   /* the batch stopped: it said why */
 }
 
 static int take_retry(void *ud, const state_retry *r)
@@ -540,26 +575,59 @@ static int write_output(clean_ctx *c)
     int rc;
     if ((rc = open_input(c)) || (rc = read_sample(c)) || (rc = open_tmp(c)))
         return rc;
-    if (!(c->cursor = state_results(c->db)))
-        return fail("cannot read the state file", c->state_path, EXIT_RUNTIME);
     write_header(c);
     rc = each_row(c, output_row);
-    state_cursor_free(c->cursor);
-    c->cursor = NULL;
     return rc ? rc : finish_output(c);
+}
+
+static int cursor_next(void *ud, uint64_t *row, result *r)
+{
+    return state_cursor_next(ud, row, r);
+}
+
+static int write_output_from_state(clean_ctx *c)
+{
+    state_cursor *cur = state_results(c->db);
+    if (!cur)
+        return fail("cannot read the state file", c->state_path, EXIT_RUNTIME);
+    c->next = cursor_next;
+    c->next_ud = cur;
+    int rc = write_output(c);
+    state_cursor_free(cur);
+    return rc;
+}
+
+/* The result for row I, if the source has one (it gives rows in order). */
+static int result_for(clean_ctx *c, uint64_t i, result **r)
+{
+    if (!c->have_peek) {
+        int got = c->next(c->next_ud, &c->peek_row, &c->peek);
+        if (got < 0)
+            return -1;
+        c->have_peek = got == 1;
+    }
+    *r = c->have_peek && c->peek_row == i ? &c->peek : NULL;
+    return 0;
 }
 
 static int output_row(clean_ctx *c, const csvio_row *row, uint64_t i)
 {
-    uint64_t at;
-    result r;
-    if (state_cursor_next(c->cursor, &at, &r) != 1 || at != i) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "the state file has no result for row %llu; rerun with --restart",
-                 (unsigned long long)i + 1);
+    result *r;
+    if (result_for(c, i, &r) != 0)
+        return fail(c->state_path, "cannot read the results", EXIT_RUNTIME);
+    if (!r) {
+        result sr;
+        addr a;
+        screen_row(c, row, &sr, &a);
+        if (other_shard(c, &sr, &a))
+            return 0;                        /* another shard's row */
+        char msg[160];
+        snprintf(msg, sizeof msg, "no result for row %llu%s", (unsigned long long)i + 1,
+                 c->o->shard_n ? "" : "; rerun with --restart");
         return fail(c->state_path, msg, EXIT_RUNTIME);
     }
-    write_row(c, row, &r);
+    write_row(c, row, r);
+    c->have_peek = false;
     return 0;
 }
 
@@ -590,7 +658,7 @@ static int run_network(clean_ctx *c)
         return rc;
     meta_set_u64(c->db, "rows_total", state_count_results(c->db));
     meta_set_u64(c->db, "finished_at", (uint64_t)time(NULL));
-    return write_output(c);
+    return write_output_from_state(c);
 }
 
 /* ---- the command ---- */
@@ -651,6 +719,38 @@ static void cleanup(clean_ctx *c)
         snprintf(p, sizeof p, "%s-shm", c->state_path);
         unlink(p);
     }
+}
+
+int clean_merge_output(const cli_opts *o, const lists *l, const char *state_label,
+                       clean_result_fn next, void *ud)
+{
+    clean_ctx *c = calloc(1, sizeof *c);
+    addr_opts ao;
+    addr_opts_default(&ao);
+    if (!c || !(c->scr = screen_new(l, &ao))) {
+        free(c);
+        return fail("out of memory", NULL, EXIT_RUNTIME);
+    }
+    c->o = o;
+    c->l = l;
+    c->in_path = o->args[0];
+    c->tmp_fd = -1;
+    snprintf(c->state_path, sizeof c->state_path, "%s", state_label);
+    c->next = next;
+    c->next_ud = ud;
+    install_signals();
+    int rc = check_paths(o);
+    if (rc == 0)
+        rc = open_input(c);
+    if (rc == 0)
+        rc = detect(c);
+    if (rc == 0)
+        rc = write_output(c);
+    if (rc == 0)
+        report_summary_text(stdout, &c->st);
+    cleanup(c);
+    free(c);
+    return rc;
 }
 
 int clean_run(const cli_opts *o, const lists *l)

@@ -7,11 +7,18 @@
  *            tier: the load spreads over equal-preference hosts and an
  *            address always meets the same host), the catch-all probe's
  *            state, and items held until accept-all is known.
- *   shost    one MX address: the connection window (starts at --per-mx,
+ *   shost    one MX address as reached by one route (--proxy/--bind: each
+ *            route is its own source IP, so limits and blocks are per
+ *            pair): the connection window (starts at --per-mx,
  *            halves when the host says it is busy, grows by one after a
  *            window's worth of good sessions), a pause after busy answers,
  *            a FIFO of domains waiting for a slot, and what it did to us.
  *   ssession one SMTP session (probe) carrying a batch of a domain's items.
+ *   sroute   one route out (egress.h): its sessions against --per-proxy,
+ *            and its health — a route that fails three times in a row is
+ *            dropped and its targets' items move to the other routes; when
+ *            none is left the run stops (fatal event) rather than turn a
+ *            proxy's failure into verdicts.
  *
  * Admission is event-driven and never scans: a domain with items waiting
  * for a target queues itself on that target's host; whenever a host
@@ -42,9 +49,24 @@
 #define BUSY_PAUSE_MS 500    /* first pause after a busy answer; doubles, capped */
 #define BUSY_PAUSE_MAX_MS 30000
 #define DROPS_MAX 3          /* sessions ending before an item's answer: then a 4xx */
+#define ROUTE_FAILS_MAX 3    /* consecutive route errors: the route is dropped */
 
 typedef struct shost shost;
 typedef struct sdomain sdomain;
+
+/* Hosts waiting for a free slot (global --concurrency, a route's --per-proxy). */
+typedef struct hwait {
+    shost **a;
+    size_t n, cap;
+} hwait;
+
+typedef struct sroute {
+    const egress *e;
+    int active, fail_streak;
+    bool dead;
+    hwait waiting;
+    uint64_t sessions, failures;
+} sroute;
 
 /* A FIFO of items. */
 typedef struct iqueue {
@@ -100,11 +122,12 @@ typedef struct qentry {
 
 struct shost {
     struct sockaddr_storage ip;
+    int route;                   /* index in engine.routes */
     char ipstr[INET6_ADDRSTRLEN];
     char *name;                  /* the first MX name seen at this address (heap) */
     shost *hnext;
     int active, window, ok_streak, busy_streak, fail_streak;
-    bool had_success, dead, starved;
+    bool had_success, dead, starved, route_starved;
     ereply dead_why;             /* reason and reply when dead */
     uint64_t paused_until;
     uv_timer_t pause;
@@ -142,8 +165,9 @@ struct engine {
     size_t dcap, ndomains;
     shost **htab;
     size_t hcap, nhosts;
-    shost **starved;             /* hosts waiting for --concurrency */
-    size_t nstarved, starved_cap;
+    hwait starved;               /* hosts waiting for --concurrency */
+    sroute *routes;
+    size_t nroutes, routes_alive;
     ssession *sessions;          /* active, for cancel */
     int active;
     retry_queue *retry;
@@ -302,11 +326,12 @@ static sdomain *domain_get(engine *s, const char *name)
     return d;
 }
 
-static size_t hslot(const engine *s, const struct sockaddr_storage *ip)
+static size_t hslot(const engine *s, const struct sockaddr_storage *ip, int route)
 {
-    if (ip->ss_family == AF_INET)
-        return hash_bytes(&((const struct sockaddr_in *)ip)->sin_addr, 4) & (s->hcap - 1);
-    return hash_bytes(&((const struct sockaddr_in6 *)ip)->sin6_addr, 16) & (s->hcap - 1);
+    uint64_t h = ip->ss_family == AF_INET
+                 ? hash_bytes(&((const struct sockaddr_in *)ip)->sin_addr, 4)
+                 : hash_bytes(&((const struct sockaddr_in6 *)ip)->sin6_addr, 16);
+    return (h ^ ((uint64_t)route * 0x9E3779B97F4A7C15ULL)) & (s->hcap - 1);
 }
 
 static void htab_grow(engine *s)
@@ -322,26 +347,34 @@ static void htab_grow(engine *s)
     for (size_t i = 0; i < oldcap; i++)
         for (shost *h = old[i], *n; h; h = n) {
             n = h->hnext;
-            size_t k = hslot(s, &h->ip);
+            size_t k = hslot(s, &h->ip, h->route);
             h->hnext = t[k];
             t[k] = h;
         }
     free(old);
 }
 
-static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char *name)
+static shost *host_find(const engine *s, const struct sockaddr_storage *ip, int route)
 {
     if (s->hcap)
-        for (shost *h = s->htab[hslot(s, ip)]; h; h = h->hnext)
-            if (dns_addr_equal(&h->ip, ip))
+        for (shost *h = s->htab[hslot(s, ip, route)]; h; h = h->hnext)
+            if (h->route == route && dns_addr_equal(&h->ip, ip))
                 return h;
+    return NULL;
+}
+
+static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char *name, int route)
+{
+    shost *h = host_find(s, ip, route);
+    if (h)
+        return h;
     if (s->nhosts >= s->hcap)
         htab_grow(s);
-    shost *h = calloc(1, sizeof *h);
-    if (!h)
+    if (!(h = calloc(1, sizeof *h)))
         oom();
     h->s = s;
     h->ip = *ip;
+    h->route = route;
     h->window = s->o->per_mx;
     if (!(h->name = strdup(name ? name : "")))
         oom();
@@ -351,7 +384,7 @@ static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char 
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&h->ip)->sin6_addr, h->ipstr, sizeof h->ipstr);
     uv_timer_init(s->loop, &h->pause);
     h->pause.data = h;
-    size_t k = hslot(s, ip);
+    size_t k = hslot(s, ip, route);
     h->hnext = s->htab[k];
     s->htab[k] = h;
     s->nhosts++;
@@ -465,9 +498,14 @@ static engine_item *iq_pop(iqueue *q)
     return it;
 }
 
+static bool route_dead(const shost *h)
+{
+    return h->s->routes[h->route].dead;
+}
+
 static bool usable(const starget *t)
 {
-    return !t->failed && !t->h->dead;
+    return !t->failed && !t->h->dead && !route_dead(t->h);
 }
 
 static int best_tier(const sdomain *d);
@@ -614,28 +652,44 @@ static void on_pause_end(uv_timer_t *t)
     host_pump(h);
 }
 
-static void starve(engine *s, shost *h)
+/* H waits in W until a slot frees; FLAG says it is there already. */
+static void hwait_add(hwait *w, shost *h, bool *flag)
 {
-    if (h->starved)
+    if (*flag)
         return;
-    if (s->nstarved == s->starved_cap) {
-        size_t cap = s->starved_cap ? s->starved_cap * 2 : 64;
-        shost **a = realloc(s->starved, cap * sizeof *a);
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 64;
+        shost **a = realloc(w->a, cap * sizeof *a);
         if (!a)
             oom();
-        s->starved = a;
-        s->starved_cap = cap;
+        w->a = a;
+        w->cap = cap;
     }
-    s->starved[s->nstarved++] = h;
-    h->starved = true;
+    w->a[w->n++] = h;
+    *flag = true;
 }
 
 /* A global slot freed: hosts that waited for one get their turn. */
 static void pump_starved(engine *s)
 {
-    while (s->nstarved && s->active < s->o->concurrency) {
-        shost *h = s->starved[--s->nstarved];
+    while (s->starved.n && s->active < s->o->concurrency) {
+        shost *h = s->starved.a[--s->starved.n];
         h->starved = false;
+        host_pump(h);
+    }
+}
+
+static bool route_full(const engine *s, const sroute *r)
+{
+    return s->o->per_proxy && r->active >= s->o->per_proxy;
+}
+
+/* A slot of route R freed: its waiting hosts get their turn. */
+static void pump_route(engine *s, sroute *r)
+{
+    while (r->waiting.n && !route_full(s, r)) {
+        shost *h = r->waiting.a[--r->waiting.n];
+        h->route_starved = false;
         host_pump(h);
     }
 }
@@ -652,14 +706,27 @@ static void host_drain_dead(shost *h)
     }
 }
 
+/* H's route is gone: its waiting domains move their items to other routes. */
+static void host_drain_route(shost *h)
+{
+    qentry e;
+    while (queue_pop(h, &e))
+        domain_wake(e.d);
+}
+
 /* Start sessions on H while it has slots and domains wait for it. */
 static void host_pump(shost *h)
 {
     engine *s = h->s;
+    sroute *r = &s->routes[h->route];
     if (s->cancelled)
         return;
     if (h->dead) {
         host_drain_dead(h);
+        return;
+    }
+    if (r->dead) {
+        host_drain_route(h);
         return;
     }
     uint64_t now = now_ms(s);
@@ -673,7 +740,11 @@ static void host_pump(shost *h)
     qentry e;
     while (h->active < h->window && h->qlen) {
         if (s->active >= s->o->concurrency) {
-            starve(s, h);
+            hwait_add(&s->starved, h, &h->starved);
+            return;
+        }
+        if (route_full(s, r)) {
+            hwait_add(&r->waiting, h, &h->route_starved);
             return;
         }
         queue_pop(h, &e);
@@ -724,7 +795,7 @@ static void domain_exhausted(sdomain *d)
  * are assigned to. */
 static void domain_wake(sdomain *d)
 {
-    if (d->st != D_READY || !d->npend || d->s->cancelled)
+    if (d->st != D_READY || !d->npend || d->s->cancelled || !d->s->routes_alive)
         return;
     if (best_tier(d) < 0) {
         if (!d->active)
@@ -807,12 +878,16 @@ static void start_session(sdomain *d, int ti)
         ((struct sockaddr_in *)&sa)->sin_port = port;
     else
         ((struct sockaddr_in6 *)&sa)->sin6_port = port;
+    sroute *r = &s->routes[h->route];
     probe_opts po = s->popts;
     po.session_timeout_ms = po.command_timeout_ms * (int)(6 + ss->n);
     po.server_name = d->t[ti].mx;
+    po.route = r->e;
     d->active++;
     h->active++;
     s->active++;
+    r->active++;
+    r->sessions++;
     s->st.sessions++;
     ss->next = s->sessions;
     if (s->sessions)
@@ -972,17 +1047,54 @@ static void return_unanswered(ssession *ss, const probe_result *res, bool busy)
     }
 }
 
+/* The route failed, not the server: three in a row and the route is
+ * dropped (its hosts' domains move to the other routes); none left stops
+ * the run. */
+static void route_failed(engine *s, int ri, const char *why)
+{
+    sroute *r = &s->routes[ri];
+    r->failures++;
+    if (r->dead || ++r->fail_streak < ROUTE_FAILS_MAX)
+        return;
+    r->dead = true;
+    s->routes_alive--;
+    char msg[1024];
+    if (s->routes_alive)
+        fprintf(stderr, "mailvet: route %s failed %d times in a row (%s); its work moves to "
+                "the %zu other route%s\n", r->e->label, ROUTE_FAILS_MAX, why, s->routes_alive,
+                s->routes_alive == 1 ? "" : "s");
+    for (size_t i = 0; i < s->hcap; i++)
+        for (shost *h = s->htab[i]; h; h = h->hnext)
+            if (h->route == ri)
+                host_pump(h);
+    if (!s->routes_alive && s->ev.fatal) {
+        snprintf(msg, sizeof msg, "every route failed (last: %s: %s)", r->e->label, why);
+        s->ev.fatal(s->ud, msg);
+    }
+}
+
+/* The items of a session that never reached the server go back as they were. */
+static void session_unrouted(ssession *ss, const probe_result *res)
+{
+    shost *h = ss->d->t[ss->ti].h;
+    route_failed(ss->s, h->route, res->text[0] ? res->text : "route error");
+    return_unanswered(ss, res, true);
+}
+
 static void on_probe_done(void *ud, const probe_result *res)
 {
     ssession *ss = ud;
     engine *s = ss->s;
     sdomain *d = ss->d;
     shost *h = d->t[ss->ti].h;
+    sroute *r = &s->routes[h->route];
     session_unlink(s, ss);
     d->active--;
     h->active--;
     s->active--;
-    h->sessions++;
+    r->active--;
+    if (res->connected)
+        r->fail_streak = 0;
     s->st.connections += res->connected;
     if (s->cancelled) {                          /* items are freed by engine_cancel's sweep */
         for (size_t i = 0; i < ss->n; i++)
@@ -990,6 +1102,15 @@ static void on_probe_done(void *ud, const probe_result *res)
         session_free(ss);
         return;
     }
+    if (res->outcome == PROBE_EGRESS_ERROR) {
+        session_unrouted(ss, res);
+        session_free(ss);
+        domain_wake(d);
+        pump_route(s, r);
+        pump_starved(s);
+        return;
+    }
+    h->sessions++;
     size_t real = 0;
     for (size_t i = 0; i < ss->n; i++) {
         if (!ss->rcpts[i].answered)
@@ -1013,6 +1134,7 @@ static void on_probe_done(void *ud, const probe_result *res)
     session_free(ss);
     host_pump(h);
     domain_wake(d);
+    pump_route(s, r);
     pump_starved(s);
 }
 
@@ -1032,19 +1154,21 @@ static void on_dns(void *ud, const dns_result *res)
             finalize_reason(d, it, d->fail.reason);
         return;
     }
-    int n = 0;
+    /* One target per MX address and route: items spread over both. */
+    size_t n = 0;
     for (size_t i = 0; i < res->nmx; i++)
-        n += (int)res->mx[i].naddrs;
-    if (!(d->t = calloc((size_t)n, sizeof *d->t)))
+        n += res->mx[i].naddrs * s->nroutes;
+    if (!(d->t = calloc(n, sizeof *d->t)))
         oom();
     for (size_t i = 0; i < res->nmx; i++)
-        for (size_t j = 0; j < res->mx[i].naddrs; j++) {
-            starget *t = &d->t[d->nt++];
-            t->h = host_get(s, &res->mx[i].addrs[j], res->mx[i].host);
-            t->pref = res->mx[i].pref;
-            if (!(t->mx = strdup(res->mx[i].host)))
-                oom();
-        }
+        for (size_t j = 0; j < res->mx[i].naddrs; j++)
+            for (size_t k = 0; k < s->nroutes; k++) {
+                starget *t = &d->t[d->nt++];
+                t->h = host_get(s, &res->mx[i].addrs[j], res->mx[i].host, (int)k);
+                t->pref = res->mx[i].pref;
+                if (!(t->mx = strdup(res->mx[i].host)))
+                    oom();
+            }
     d->st = D_READY;
     domain_wake(d);
 }
@@ -1092,10 +1216,16 @@ engine *engine_new(uv_loop_t *loop, const cli_opts *o, dns_resolver *dns,
     s->ud = ud;
     s->rng = (uint64_t)wall_now() * 2654435761ULL ^ (uintptr_t)s;
     probe_opts_init(&s->popts, o, s->helo, s->from);
-    if (!(s->retry = retry_new(loop, on_retry, s))) {
+    static const egress direct = {.kind = EGRESS_DIRECT, .label = "direct"};
+    s->nroutes = s->routes_alive = o->routes.n ? o->routes.n : 1;
+    if (!(s->routes = calloc(s->nroutes, sizeof *s->routes)) ||
+        !(s->retry = retry_new(loop, on_retry, s))) {
+        free(s->routes);
         free(s);
         return NULL;
     }
+    for (size_t i = 0; i < s->nroutes; i++)
+        s->routes[i].e = o->routes.n ? &o->routes.e[i] : &direct;
     return s;
 }
 
@@ -1139,20 +1269,50 @@ void engine_get_stats(const engine *s, engine_stats *st)
     st->sessions_active = (uint64_t)s->active;
 }
 
+/* One line per MX address: the sums over its routes (the route-0 record
+ * exists whenever another does: a domain's targets cover every route). */
+static engine_host_info host_info(const engine *s, const shost *h0)
+{
+    engine_host_info info = {.name = h0->name, .ip = h0->ipstr, .last_enhanced = "",
+                             .last_text = ""};
+    for (size_t r = 0; r < s->nroutes; r++) {
+        const shost *h = host_find(s, &h0->ip, (int)r);
+        if (!h)
+            continue;
+        info.sessions += h->sessions;
+        info.timeouts += h->timeouts;
+        info.blocks += h->blocks;
+        if (h->rcpt_cap && (!info.rcpt_cap || h->rcpt_cap < info.rcpt_cap))
+            info.rcpt_cap = h->rcpt_cap;
+        if (h->last_code && !info.last_code) {
+            info.last_code = h->last_code;
+            info.last_enhanced = h->last_enhanced;
+            info.last_text = h->last_text ? h->last_text : "";
+        }
+    }
+    return info;
+}
+
 void engine_each_host(engine *s, void (*fn)(void *ud, const engine_host_info *h), void *ud)
 {
     for (size_t i = 0; i < s->hcap; i++)
         for (shost *h = s->htab[i]; h; h = h->hnext) {
-            if (!h->sessions)
+            if (h->route != 0)
                 continue;
-            engine_host_info info = {
-                .name = h->name, .ip = h->ipstr, .sessions = h->sessions,
-                .timeouts = h->timeouts, .blocks = h->blocks, .rcpt_cap = h->rcpt_cap,
-                .last_code = h->last_code, .last_enhanced = h->last_enhanced,
-                .last_text = h->last_text ? h->last_text : "",
-            };
-            fn(ud, &info);
+            engine_host_info info = host_info(s, h);
+            if (info.sessions)
+                fn(ud, &info);
         }
+}
+
+void engine_each_route(engine *s, void (*fn)(void *ud, const engine_route_info *r), void *ud)
+{
+    for (size_t i = 0; i < s->nroutes; i++) {
+        const sroute *r = &s->routes[i];
+        engine_route_info info = {.label = r->e->label, .sessions = r->sessions,
+                                  .failures = r->failures, .dead = r->dead};
+        fn(ud, &info);
+    }
 }
 
 void engine_cancel(engine *s)
@@ -1214,7 +1374,10 @@ void engine_free(engine *s)
             uv_close((uv_handle_t *)&h->pause, on_host_closed);
         }
     free(s->htab);
-    free(s->starved);
+    free(s->starved.a);
+    for (size_t i = 0; i < s->nroutes; i++)
+        free(s->routes[i].waiting.a);
+    free(s->routes);
     retry_drain(s->retry, drop_waiting, NULL);
     retry_close(s->retry);
     free(s);

@@ -72,7 +72,7 @@ static int run_with_lists(cli_command cmd, const cli_opts *o)
     lists *l = load_lists();
     if (!l)
         return EXIT_RUNTIME;
-    int rc = cmd == CMD_CHECK ? check_run(o, l) : clean_run(o, l);
+    int rc = cmd == CMD_CHECK ? check_run(o, l) : cmd == CMD_MERGE ? merge_run(o, l) : clean_run(o, l);
     lists_free(l);
     return rc;
 }
@@ -85,8 +85,6 @@ static int run_command(cli_command cmd, int argc, char **argv)
         return rc;
     if (cmd == CMD_REPORT)
         rc = report_run(o.args[0], o.format, o.output);
-    else if (cmd == CMD_MERGE)
-        rc = merge_run(&o);
     else if (cmd == CMD_DOCTOR)
         rc = doctor_run(&o);
     else
