@@ -18,8 +18,9 @@ typedef int (*clean_result_fn)(void *ud, uint64_t *row, result *r);
  * o->column says) with the results NEXT gives, exactly as clean's output
  * pass would, then print the summary. A row with no result is an error
  * unless it belongs to another shard than o->shard_k/o->shard_n (N = 0:
- * every row must have one). STATE_LABEL names the source in messages. */
+ * every row must have one). STATE_LABEL names the source in messages;
+ * ELAPSED is the run time the summary reports. */
 int clean_merge_output(const cli_opts *o, const lists *l, const char *state_label,
-                       clean_result_fn next, void *ud);
+                       double elapsed, clean_result_fn next, void *ud);
 
 #endif

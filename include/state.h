@@ -15,7 +15,7 @@
  *     options (the verdict-changing options, canonical text), email_column,
  *     has_header, width, bom, rows_total, started_at, updated_at, finished_at
  *     (unix seconds, "" while unfinished), elapsed_s (run time over all
- *     sessions), retries_used, level
+ *     sessions), retries_used, level, shard ("K/N", only with --shard)
  *   results(row INTEGER PRIMARY KEY,   -- 0-based data row (header excluded)
  *           email, domain, status, reason TEXT,   -- SPEC names
  *           risk INTEGER, did_you_mean TEXT, role, free, disposable INTEGER,
@@ -59,7 +59,8 @@ typedef struct state_identity {
 int state_identify(const char *path, state_identity *id, char *err, size_t errlen);
 
 /* Open or create the state file PATH for ID. RESTART discards an existing
- * file. Returns 0 for a new batch, 1 when resuming one, -1 on error: ERR
+ * file. ID = NULL opens an existing file as it is, unlocked and unchecked
+ * (merge, reports). Returns 0 for a new batch, 1 when resuming one, -1 on error: ERR
  * says what differs ("INPUT has changed since this batch started (size
  * 1000 → 1200); rerun with --restart to start over") or what failed. */
 int state_open(const char *path, const state_identity *id, bool restart, state **out,

@@ -722,7 +722,7 @@ static void cleanup(clean_ctx *c)
 }
 
 int clean_merge_output(const cli_opts *o, const lists *l, const char *state_label,
-                       clean_result_fn next, void *ud)
+                       double elapsed, clean_result_fn next, void *ud)
 {
     clean_ctx *c = calloc(1, sizeof *c);
     addr_opts ao;
@@ -746,6 +746,7 @@ int clean_merge_output(const cli_opts *o, const lists *l, const char *state_labe
         rc = detect(c);
     if (rc == 0)
         rc = write_output(c);
+    c->st.elapsed = elapsed;
     if (rc == 0)
         report_summary_text(stdout, &c->st);
     cleanup(c);

@@ -31,6 +31,7 @@ typedef struct shard_state {
     int k, n;
     char options[META_MAX];          /* without ";shard=K/N" */
     char input[PATH_MAX], size[32], sha[80];
+    double elapsed;                  /* the shard's run time (elapsed_s) */
     bool have;                       /* head holds the cursor's next result */
     bool done;                       /* the cursor is exhausted (never step it again) */
     uint64_t row;
@@ -76,6 +77,8 @@ static int load(shard_state *s)
     meta(s, "input_path", s->input, sizeof s->input);
     meta(s, "input_size", s->size, sizeof s->size);
     meta(s, "input_head_sha256", s->sha, sizeof s->sha);
+    if (meta(s, "elapsed_s", buf, sizeof buf))
+        s->elapsed = strtod(buf, NULL);
     return 0;
 }
 
@@ -187,7 +190,10 @@ static int write_merged(merge_ctx *m, const cli_opts *o, const lists *l)
     mo.output = o->args[0];
     mo.column = column_option(m);
     mo.shard_k = mo.shard_n = 0;          /* every row must have its result */
-    return clean_merge_output(&mo, l, "the shards' states", merged_next, m);
+    double elapsed = 0;                   /* machine time over every shard */
+    for (size_t i = 0; i < m->n; i++)
+        elapsed += m->s[i].elapsed;
+    return clean_merge_output(&mo, l, "the shards' states", elapsed, merged_next, m);
 }
 
 int merge_run(const cli_opts *o, const lists *l)

@@ -47,7 +47,7 @@ kill $SIMPID; wait $SIMPID 2>/dev/null; SIMPID=
 rc=$?
 [ $rc -eq 0 ] && ok || bad "merge exit $rc: $(cat "$T/merge.err")"
 cmp -s "$T/single.csv" "$T/merged.csv" && ok || bad "merged OUTPUT differs from the single run: $(diff "$T/single.csv" "$T/merged.csv" | head -6)"
-grep -q "Rows" "$T/merge.out" && ok || bad "merge prints no summary: $(head -3 "$T/merge.out")"
+grep -q "By status" "$T/merge.out" && ok || bad "merge prints no summary: $(head -3 "$T/merge.out")"
 
 # Each shard's OUTPUT: the header plus its own rows; together every row once.
 rows=$(( $(wc -l < "$LIST") - 1 ))
