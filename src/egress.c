@@ -139,6 +139,9 @@ static int parse_bind(const char *s, size_t n, egress *e, char *err, size_t errl
     return 0;
 }
 
+/* The route of runs without --proxy/--bind (shared, never freed). */
+static egress direct = {.kind = EGRESS_DIRECT, .label = "direct"};
+
 int egress_parse(const char *proxies, const char *binds, egress_list *out, char *err,
                  size_t errlen)
 {
@@ -146,21 +149,21 @@ int egress_parse(const char *proxies, const char *binds, egress_list *out, char 
     if (proxies && binds)
         return fail(err, errlen, "use --proxy or --bind, not both");
     const char *spec = proxies ? proxies : binds;
-    if (!(out->e = calloc(EGRESS_MAX, sizeof *out->e)))
-        return fail(err, errlen, "out of memory");
     if (!spec) {
-        out->e[0].kind = EGRESS_DIRECT;
-        snprintf(out->e[0].label, sizeof out->e[0].label, "direct");
+        out->e = &direct;
         out->n = 1;
         return 0;
     }
+    size_t count = 1;
+    for (const char *p = spec; *p; p++)
+        count += *p == ',';
+    if (count > EGRESS_MAX)
+        return fail(err, errlen, "%s: more than %d entries", proxies ? "--proxy" : "--bind",
+                    EGRESS_MAX);
+    if (!(out->e = calloc(count, sizeof *out->e)))
+        return fail(err, errlen, "out of memory");
     for (const char *p = spec;;) {
         size_t n = strcspn(p, ",");
-        if (out->n == EGRESS_MAX) {
-            egress_list_free(out);
-            return fail(err, errlen, "%s: more than %d entries", proxies ? "--proxy" : "--bind",
-                        EGRESS_MAX);
-        }
         egress *e = &out->e[out->n];
         int rc = proxies ? parse_proxy(p, n, e, err, errlen) : parse_bind(p, n, e, err, errlen);
         if (rc != 0) {
@@ -177,7 +180,8 @@ int egress_parse(const char *proxies, const char *binds, egress_list *out, char 
 
 void egress_list_free(egress_list *l)
 {
-    free(l->e);
+    if (l->e != &direct)
+        free(l->e);
     l->e = NULL;
     l->n = 0;
 }

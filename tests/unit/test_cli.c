@@ -95,9 +95,80 @@ static void test_help_exits_zero(void **state)
     assert_int_equal(rc, 0);
 }
 
+static void test_routes_and_shards(void **state)
+{
+    (void)state;
+    cli_opts o;
+    const char *proxies[] = {"clean", "in.csv", "-o", "out.csv", "--per-proxy", "7", "--shard",
+                             "2/8", "--proxy", "socks5://u:p%40ss@127.0.0.1:1080,socks5://[::1]:1081"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 10, proxies), -1);
+    assert_int_equal(o.per_proxy, 7);
+    assert_int_equal(o.shard_k, 2);
+    assert_int_equal(o.shard_n, 8);
+    assert_int_equal(o.routes.n, 2);
+    assert_int_equal(o.routes.e[0].kind, EGRESS_SOCKS5);
+    assert_string_equal(o.routes.e[0].user, "u");
+    assert_string_equal(o.routes.e[0].pass, "p@ss");
+    assert_null(strstr(o.routes.e[0].label, "p@ss"));   /* never shown */
+    assert_string_equal(o.routes.e[1].label, "socks5://[::1]:1081");
+    cli_opts_free(&o);
+
+    const char *direct[] = {"check", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 2, direct), -1);
+    assert_int_equal(o.routes.n, 1);
+    assert_int_equal(o.routes.e[0].kind, EGRESS_DIRECT);
+    cli_opts_free(&o);
+
+    const char *bind[] = {"check", "--bind", "127.0.0.2,::1", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, bind), -1);
+    assert_int_equal(o.routes.n, 2);
+    assert_int_equal(o.routes.e[1].kind, EGRESS_BIND);
+    cli_opts_free(&o);
+
+    const char *both[] = {"check", "--bind", "127.0.0.2", "--proxy", "socks5://h:1", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 6, both), EXIT_USAGE);
+    const char *noport[] = {"check", "--proxy", "socks5://127.0.0.1", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, noport), EXIT_USAGE);
+    const char *http[] = {"check", "--proxy", "http://127.0.0.1:3128", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, http), EXIT_USAGE);
+    const char *badbind[] = {"check", "--bind", "eth0", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, badbind), EXIT_USAGE);
+    const char *shard0[] = {"clean", "--shard", "0/3", "in.csv", "-o", "x.csv"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 6, shard0), EXIT_USAGE);
+    const char *shardk[] = {"clean", "--shard", "4/3", "in.csv", "-o", "x.csv"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 6, shardk), EXIT_USAGE);
+    const char *shard_check[] = {"check", "--shard", "1/3", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, shard_check), EXIT_USAGE);
+}
+
+static void test_merge_and_doctor_arguments(void **state)
+{
+    (void)state;
+    cli_opts o;
+    const char *merge[] = {"merge", "--input", "list.csv", "out.csv", "a.state", "b.state"};
+    assert_int_equal(parse(CMD_MERGE, &o, 6, merge), -1);
+    assert_string_equal(o.input, "list.csv");
+    assert_int_equal(o.nargs, 3);
+    cli_opts_free(&o);
+    const char *merge1[] = {"merge", "out.csv"};
+    assert_int_equal(parse(CMD_MERGE, &o, 2, merge1), EXIT_USAGE);
+    const char *merge_opt[] = {"merge", "--level", "dns", "out.csv", "a.state"};
+    assert_int_equal(parse(CMD_MERGE, &o, 5, merge_opt), EXIT_USAGE);
+    const char *doctor[] = {"doctor", "--helo", "mx.example.com", "--target", "example.org"};
+    assert_int_equal(parse(CMD_DOCTOR, &o, 5, doctor), -1);
+    assert_string_equal(o.target, "example.org");
+    cli_opts_free(&o);
+    const char *doctor_arg[] = {"doctor", "extra"};
+    assert_int_equal(parse(CMD_DOCTOR, &o, 2, doctor_arg), EXIT_USAGE);
+    const char *doctor_opt[] = {"doctor", "--per-mx", "3"};
+    assert_int_equal(parse(CMD_DOCTOR, &o, 3, doctor_opt), EXIT_USAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routes_and_shards),
+        cmocka_unit_test(test_merge_and_doctor_arguments),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_values_anywhere),
         cmocka_unit_test(test_refusals),
