@@ -88,6 +88,7 @@ typedef struct clean_ctx {
     csvio_row *sample[COLUMN_SAMPLE_ROWS];
     size_t nsample;
     state *db;
+    state_identity input_id;  /* INPUT as the run found it (size, mtime, head hash) */
     bool resumed;
     double elapsed_before;    /* run time of earlier, interrupted runs */
     uint64_t retries_before;  /* retries used by earlier runs */
@@ -363,6 +364,7 @@ static int open_state(clean_ctx *c)
     state_identity id;
     if (state_identify(c->in_path, &id, err, sizeof err) != 0)
         return fail(c->o->args[0], err, EXIT_USAGE);
+    c->input_id = id;
     options_text(c->o, opts, sizeof opts);
     id.options = opts;
     if (c->state_is_temp) {
@@ -564,6 +566,7 @@ static int run_batch(clean_ctx *c, retry_load *rl, known_load *kl)
 
 /* Stream INPUT again beside the results, in row order. */
 static int output_row(clean_ctx *c, const csvio_row *row, uint64_t i);
+static int result_for(clean_ctx *c, uint64_t i, result **r);
 
 static int write_output(clean_ctx *c)
 {
@@ -577,6 +580,10 @@ static int write_output(clean_ctx *c)
         return rc;
     write_header(c);
     rc = each_row(c, output_row);
+    result *extra;
+    if (rc == 0 && result_for(c, UINT64_MAX, &extra) == 0 && c->have_peek)
+        rc = fail(c->state_path, "has results for rows past the end of INPUT (INPUT changed?); "
+                  "OUTPUT not written", EXIT_RUNTIME);
     return rc ? rc : finish_output(c);
 }
 
@@ -585,14 +592,35 @@ static int cursor_next(void *ud, uint64_t *row, result *r)
     return state_cursor_next(ud, row, r);
 }
 
+/* INPUT must still be the file the rows were read from: OUTPUT pairs
+ * its rows with the results by position. */
+static int check_input_unchanged(clean_ctx *c)
+{
+    state_identity now;
+    char err[512];
+    if (state_identify(c->in_path, &now, err, sizeof err) != 0)
+        return fail(c->o->args[0], err, EXIT_RUNTIME);
+    if (now.input_size == c->input_id.input_size && now.input_mtime == c->input_id.input_mtime &&
+        strcmp(now.head_sha256, c->input_id.head_sha256) == 0)
+        return 0;
+    char msg[256];
+    snprintf(msg, sizeof msg, "INPUT changed while mailvet was running (size %llu → %llu); "
+             "OUTPUT not written — the results are kept: put the original file back and rerun",
+             (unsigned long long)c->input_id.input_size, (unsigned long long)now.input_size);
+    return fail(c->o->args[0], msg, EXIT_RUNTIME);
+}
+
 static int write_output_from_state(clean_ctx *c)
 {
+    int rc = check_input_unchanged(c);
+    if (rc)
+        return rc;
     state_cursor *cur = state_results(c->db);
     if (!cur)
         return fail("cannot read the state file", c->state_path, EXIT_RUNTIME);
     c->next = cursor_next;
     c->next_ud = cur;
-    int rc = write_output(c);
+    rc = write_output(c);
     state_cursor_free(cur);
     return rc;
 }

@@ -498,6 +498,31 @@ static int check_format(state *s, char *err, size_t errlen)
     return 0;
 }
 
+/* A resumed file must be whole: SQLite's quick_check (b-trees, records,
+ * no index cross-check) costs a read of the file, once per run; a damaged
+ * state is refused and left as it is, never patched or restarted. */
+static int check_intact(state *s, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    char what[160] = "";
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        col_str(st, 0, what, sizeof what);
+    if (rc != SQLITE_ROW)
+        snprintf(what, sizeof what, "%s", sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    if (strcmp(what, "ok") == 0)
+        return 0;
+    const char *banner = "*** in database main ***\n";   /* SQLite's preamble: noise here */
+    char *p = strncmp(what, banner, strlen(banner)) == 0 ? what + strlen(banner) : what;
+    for (char *q = p; *q; q++)
+        if (*q == '\n')
+            *q = ' ';
+    seterr(err, errlen, "%s is damaged (%s); it was left as it is: restore it from a copy, "
+           "or rerun with --restart to start over (its progress is lost)", s->path, p);
+    return -1;
+}
+
 static void fmt_time(int64_t t, char *buf, size_t len)
 {
     time_t tt = (time_t)t;
@@ -700,6 +725,8 @@ static int open_state(const char *path, const state_identity *id, bool restart, 
         rc = open_existing(s, s->lock_fd, err, errlen);
     if (rc == 0)
         rc = check_format(s, err, errlen);
+    if (rc == 0 && !fresh)
+        rc = check_intact(s, err, errlen);
     if (rc == 0)
         rc = setup(s, id, err, errlen);
     if (rc != 0) {
@@ -758,6 +785,10 @@ int state_finished_rows(state *s, uint8_t **bitmap, uint64_t *nbits)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         uint64_t row = (uint64_t)sqlite3_column_int64(st, 0);
+        if (row >= n) {                       /* beyond max(row): a damaged b-tree */
+            rc = SQLITE_CORRUPT;
+            break;
+        }
         bm[row / 8] |= (uint8_t)(1u << (row % 8));
     }
     sqlite3_finalize(st);

@@ -1,0 +1,124 @@
+#!/bin/sh
+# faults.sh BUILD_DIR — what the machine does to a run, on a mailsim world,
+# inside private network and mount namespaces:
+#   - the disk fills while the state file is written, then while OUTPUT is:
+#     a clear error, exit 1, the state file intact, no partial OUTPUT; once
+#     there is room the same command completes (from where it stopped);
+#   - INPUT changes under a running clean: refused before OUTPUT is written;
+#   - SIGTERM while OUTPUT is being written: exit 130, no OUTPUT and no
+#     temporary file left; the rerun writes it without probing again;
+#   - a state file damaged on purpose: refused with a clear message and left
+#     as it was (never silently restarted).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+net_paths "$1"
+if [ -z "${MAILVET_IN_NETNS:-}" ]; then
+    MAILVET_IN_NETNS=1 exec unshare -n -m sh "$0" "$@"
+fi
+ip link set lo up
+T=$(mktemp -d)
+trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; umount "$T/small" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+
+"$SIM" gen --addresses 20000 --domains 300 --seed 21 --mix greylist=0,servfail=0,dnsdrop=0,dead=0,tarpit=0,drop=0,garbage=0,drip=0,slowdns=0,ratecap=0,conncap=0 \
+    --out-dir "$T/w" 2> /dev/null || bad "mailsim gen"
+sim_start "$T/w/world.txt" "$T" || bad "mailsim did not start"
+LIST=$T/w/list.csv
+rows=$(( $(wc -l < "$LIST") - 1 ))
+
+OPTS="--dns 127.0.0.1 --allow-private-mx --smtp-port 25 --per-mx 5 --connect-timeout 2
+      --command-timeout 4 --retry-schedule 1 --progress never"
+run() {
+    # shellcheck disable=SC2086
+    "$MAILVET" clean $OPTS "$@"
+}
+run_bg() {   # in the background as $! itself (signals reach mailvet, not a shell)
+    # shellcheck disable=SC2086
+    ( exec "$MAILVET" clean $OPTS "$@" ) &
+}
+integrity() {
+    [ "$(sqlite3 "$1" 'PRAGMA integrity_check' 2>&1)" = ok ]
+}
+mkdir "$T/small"
+
+# 1. The disk fills while results are committed to the state file.
+mount -t tmpfs -o size=1500k tmpfs "$T/small"
+run "$LIST" -o "$T/small/out.csv" > /dev/null 2> "$T/full1.err"
+rc=$?
+[ $rc -eq 1 ] && ok || bad "state on a full disk: exit $rc, want 1: $(tail -2 "$T/full1.err")"
+grep -qi "disk is full" "$T/full1.err" && ok || bad "state on a full disk: message: $(tail -2 "$T/full1.err")"
+[ ! -e "$T/small/out.csv" ] && ok || bad "state on a full disk: OUTPUT was written"
+integrity "$T/small/out.csv.state" && ok || bad "state on a full disk: the state file is damaged"
+done1=$(sqlite3 "$T/small/out.csv.state" 'select count(*) from results')
+[ "${done1:-0}" -gt 0 ] && [ "$done1" -lt "$rows" ] && ok || bad "state on a full disk kept $done1 of $rows results"
+mount -o remount,size=64m "$T/small"
+run "$LIST" -o "$T/small/out.csv" > /dev/null 2> "$T/full1b.err"
+rc=$?
+[ $rc -eq 0 ] && ok || bad "rerun with room: exit $rc: $(tail -2 "$T/full1b.err")"
+grep -q "resuming" "$T/full1b.err" && ok || bad "rerun with room did not resume"
+[ "$(( $(wc -l < "$T/small/out.csv") - 1 ))" -eq "$rows" ] && ok || bad "rerun with room: OUTPUT rows"
+cp "$T/small/out.csv" "$T/reference.csv"
+umount "$T/small"
+
+# 2. The disk fills while OUTPUT is written (the state lives elsewhere).
+mount -t tmpfs -o size=600k tmpfs "$T/small"
+run "$LIST" -o "$T/small/out.csv" --state "$T/out2.state" > /dev/null 2> "$T/full2.err"
+rc=$?
+[ $rc -eq 1 ] && ok || bad "OUTPUT on a full disk: exit $rc, want 1: $(tail -2 "$T/full2.err")"
+grep -qi "cannot write OUTPUT.*no space left" "$T/full2.err" && ok || bad "OUTPUT on a full disk: message: $(tail -2 "$T/full2.err")"
+[ -z "$(ls "$T/small")" ] && ok || bad "OUTPUT on a full disk left files: $(ls "$T/small")"
+integrity "$T/out2.state" && ok || bad "OUTPUT on a full disk: the state file is damaged"
+mount -o remount,size=64m "$T/small"
+run "$LIST" -o "$T/small/out.csv" --state "$T/out2.state" > /dev/null 2> "$T/full2b.err"
+rc=$?
+[ $rc -eq 0 ] && ok || bad "OUTPUT rerun with room: exit $rc: $(tail -2 "$T/full2b.err")"
+grep -q "($rows rows already done)" "$T/full2b.err" && ok || bad "OUTPUT rerun probed again: $(head -2 "$T/full2b.err")"
+cmp -s "$T/small/out.csv" "$T/reference.csv" && ok || bad "OUTPUT after the disk-full rerun differs"
+umount "$T/small"
+
+# 3. INPUT is cut short while clean runs: refused, nothing written.
+cp "$LIST" "$T/moving.csv"
+run_bg "$T/moving.csv" -o "$T/moving.out.csv" > /dev/null 2> "$T/moving.err"
+pid=$!
+sleep 1
+head -n 1000 "$LIST" > "$T/moving.tmp" && cat "$T/moving.tmp" > "$T/moving.csv"
+wait $pid
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 130 ] && ok || bad "INPUT changed mid-run: exit $rc"
+grep -q "INPUT.*changed" "$T/moving.err" && ok || bad "INPUT changed mid-run: message: $(tail -2 "$T/moving.err")"
+[ ! -e "$T/moving.out.csv" ] && ok || bad "INPUT changed mid-run: OUTPUT was written"
+
+# 4. SIGTERM while OUTPUT is being written.
+big=$T/big.csv
+{ head -n 1 "$LIST"; for i in 1 2 3 4 5 6 7 8 9 10; do tail -n +2 "$LIST"; done; } > "$big"
+run_bg "$big" -o "$T/big.out.csv" --level dns > /dev/null 2> "$T/term.err"
+pid=$!
+i=0
+while [ $i -lt 600 ] && ! ls "$T"/big.out.csv.tmp-* > /dev/null 2>&1; do sleep 0.01; i=$((i + 1)); done
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc -eq 130 ] && ok || bad "SIGTERM during the OUTPUT write: exit $rc, want 130 (tmp seen: $i)"
+[ ! -e "$T/big.out.csv" ] && ok || bad "SIGTERM during the OUTPUT write left OUTPUT"
+ls "$T"/big.out.csv.tmp-* > /dev/null 2>&1 && bad "SIGTERM left the temporary file" || ok
+run "$big" -o "$T/big.out.csv" --level dns > /dev/null 2> "$T/term2.err"
+rc=$?
+[ $rc -eq 0 ] && ok || bad "rerun after SIGTERM: exit $rc: $(tail -2 "$T/term2.err")"
+[ "$(( $(wc -l < "$T/big.out.csv") - 1 ))" -eq "$((rows * 10))" ] && ok || bad "rerun after SIGTERM: OUTPUT rows"
+
+# 5. A damaged state file is refused and left alone.
+cp "$T/out2.state" "$T/bad.state"
+size=$(stat -c %s "$T/bad.state")
+dd if=/dev/urandom of="$T/bad.state" bs=1024 seek=$((size / 2048)) count=8 conv=notrunc 2> /dev/null
+sum=$(sha256sum < "$T/bad.state")
+run "$LIST" -o "$T/bad.csv" --state "$T/bad.state" > /dev/null 2> "$T/bad.err"
+rc=$?
+[ $rc -eq 2 ] && ok || bad "damaged state: exit $rc, want 2: $(tail -2 "$T/bad.err")"
+grep -q "damaged" "$T/bad.err" && ok || bad "damaged state: message: $(tail -2 "$T/bad.err")"
+[ "$(sha256sum < "$T/bad.state")" = "$sum" ] && ok || bad "damaged state: the file was changed"
+[ ! -e "$T/bad.csv" ] && ok || bad "damaged state: OUTPUT was written"
+printf 'not a database at all\n' > "$T/junk.state"
+run "$LIST" -o "$T/junk.csv" --state "$T/junk.state" > /dev/null 2> "$T/junk.err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "not a mailvet state file" "$T/junk.err" && ok || bad "junk state: exit $rc, $(cat "$T/junk.err")"
+finish faults
