@@ -72,6 +72,13 @@ void dns_lookup_ptr(dns_resolver *r, const struct sockaddr *sa, dns_names_cb cb,
 /* NAME's TXT records, each one's character-strings joined (RFC 7208 §3.3). */
 void dns_lookup_txt(dns_resolver *r, const char *name, dns_txts_cb cb, void *ud);
 
+/* The parsers behind dns_lookup_ptr and dns_lookup_txt, for tests: ABUF
+ * (ALEN bytes) is a whole DNS answer; OUT is filled (status, records, cut)
+ * as the callback would see it, without DETAIL. */
+dns_lookup_status dns_lookup_parse_ptr(const unsigned char *abuf, int alen,
+                                       const struct sockaddr *sa, dns_names *out);
+dns_lookup_status dns_lookup_parse_txt(const unsigned char *abuf, int alen, dns_txts *out);
+
 /* The name dns_lookup_ptr asks for SA ("4.3.2.1.in-addr.arpa"); false for
  * anything but IPv4 and IPv6. OUT holds at least 74 bytes. */
 bool dns_lookup_reverse_name(const struct sockaddr *sa, char *out, size_t outlen);

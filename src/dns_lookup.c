@@ -216,37 +216,50 @@ static void lk_names_add(dns_names *r, const char *name)
         dst[len - 1] = '\0';
 }
 
-static int lk_take_ptr(lk_names *j, const unsigned char *abuf, int alen)
+static int lk_take_ptr(dns_names *r, const struct sockaddr *sa, const unsigned char *abuf,
+                       int alen)
 {
     struct hostent *h = NULL;
     const void *addr;
     int addrlen;
-    if (j->sa.ss_family == AF_INET) {
-        addr = &((struct sockaddr_in *)&j->sa)->sin_addr;
+    if (sa->sa_family == AF_INET) {
+        addr = &((const struct sockaddr_in *)sa)->sin_addr;
         addrlen = 4;
-    } else {
-        addr = &((struct sockaddr_in6 *)&j->sa)->sin6_addr;
+    } else if (sa->sa_family == AF_INET6) {
+        addr = &((const struct sockaddr_in6 *)sa)->sin6_addr;
         addrlen = 16;
+    } else {
+        return ARES_EBADFAMILY;
     }
-    int st = ares_parse_ptr_reply(abuf, alen, addr, addrlen, j->sa.ss_family, &h);
+    int st = ares_parse_ptr_reply(abuf, alen, addr, addrlen, sa->sa_family, &h);
     if (st != ARES_SUCCESS)
         return st;
     /* c-ares lists every PTR name among the aliases (h_name is one of them) */
     for (size_t i = 0; h->h_aliases && h->h_aliases[i]; i++)
-        lk_names_add(&j->res, h->h_aliases[i]);
-    if (j->res.n == 0 && h->h_name)
-        lk_names_add(&j->res, h->h_name);
+        lk_names_add(r, h->h_aliases[i]);
+    if (r->n == 0 && h->h_name)
+        lk_names_add(r, h->h_name);
     ares_free_hostent(h);
-    return j->res.n ? ARES_SUCCESS : ARES_ENODATA;
+    return r->n ? ARES_SUCCESS : ARES_ENODATA;
+}
+
+dns_lookup_status dns_lookup_parse_ptr(const unsigned char *abuf, int alen,
+                                       const struct sockaddr *sa, dns_names *out)
+{
+    memset(out, 0, sizeof *out);
+    out->status = lk_status(lk_take_ptr(out, sa, abuf, alen));
+    return out->status;
 }
 
 static void lk_ptr_cb(void *ud, int status, const unsigned char *abuf, int alen)
 {
     lk_names *j = ud;
     if (status == ARES_SUCCESS)
-        status = lk_take_ptr(j, abuf, alen);
+        status = lk_take_ptr(&j->res, (const struct sockaddr *)&j->sa, abuf, alen);
     j->res.status = lk_status(status);
-    if (status != ARES_SUCCESS)
+    if (!j->qname[0])
+        snprintf(j->res.detail, sizeof j->res.detail, "not an IP address");
+    else if (status != ARES_SUCCESS)
         dns_error_text(j->res.detail, sizeof j->res.detail, status, T_PTR, j->qname);
     j->cb(j->ud, &j->res);
     free(j);
@@ -307,6 +320,13 @@ static int lk_take_txt(dns_txts *r, const unsigned char *abuf, int alen)
     }
     ares_free_data(txt);
     return r->n ? ARES_SUCCESS : ARES_ENODATA;
+}
+
+dns_lookup_status dns_lookup_parse_txt(const unsigned char *abuf, int alen, dns_txts *out)
+{
+    memset(out, 0, sizeof *out);
+    out->status = lk_status(lk_take_txt(out, abuf, alen));
+    return out->status;
 }
 
 static void lk_txt_cb(void *ud, int status, const unsigned char *abuf, int alen)
