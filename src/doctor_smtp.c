@@ -28,7 +28,6 @@ typedef struct doctor_smtp {
     doctor_smtp_result res;
     doctor_smtp_cb cb;
     void *ud;
-    uv_loop_t *loop;
 } doctor_smtp;
 
 static double ds_elapsed(const doctor_smtp *s)
@@ -168,9 +167,11 @@ bool doctor_smtp_start(uv_loop_t *loop, const struct sockaddr *sa, const doctor_
         return false;
     s->o = *o;
     snprintf(s->helo, sizeof s->helo, "%s", o->helo);
+    for (char *p = s->helo; *p; p++)    /* one word on one line: no command injection */
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+            *p = '?';
     s->cb = cb;
     s->ud = ud;
-    s->loop = loop;
     s->t0 = uv_hrtime();
     s->res.stage = DSMTP_CONNECT;
     smtp_reply_reset(&s->reply);
