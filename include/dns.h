@@ -6,8 +6,9 @@
  * of answers per domain and per MX host (negative answers included; in-flight
  * lookups of the same domain are coalesced). The dns_result handed to a
  * callback belongs to the resolver and is valid only during the callback:
- * copy what you keep. Keeping c-ares behind this file means a newer c-ares
- * (ares_query_dnsrec, ares_process_fds) is a local change.
+ * copy what you keep. Keeping c-ares behind this file (and dns_lookup.c,
+ * which parses dns_query() answers) means a newer c-ares (ares_query_dnsrec,
+ * ares_process_fds) is a local change.
  */
 #ifndef MAILVET_DNS_H
 #define MAILVET_DNS_H
@@ -65,6 +66,21 @@ dns_resolver *dns_new(uv_loop_t *loop, const dns_opts *opts, char *err, size_t e
 
 /* Resolve ASCII_DOMAIN (lower-case A-label form) for mail. */
 void dns_resolve_mail(dns_resolver *r, const char *ascii_domain, dns_cb cb, void *ud);
+
+/* For dns_lookup.c: ask for NAME's records of TYPE (an RR type number)
+ * through R's servers, back-off and in-flight limit, without caching. CB gets
+ * c-ares' status (ARES_SUCCESS, ARES_ENODATA, ARES_ENOTFOUND…) and, on
+ * success, the raw answer, which is valid only during the call. Always from
+ * the loop, never from inside dns_query; "cancelled" on dns_close. */
+typedef void (*dns_raw_cb)(void *ud, int ares_status, const unsigned char *abuf, int alen);
+void dns_query(dns_resolver *r, const char *name, int type, dns_raw_cb cb, void *ud);
+
+/* What a failed dns_query means, for humans: "NXDOMAIN example.com",
+ * "no TXT record for example.com", "timeout for PTR 1.0.0.127.in-addr.arpa". */
+void dns_error_text(char *buf, size_t len, int ares_status, int type, const char *name);
+
+/* A and B are the same DNS name: ASCII case ignored, a trailing dot too. */
+bool dns_name_equal(const char *a, const char *b);
 
 /* Cancel pending lookups (their callbacks run with DNS_ERROR "cancelled"),
  * close every handle, and free R once libuv has closed them; ON_CLOSED (may

@@ -25,6 +25,9 @@
  *
  * Callbacks never run inside dns_resolve_mail: finished answers wait in a
  * ready queue that a uv_idle_t drains on the next loop iteration.
+ *
+ * dns_query() is the same plumbing for any record type, uncached, handing
+ * the raw answer on: dns_lookup.c parses addresses, PTR and TXT from it.
  */
 #include "dns.h"
 
@@ -46,7 +49,7 @@
 #define DNS_MAX_INFLIGHT 256    /* queries on the wire; the rest wait in line */
 #define DNS_ERROR_TTL_MS 60000  /* SERVFAIL/timeouts are transient: cache briefly */
 
-enum { QT_A = 1, QT_MX = 15, QT_AAAA = 28 };   /* RR types we ask for */
+enum { QT_A = 1, QT_PTR = 12, QT_MX = 15, QT_TXT = 16, QT_AAAA = 28 };   /* RR types we ask for */
 
 /* ---- cache tables ------------------------------------------------------ */
 
@@ -143,6 +146,10 @@ typedef struct dns_ready {      /* a callback due on the next loop turn */
     dns_dom *dom;               /* NULL: STATUS/DETAIL below */
     dns_status status;
     const char *detail;
+    dns_raw_cb raw;             /* set: a dns_query answer (ARES, ABUF) instead */
+    int ares;
+    unsigned char *abuf;
+    int alen;
     struct dns_ready *next;
 } dns_ready;
 
@@ -229,7 +236,14 @@ static bool dns_norm(const char *name, char *out)
 
 static const char *dns_type_name(int type)
 {
-    return type == QT_MX ? "MX" : type == QT_A ? "A" : "AAAA";
+    switch (type) {
+    case QT_A: return "A";
+    case QT_PTR: return "PTR";
+    case QT_MX: return "MX";
+    case QT_TXT: return "TXT";
+    case QT_AAAA: return "AAAA";
+    }
+    return "?";
 }
 
 /* "SERVFAIL for MX example.com" — the detail humans see. */
@@ -609,22 +623,52 @@ static void dns_sock_state(void *data, ares_socket_t fd, int readable, int writa
 
 static void dns_idle_cb(uv_idle_t *h);
 
+/* Queue IT for the next loop turn. False (IT not taken) after dns_close
+ * finished: a call that late is misuse, and nothing would deliver it. */
+static bool dns_ready_queue(dns_resolver *r, dns_ready *it)
+{
+    if (uv_is_closing((uv_handle_t *)&r->idle))
+        return false;
+    *r->rtail = it;
+    r->rtail = &it->next;
+    uv_idle_start(&r->idle, dns_idle_cb);
+    return true;
+}
+
 static void dns_ready_push(dns_resolver *r, dns_cb cb, void *ud, dns_dom *d,
                            dns_status st, const char *detail)
 {
-    if (uv_is_closing((uv_handle_t *)&r->idle))
-        return;                 /* called after dns_close finished: misuse */
     dns_ready *it = dns_xcalloc(1, sizeof *it);
     it->cb = cb;
     it->ud = ud;
     it->dom = d;
     it->status = st;
     it->detail = detail;
+    if (!dns_ready_queue(r, it)) {
+        free(it);
+        return;
+    }
     if (d)
         d->node.refs++;         /* keeps D from eviction until delivered */
-    *r->rtail = it;
-    r->rtail = &it->next;
-    uv_idle_start(&r->idle, dns_idle_cb);
+}
+
+/* A dns_query answer: copied, since c-ares frees ABUF when we return. */
+static void dns_ready_push_raw(dns_resolver *r, dns_raw_cb cb, void *ud, int status,
+                               const unsigned char *abuf, int alen)
+{
+    dns_ready *it = dns_xcalloc(1, sizeof *it);
+    it->raw = cb;
+    it->ud = ud;
+    it->ares = status;
+    if (abuf && alen > 0) {
+        it->abuf = dns_xcalloc(1, (size_t)alen);
+        memcpy(it->abuf, abuf, (size_t)alen);
+        it->alen = alen;
+    }
+    if (!dns_ready_queue(r, it)) {
+        free(it->abuf);
+        free(it);
+    }
 }
 
 /* Build the caller's view of a cached domain. */
@@ -647,6 +691,11 @@ static void dns_fill(dns_result *res, const dns_dom *d)
 
 static void dns_deliver(dns_resolver *r, dns_ready *it)
 {
+    if (it->raw) {
+        it->raw(it->ud, it->ares, it->abuf, it->alen);
+        free(it->abuf);
+        return;
+    }
     dns_result *res = &r->scratch;
     memset(res, 0, sizeof *res);
     if (it->dom) {
@@ -801,6 +850,22 @@ static void dns_ask(dns_resolver *r, const char *name, int type, dns_q_done done
     q->type = type;
     memcpy(q->name, name, n);
     dns_q_send(q);
+}
+
+/* ---- raw questions, for dns_lookup.c ------------------------------------ */
+
+typedef struct dns_rawq {       /* who waits for a dns_query answer */
+    dns_raw_cb cb;
+    void *ud;
+} dns_rawq;
+
+static void dns_raw_answer(dns_resolver *r, void *owner, int type, int status,
+                           const unsigned char *abuf, int alen)
+{
+    dns_rawq *q = owner;
+    (void)type;
+    dns_ready_push_raw(r, q->cb, q->ud, status, status == ARES_SUCCESS ? abuf : NULL, alen);
+    free(q);
 }
 
 /* ---- MX host: A + AAAA --------------------------------------------------- */
@@ -1282,6 +1347,53 @@ void dns_close(dns_resolver *r, void (*on_closed)(void *ud), void *ud)
     dns_close_handles(r);
     /* The idle handle delivers the last callbacks, then closes itself. */
     uv_idle_start(&r->idle, dns_idle_cb);
+}
+
+void dns_query(dns_resolver *r, const char *name, int type, dns_raw_cb cb, void *ud)
+{
+    if (r->closing) {
+        dns_ready_push_raw(r, cb, ud, ARES_ECANCELLED, NULL, 0);
+        return;
+    }
+    if (!name || !name[0] || strlen(name) > 254) {
+        dns_ready_push_raw(r, cb, ud, ARES_EBADNAME, NULL, 0);
+        return;
+    }
+    dns_rawq *q = dns_xcalloc(1, sizeof *q);
+    q->cb = cb;
+    q->ud = ud;
+    dns_ask(r, name, type, dns_raw_answer, q);
+}
+
+void dns_error_text(char *buf, size_t len, int ares_status, int type, const char *name)
+{
+    if (ares_status == ARES_ENOTFOUND)
+        snprintf(buf, len, "NXDOMAIN %s", name);
+    else if (ares_status == ARES_ENODATA)
+        snprintf(buf, len, "no %s record for %s", dns_type_name(type), name);
+    else
+        dns_fail_text(buf, len, ares_status, type, name);
+}
+
+bool dns_name_equal(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na && a[na - 1] == '.')
+        na--;
+    if (nb && b[nb - 1] == '.')
+        nb--;
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++) {   /* ASCII case only (RFC 4343) */
+        unsigned char ca = (unsigned char)a[i], cb = (unsigned char)b[i];
+        if (ca >= 'A' && ca <= 'Z')
+            ca = (unsigned char)(ca + 32);
+        if (cb >= 'A' && cb <= 'Z')
+            cb = (unsigned char)(cb + 32);
+        if (ca != cb)
+            return false;
+    }
+    return true;
 }
 
 bool dns_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)

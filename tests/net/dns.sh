@@ -11,11 +11,14 @@ set -u
 build=${1:?usage: dns.sh BUILD_DIR}
 case $build in /*) ;; *) build=$(pwd)/$build ;; esac
 bin=$build/net/test_dns
+lookup_bin=$build/net/test_dns_lookup
 
 if [ "${DNS_SH_NS:-}" != 1 ]; then
-    if [ ! -x "$bin" ]; then
-        echo "dns: $bin not built"; echo "dns: 0 passed, 1 failed"; exit 1
-    fi
+    for b in "$bin" "$lookup_bin"; do
+        if [ ! -x "$b" ]; then
+            echo "dns: $b not built"; echo "dns: 0 passed, 1 failed"; exit 1
+        fi
+    done
     if ! command -v dnsmasq >/dev/null 2>&1 && [ ! -x /usr/sbin/dnsmasq ]; then
         echo "dns: dnsmasq missing (apt-get install dnsmasq)"; echo "dns: 0 passed, 1 failed"; exit 1
     fi
@@ -103,6 +106,25 @@ server=/blackhole-mx.com/127.0.0.9
 server=/refused-mx.com/127.0.0.2
 mx-host=hosterr-mx.com,mx.blackhole-mx.com,10
 EOF
+# dns_lookup (addresses, PTR, TXT): caps and record shapes (dnsmasq's lines
+# stop near 1,024 bytes: longer TXT records are tested in tests/unit)
+{
+    echo "local=/in-addr.arpa/"
+    echo "local=/ip6.arpa/"
+    echo "host-record=both.lookup.com,127.0.2.1,2001:db8::53"
+    i=1
+    while [ $i -le 20 ]; do
+        echo "host-record=many.lookup.com,127.0.3.$i"
+        echo "txt-record=manytxt.lookup.com,\"record $i\""
+        i=$((i + 1))
+    done
+    echo "ptr-record=1.4.0.127.in-addr.arpa,one.lookup.com"
+    echo "ptr-record=1.4.0.127.in-addr.arpa,two.lookup.com"
+    echo 'txt-record=spf.lookup.com,"v=spf1 ip4:192.0.2.1"," -all"'
+    echo 'txt-record=spf.lookup.com,"second record"'
+    s240=$(printf "%240s" "" | tr " " x)
+    echo "txt-record=long.lookup.com,\"$s240\",\"$s240\",\"$s240\",\"$s240\""
+} >>"$tmp/world.conf"
 cat >"$tmp/refuser.conf" <<'EOF'
 port=53
 listen-address=127.0.0.2
@@ -228,6 +250,40 @@ if [ "$n" -eq 1500 ]; then ok "1500 NXDOMAIN answered, none lost"; else bad "bur
 run "close with 1500 in line" --close-early 127.0.0.1 $burst
 n=$(printf '%s\n' "$out" | grep -c 'detail="cancelled"$')
 if [ "$n" -eq 1500 ]; then ok "1500 cancelled once each"; else bad "close: $n of 1500 cancelled"; fi
+
+# --- dns_lookup: addresses, PTR, TXT ---------------------------------------------
+# lrun NAME ARGS... : run test_dns_lookup into $out
+lrun() {
+    name=$1; shift
+    out=$(timeout 60 "$lookup_bin" "$@" 2>&1); rc=$?
+    if [ $rc -eq 0 ]; then ok "$name: test_dns_lookup exit 0"; else bad "$name: test_dns_lookup exit $rc" "$out"; fi
+}
+lrun "lookups" $Q 127.0.0.1 addrs:both.lookup.com addrs:many.lookup.com addrs:alias.cname-mx.com \
+    addrs:txt-only.com addrs:nope-nx.com addrs:blackhole-mx.com addrs:refused-mx.com \
+    ptr:127.0.2.1 ptr:2001:db8::53 ptr:127.0.4.1 ptr:127.0.9.9 ptr:not-an-ip \
+    txt:spf.lookup.com txt:long.lookup.com txt:manytxt.lookup.com txt:example-mx.com txt:nope-nx.com
+expect "A then AAAA" 'addrs both.lookup.com ok cut=0 127.0.2.1,2001:db8::53 detail=""'
+expect_re "16 addresses kept of 20" '^addrs many\.lookup\.com ok cut=1 (127\.0\.3\.[0-9]+,){15}127\.0\.3\.[0-9]+ detail=""$'
+expect "address behind a CNAME" 'addrs alias.cname-mx.com ok cut=0 127.0.0.14 detail=""'
+expect "no address -> nodata" 'addrs txt-only.com nodata cut=0  detail="no A record for txt-only.com"'
+expect "addresses of NXDOMAIN" 'addrs nope-nx.com nxdomain cut=0  detail="NXDOMAIN nope-nx.com"'
+expect "addresses: timeout" 'addrs blackhole-mx.com error cut=0  detail="timeout for A blackhole-mx.com"'
+expect "addresses: REFUSED" 'addrs refused-mx.com error cut=0  detail="REFUSED for A refused-mx.com"'
+expect "PTR of IPv4" 'ptr 127.0.2.1 ok cut=0 both.lookup.com detail=""'
+expect "PTR of IPv6" 'ptr 2001:db8::53 ok cut=0 both.lookup.com detail=""'
+expect_re "two PTR names" '^ptr 127\.0\.4\.1 ok cut=0 (one\.lookup\.com,two\.lookup\.com|two\.lookup\.com,one\.lookup\.com) detail=""$'
+expect "no PTR" 'ptr 127.0.9.9 nxdomain cut=0  detail="NXDOMAIN 9.9.0.127.in-addr.arpa"'
+expect "PTR of a non-address" 'ptr not-an-ip error cut=0  detail="not an IP address"'
+expect_re "TXT strings joined, records apart" '^txt spf\.lookup\.com ok cut=0 ( ?(25/0:"v=spf1 ip4:192\.0\.2\.1 -all"|13/0:"second record")){2} detail=""$'
+expect_re "long TXT: four strings joined" '^txt long\.lookup\.com ok cut=0 960/0:"x{40}\.\.\." detail=""$'
+expect_re "16 TXT records kept of 20" '^txt manytxt\.lookup\.com ok cut=1( [0-9]+/0:"record [0-9]+"){16} detail=""$'
+expect "no TXT -> nodata" 'txt example-mx.com nodata cut=0 detail="no TXT record for example-mx.com"'
+expect "TXT of NXDOMAIN" 'txt nope-nx.com nxdomain cut=0 detail="NXDOMAIN nope-nx.com"'
+lrun "lookups, closed early" --timeout 2000 --close-early 127.0.0.1 addrs:blackhole-mx.com \
+    ptr:127.0.2.1 txt:spf.lookup.com
+expect "addresses cancelled" 'addrs blackhole-mx.com error cut=0  detail="cancelled"'
+expect "PTR cancelled" 'ptr 127.0.2.1 error cut=0  detail="cancelled"'
+expect "TXT cancelled" 'txt spf.lookup.com error cut=0 detail="cancelled"'
 
 echo "dns: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
