@@ -130,6 +130,19 @@ static bool parse_seconds(const char *s, double *out)
     return true;
 }
 
+/* S goes into an SMTP command line as is: one word of printable ASCII
+ * (no CR/LF that would inject commands), none of BANNED, 1..MAX bytes. */
+static bool smtp_word(const char *s, size_t max, const char *banned)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f || (banned && strchr(banned, *p)))
+            return false;
+    return true;
+}
+
 static int parse_choice(const char *s, const char *const *names, int n)
 {
     for (int i = 0; i < n; i++)
@@ -206,8 +219,18 @@ static int apply(cli_command cmd, int c, const char *arg, cli_opts *o)
         o->format = arg;
         return -1;
     case OPT_DNS: o->dns = arg; return -1;
-    case OPT_HELO: o->helo = arg; return -1;
-    case OPT_FROM: o->from = arg; return -1;
+    case OPT_HELO:
+        if (!smtp_word(arg, 255, NULL))
+            return usage_error(cmd, "--helo must be one host name (no spaces or control "
+                               "characters, at most 255 bytes), not '%s'", arg);
+        o->helo = arg;
+        return -1;
+    case OPT_FROM:
+        if (!smtp_word(arg, 320, "<>"))
+            return usage_error(cmd, "--from must be one address (no spaces, <, > or control "
+                               "characters), not '%s'", arg);
+        o->from = arg;
+        return -1;
     case OPT_COLUMN: o->column = arg; return -1;
     case OPT_STATE: o->state = arg; return -1;
     case OPT_REPORT: o->report_html = arg; return -1;

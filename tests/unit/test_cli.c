@@ -137,6 +137,12 @@ static void test_routes_and_shards(void **state)
     assert_int_equal(parse(CMD_CLEAN, &o, 6, shard0), EXIT_USAGE);
     const char *shardk[] = {"clean", "--shard", "4/3", "in.csv", "-o", "x.csv"};
     assert_int_equal(parse(CMD_CLEAN, &o, 6, shardk), EXIT_USAGE);
+    const char *inject[] = {"check", "--helo", "x\r\nRCPT TO:<a@b.c>", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, inject), EXIT_USAGE);
+    const char *from_sp[] = {"check", "--from", "a b@c.d", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, from_sp), EXIT_USAGE);
+    const char *from_gt[] = {"check", "--from", "a>@c.d", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, from_gt), EXIT_USAGE);
     const char *shard_check[] = {"check", "--shard", "1/3", "a@b.c"};
     assert_int_equal(parse(CMD_CHECK, &o, 4, shard_check), EXIT_USAGE);
 }
