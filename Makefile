@@ -33,7 +33,7 @@ NETSRC    := $(wildcard tests/net/*.c)
 REL_NET   := $(NETSRC:tests/net/%.c=build/rel/net/%)
 ASAN_NET  := $(NETSRC:tests/net/%.c=build/asan/net/%)
 
-.PHONY: all deps deps-auto check unit-check cli-check bench demo install uninstall clean
+.PHONY: all deps deps-auto check unit-check cli-check bench soak valgrind-check demo install uninstall clean
 
 all: mailvet
 
@@ -100,6 +100,15 @@ build/bench/gencsv: tests/bench/gencsv.c
 
 bench: mailvet build/bench/gencsv tests/mailsim/mailsim build/rel/tools/score
 	@sh tests/bench/run.sh ./mailvet build/bench/gencsv tests/mailsim/mailsim build/rel/tools/score
+
+# A long run under a memory cap: RSS must plateau (README "Reliability").
+soak: mailvet tests/mailsim/mailsim build/rel/tools/score
+	@sh tests/bench/soak.sh ./mailvet tests/mailsim/mailsim build/rel/tools/score
+
+# The integration scripts with the release binary under valgrind (memory
+# errors and leaks fail the run); slow, so not part of `make check`.
+valgrind-check: mailvet tests/mailsim/mailsim build/rel/tools/score
+	@sh tests/valgrind/run.sh
 
 demo: mailvet tests/mailsim/mailsim build/rel/tools/score
 	@sh scripts/demo.sh ./mailvet
