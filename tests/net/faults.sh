@@ -88,6 +88,23 @@ rc=$?
 grep -q "INPUT.*changed" "$T/moving.err" && ok || bad "INPUT changed mid-run: message: $(tail -2 "$T/moving.err")"
 [ ! -e "$T/moving.out.csv" ] && ok || bad "INPUT changed mid-run: OUTPUT was written"
 
+# 3b. INPUT disappears mid-run (unreadable): a clear error, the results kept;
+# with the file back, the rerun completes without probing again.
+cp "$LIST" "$T/gone.csv"
+run_bg "$T/gone.csv" -o "$T/gone.out.csv" > /dev/null 2> "$T/gone.err"
+pid=$!
+sleep 1
+mv "$T/gone.csv" "$T/gone.saved"
+wait $pid
+rc=$?
+[ $rc -eq 1 ] && grep -q "gone.csv.*No such file" "$T/gone.err" && ok || bad "INPUT removed mid-run: exit $rc, $(tail -2 "$T/gone.err")"
+[ ! -e "$T/gone.out.csv" ] && ok || bad "INPUT removed mid-run: OUTPUT was written"
+mv "$T/gone.saved" "$T/gone.csv"
+run "$T/gone.csv" -o "$T/gone.out.csv" > /dev/null 2> "$T/gone2.err"
+rc=$?
+[ $rc -eq 0 ] && grep -q "($rows rows already done)" "$T/gone2.err" && ok || bad "INPUT back: exit $rc, $(head -2 "$T/gone2.err")"
+cmp -s "$T/gone.out.csv" "$T/reference.csv" && ok || bad "INPUT back: OUTPUT differs from the reference"
+
 # 4. SIGTERM while OUTPUT is being written.
 big=$T/big.csv
 { head -n 1 "$LIST"; for i in 1 2 3 4 5 6 7 8 9 10; do tail -n +2 "$LIST"; done; } > "$big"
