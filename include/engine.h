@@ -4,7 +4,10 @@
  * windows (--per-mx ceiling, halved when a host says it is busy, regrown
  * slowly), --per-domain and --concurrency limits, fallbacks to the next
  * address and MX, hosts given up after repeated timeouts or refusals, and
- * 4xx answers parked in the retry queue.
+ * 4xx answers parked in the retry queue. With --proxy/--bind every MX address
+ * is reached over each route, with windows and give-ups per (route, MX);
+ * a failing route is dropped, and when none is left the fatal event stops
+ * the run without turning the unreachable addresses into verdicts.
  *
  * Ownership: engine_add() takes the item; the engine frees it after its
  * final verdict has been reported through the done callback. Callbacks run
