@@ -127,6 +127,7 @@ struct shost {
     char *name;                  /* the first MX name seen at this address (heap) */
     shost *hnext;
     int active, window, ok_streak, busy_streak, fail_streak;
+    int unrouted;                /* consecutive route errors reaching this host */
     bool had_success, dead, starved, route_starved;
     ereply dead_why;             /* reason and reply when dead */
     uint64_t paused_until;
@@ -1073,11 +1074,21 @@ static void route_failed(engine *s, int ri, const char *why)
     }
 }
 
-/* The items of a session that never reached the server go back as they were. */
+/* The items of a session that never reached the server go back as they
+ * were. A route that works for other hosts but never for this one (a
+ * proxy's rules) gives this (route, MX) pair up, so nothing loops. */
 static void session_unrouted(ssession *ss, const probe_result *res)
 {
     shost *h = ss->d->t[ss->ti].h;
-    route_failed(ss->s, h->route, res->text[0] ? res->text : "route error");
+    const char *why = res->text[0] ? res->text : "route error";
+    route_failed(ss->s, h->route, why);
+    if (++h->unrouted >= ROUTE_FAILS_MAX && !h->dead) {
+        probe_result r = *res;
+        snprintf(r.text, sizeof r.text, "not reachable through %.60s: %.100s",
+                 ss->s->routes[h->route].e->label, why);
+        host_dead(h, REASON_NO_CONNECT, &r);
+        ss->d->t[ss->ti].failed = true;
+    }
     return_unanswered(ss, res, true);
 }
 
@@ -1094,7 +1105,7 @@ static void on_probe_done(void *ud, const probe_result *res)
     s->active--;
     r->active--;
     if (res->connected)
-        r->fail_streak = 0;
+        r->fail_streak = h->unrouted = 0;
     s->st.connections += res->connected;
     if (s->cancelled) {                          /* items are freed by engine_cancel's sweep */
         for (size_t i = 0; i < ss->n; i++)
