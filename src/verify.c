@@ -491,8 +491,9 @@ static void route_strike(verify_ctx *v, size_t i, const char *why)
     if (r->dead)
         return;
     copy_str(r->why, sizeof r->why, why);
-    if (!r->warned) {
-        fprintf(stderr, "mailvet: %s\n", why);
+    if (!r->warned) {                 /* once per route: a big run would repeat it */
+        fprintf(stderr, "mailvet: %s%s\n", why,
+                v->live_routes > 1 ? " (its sessions go out by the other routes)" : "");
         r->warned = true;
     }
     if (++r->failures < ROUTE_DEAD_AFTER)
