@@ -52,7 +52,10 @@ int conn_connect(conn *c, const struct sockaddr *sa, int timeout_ms);
  * tunnel is up (lines then flow as on a direct connection), a libuv error
  * about the server (the proxy's replies 4/5/6 map to UV_EHOSTUNREACH,
  * UV_ECONNREFUSED, UV_ETIMEDOUT), or CONN_EEGRESS with conn_egress_error()
- * saying what went wrong with the route. */
+ * saying what went wrong with the route (an unusable --bind address too).
+ * Returns 0, or a negative libuv error and then no callback: misuse, out of
+ * memory, or UV_EAFNOSUPPORT when a --bind address and SA are of different
+ * families (an IPv4 source cannot reach an IPv6 server: pick another route). */
 int conn_connect_via(conn *c, const struct sockaddr *sa, const struct egress *e, int timeout_ms);
 
 /* After CONN_EEGRESS: what failed, for humans ("proxy 127.0.0.1:1080:

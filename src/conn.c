@@ -30,14 +30,34 @@
  * banner wait), so it never shortens or stretches the connect deadline.
  * conn_send() refuses with UV_EAGAIN during the handshake (send after
  * on_tls(0)) and with UV_ENOBUFS beyond CONN_WRITE_MAX unsent bytes.
+ *
+ * Routes (conn_connect_via, egress.h): a --bind route binds the socket to
+ * its source address first; a SOCKS5 route connects to the proxy and then
+ * stays in ST_CONNECTING through the handshake, one phase per reply awaited:
+ *
+ *   PX_TCP → PX_METHOD ─(login chosen)→ PX_LOGIN ─┐
+ *                └────────────────────────────────┴→ PX_CONNECT → ST_OPEN
+ *
+ * socks.c parses each reply from whatever the reads bring; bytes after the
+ * CONNECT reply are the server's (often its banner) and go to the line
+ * splitter. The connect deadline covers every phase. Failures of the route
+ * itself (the proxy refused, silent, closing, speaking garbage, rejecting
+ * our login; an unusable source address) reach on_connect as CONN_EEGRESS
+ * with a text in conn_egress_error(); what the proxy says about the server
+ * (replies 3-6), and a deadline that passes while the proxy is dialling the
+ * server (PX_CONNECT), are reported as the same errors a direct connection
+ * would give.
  */
 #include "conn.h"
 
 #include "egress.h"
-
+#include "socks.h"
 #include "tls.h"
 
+#include <netinet/in.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +66,21 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
+#define CONN_LABEL_MAX 200            /* route label kept for error texts */
+
 enum conn_state { ST_NEW, ST_CONNECTING, ST_OPEN };
+
+/* Where a SOCKS5 setup stands: the reply awaited (PX_OFF: no proxy, or done). */
+enum conn_px { PX_OFF, PX_TCP, PX_METHOD, PX_LOGIN, PX_CONNECT };
+
+/* What a SOCKS5 route needs during setup: requests built up front, the
+ * reply parser. */
+typedef struct conn_proxy {
+    socks_reader rd;
+    size_t login_len, connect_len;   /* login_len 0: no credentials */
+    unsigned char login[SOCKS_LOGIN_MAX];
+    unsigned char connect[SOCKS_CONNECT_MAX];
+} conn_proxy;
 
 struct conn {
     uv_tcp_t tcp;
@@ -65,6 +99,13 @@ struct conn {
     int timer_after_connect;/* conn_timer() while connecting: armed once open */
     size_t wpending;        /* bytes queued in uv_write, not yet written */
     unsigned tls_epoch;     /* bumped by conn_starttls(): drop stale plaintext */
+    int pending;            /* a setup error to report from the timer (bind failed) */
+
+    enum egress_kind route; /* how the connection goes out */
+    enum conn_px px_phase;
+    conn_proxy *px;         /* SOCKS5 routes only, until the conn is freed */
+    char route_label[CONN_LABEL_MAX + 1];
+    char egress_err[CONN_LABEL_MAX + 160];   /* after CONN_EEGRESS */
 
     tls *tls;
     size_t line_len;
@@ -79,6 +120,8 @@ typedef struct conn_write {
 } conn_write;
 
 static void on_handle_closed(uv_handle_t *h);
+static void conn_setup_failed(conn *c, int status);
+static int egress_fail(conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 conn *conn_new(uv_loop_t *loop, const conn_events *ev, void *ud)
 {
@@ -116,6 +159,7 @@ static void on_handle_closed(uv_handle_t *h)
     if (c->ev.on_closed)
         c->ev.on_closed(c, c->ud);
     tls_free(c->tls);
+    free(c->px);
     free(c);
 }
 
@@ -163,7 +207,9 @@ static void on_written(uv_write_t *req, int status)
     conn *c = container_of(req->handle, conn, tcp);
     c->wpending -= w->len;
     free(w);
-    if (status < 0)
+    if (status < 0 && c->state == ST_CONNECTING)
+        conn_setup_failed(c, egress_fail(c, "%s", uv_strerror(status)));  /* to the proxy */
+    else if (status < 0)
         conn_fail(c, status);         /* silent when closing */
 }
 
@@ -221,16 +267,33 @@ int conn_send(conn *c, const char *data, size_t len)
 
 /* ---- timer -------------------------------------------------------------- */
 
+/* What the timer means while connecting: a setup error waiting to be
+ * reported, else the deadline passed. Whose fault depends on the phase:
+ * until the proxy has our CONNECT, the route's; after, the server's (the
+ * proxy is still dialling it). */
+static int setup_deadline_status(conn *c)
+{
+    if (c->pending)
+        return c->pending;
+    switch (c->px_phase) {
+    case PX_TCP:
+        return egress_fail(c, "%s", uv_strerror(UV_ETIMEDOUT));
+    case PX_METHOD:
+        return egress_fail(c, "no answer to the SOCKS5 greeting within the connect timeout");
+    case PX_LOGIN:
+        return egress_fail(c, "no answer to the login within the connect timeout");
+    default:
+        return UV_ETIMEDOUT;
+    }
+}
+
 static void on_timer(uv_timer_t *t)
 {
     conn *c = container_of(t, conn, timer);
     if (c->closing)
         return;
     if (c->state == ST_CONNECTING) {
-        c->state = ST_NEW;
-        if (c->ev.on_connect)
-            c->ev.on_connect(c, c->ud, UV_ETIMEDOUT);
-        conn_close(c);
+        conn_setup_failed(c, setup_deadline_status(c));
         return;
     }
     if (c->ev.on_error)
@@ -338,6 +401,8 @@ static void conn_tls_input(conn *c, const char *data, size_t n)
     }
 }
 
+static void conn_socks_input(conn *c, const char *p, size_t n);
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
@@ -350,11 +415,19 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     conn *c = container_of(s, conn, tcp);
     if (c->closing || c->failed || nread == 0)
         return;
+    if (nread < 0 && c->state == ST_CONNECTING) {
+        conn_setup_failed(c, nread == UV_EOF
+                          ? egress_fail(c, "closed the connection during the SOCKS5 handshake")
+                          : egress_fail(c, "%s during the SOCKS5 handshake", uv_strerror((int)nread)));
+        return;
+    }
     if (nread < 0) {
         conn_fail(c, (int)nread);     /* UV_EOF, UV_ECONNRESET, … */
         return;
     }
-    if (c->tls)
+    if (c->state == ST_CONNECTING)
+        conn_socks_input(c, buf->base, (size_t)nread);
+    else if (c->tls)
         conn_tls_input(c, buf->base, (size_t)nread);
     else
         conn_lines(c, buf->base, (size_t)nread);
@@ -362,36 +435,155 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---- connecting --------------------------------------------------------- */
 
-static void on_connected(uv_connect_t *req, int status)
+/* Keeps a text naming the route and what failed; returns CONN_EEGRESS. */
+static int egress_fail(conn *c, const char *fmt, ...)
 {
-    conn *c = container_of(req, conn, creq);
-    if (c->closing)
-        return;                       /* includes UV_ECANCELED from conn_close */
+    char what[120];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(c->egress_err, sizeof c->egress_err, "%s %s: %s",
+             c->route == EGRESS_SOCKS5 ? "proxy" : "source address", c->route_label, what);
+    return CONN_EEGRESS;
+}
+
+/* The connection (through the tunnel, if any) is up: the timer becomes the
+ * caller's. */
+static void conn_opened(conn *c)
+{
     uv_timer_stop(&c->timer);
-    if (status == 0) {
-        uv_tcp_nodelay(&c->tcp, 1);   /* lock-step commands: no Nagle delay */
-        status = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    }
-    if (status < 0) {
-        c->state = ST_NEW;
-        if (c->ev.on_connect)
-            c->ev.on_connect(c, c->ud, status);
-        conn_close(c);
-        return;
-    }
     c->state = ST_OPEN;
+    c->px_phase = PX_OFF;
     if (c->timer_after_connect > 0)
         uv_timer_start(&c->timer, on_timer, (uint64_t)c->timer_after_connect, 0);
     if (c->ev.on_connect)
         c->ev.on_connect(c, c->ud, 0);
 }
 
-int conn_connect(conn *c, const struct sockaddr *sa, int timeout_ms)
+/* Setup ended in STATUS: report it once, then close (on_closed follows). */
+static void conn_setup_failed(conn *c, int status)
 {
-    if (c->closing)
-        return UV_ECANCELED;
-    if (c->state != ST_NEW)
-        return UV_EALREADY;
+    if (c->closing || c->state != ST_CONNECTING)
+        return;
+    uv_timer_stop(&c->timer);
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->state = ST_NEW;
+    if (c->ev.on_connect)
+        c->ev.on_connect(c, c->ud, status);
+    conn_close(c);
+}
+
+/* A setup error found inside conn_connect_via: reported from the loop (the
+ * timer, at once), as user callbacks never run inside a conn_* call. */
+static int conn_report_later(conn *c, int status)
+{
+    c->pending = status;
+    c->state = ST_CONNECTING;
+    c->timer_after_connect = 0;
+    uv_timer_start(&c->timer, on_timer, 0, 0);
+    return 0;
+}
+
+/* A failed TCP connect: to the proxy, it is the route's failure; from a
+ * --bind address, running out of ports or a clash is the address's. */
+static int connect_status(conn *c, int status)
+{
+    if (c->px_phase == PX_TCP)
+        return egress_fail(c, "%s", uv_strerror(status));
+    if (c->route == EGRESS_BIND && (status == UV_EADDRNOTAVAIL || status == UV_EADDRINUSE))
+        return egress_fail(c, "%s", uv_strerror(status));
+    return status;
+}
+
+/* Sends a SOCKS5 request; false (after reporting) when it cannot. */
+static bool socks_send(conn *c, const unsigned char *msg, size_t len)
+{
+    int r = conn_write_raw(c, (const char *)msg, len);
+    if (r < 0)
+        conn_setup_failed(c, egress_fail(c, "%s", uv_strerror(r)));
+    return r == 0;
+}
+
+/* A reply of the current phase was good: on to the next. */
+static bool socks_advance(conn *c, int method)
+{
+    conn_proxy *px = c->px;
+    if (c->px_phase == PX_METHOD && method == SOCKS_METHOD_LOGIN) {
+        c->px_phase = PX_LOGIN;
+        return socks_send(c, px->login, px->login_len);
+    }
+    c->px_phase = PX_CONNECT;
+    return socks_send(c, px->connect, px->connect_len);
+}
+
+/* Proxy bytes while connecting: each reply is parsed from whatever arrived;
+ * what follows the CONNECT reply is the server's and goes to the lines. */
+static void conn_socks_input(conn *c, const char *p, size_t n)
+{
+    conn_proxy *px = c->px;
+    bool up = false;
+    while (!up && n > 0 && c->state == ST_CONNECTING && !c->closing) {
+        size_t used = 0;
+        int method = SOCKS_METHOD_NONE, r;
+        if (c->px_phase == PX_METHOD)
+            r = socks_read_method(&px->rd, px->login_len > 0, p, n, &used, &method);
+        else if (c->px_phase == PX_LOGIN)
+            r = socks_read_login(&px->rd, p, n, &used);
+        else if (c->px_phase == PX_CONNECT)
+            r = socks_read_connect(&px->rd, p, n, &used);
+        else
+            return;                   /* not reading before the TCP connect */
+        p += used;
+        n -= used;
+        if (r == SOCKS_MORE)
+            return;
+        if (r == SOCKS_EROUTE) {
+            conn_setup_failed(c, egress_fail(c, "%s", px->rd.why));
+            return;
+        }
+        if (r < 0) {                  /* the proxy could not reach the server */
+            conn_setup_failed(c, r);
+            return;
+        }
+        if (c->px_phase == PX_CONNECT)
+            up = true;
+        else if (!socks_advance(c, method))
+            return;
+    }
+    if (!up)
+        return;
+    unsigned epoch = c->tls_epoch;
+    conn_opened(c);
+    if (n > 0 && !c->closing && !c->failed && c->tls_epoch == epoch)
+        conn_lines(c, p, n);
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    conn *c = container_of(req, conn, creq);
+    if (c->closing || c->state != ST_CONNECTING)
+        return;                       /* includes UV_ECANCELED from conn_close */
+    if (status == 0) {
+        uv_tcp_nodelay(&c->tcp, 1);   /* lock-step commands: no Nagle delay */
+        status = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
+    if (status < 0) {
+        conn_setup_failed(c, connect_status(c, status));
+        return;
+    }
+    if (c->px_phase != PX_TCP) {
+        conn_opened(c);
+        return;
+    }
+    unsigned char hello[SOCKS_GREETING_MAX];
+    c->px_phase = PX_METHOD;
+    socks_send(c, hello, socks_greeting(hello, c->px->login_len > 0));
+}
+
+/* Starts the TCP connect to SA under the deadline. */
+static int conn_start(conn *c, const struct sockaddr *sa, int timeout_ms)
+{
     int r = uv_tcp_connect(&c->creq, &c->tcp, sa, on_connected);
     if (r < 0)
         return r;
@@ -400,6 +592,72 @@ int conn_connect(conn *c, const struct sockaddr *sa, int timeout_ms)
     if (timeout_ms > 0)
         uv_timer_start(&c->timer, on_timer, (uint64_t)timeout_ms, 0);
     return 0;
+}
+
+static int conn_usable(const conn *c)
+{
+    if (c->closing)
+        return UV_ECANCELED;
+    return c->state != ST_NEW ? UV_EALREADY : 0;
+}
+
+int conn_connect(conn *c, const struct sockaddr *sa, int timeout_ms)
+{
+    int r = conn_usable(c);
+    return r < 0 ? r : conn_start(c, sa, timeout_ms);
+}
+
+/* --bind: the source address first. An IPv4 source cannot reach an IPv6
+ * server (nor the reverse): that is no fault of the address. */
+static int conn_via_bind(conn *c, const struct sockaddr *sa, const egress *e, int timeout_ms)
+{
+    if (e->addr.ss_family != sa->sa_family)
+        return UV_EAFNOSUPPORT;
+    int r = uv_tcp_bind(&c->tcp, (const struct sockaddr *)&e->addr, 0);
+    if (r < 0)
+        return conn_report_later(c, egress_fail(c, "cannot bind: %s", uv_strerror(r)));
+    return conn_start(c, sa, timeout_ms);
+}
+
+/* SOCKS5: build the requests now (SA's address, never a name), then dial
+ * the proxy; the handshake runs from on_connected and the reads. */
+static int conn_via_socks(conn *c, const struct sockaddr *sa, const egress *e, int timeout_ms)
+{
+    conn_proxy *px = calloc(1, sizeof *px);
+    if (!px)
+        return UV_ENOMEM;
+    c->px = px;
+    socks_reader_init(&px->rd);
+    px->connect_len = socks_connect(px->connect, sa);
+    if (e->user[0] && !(px->login_len = socks_login(px->login, e->user, e->pass)))
+        return conn_report_later(c, egress_fail(c, "user or password not 1-255 bytes"));
+    c->px_phase = PX_TCP;
+    int r = conn_start(c, (const struct sockaddr *)&e->addr, timeout_ms);
+    if (r < 0)
+        return conn_report_later(c, egress_fail(c, "%s", uv_strerror(r)));
+    return 0;
+}
+
+int conn_connect_via(conn *c, const struct sockaddr *sa, const struct egress *e, int timeout_ms)
+{
+    if (!e || e->kind == EGRESS_DIRECT)
+        return conn_connect(c, sa, timeout_ms);
+    int r = conn_usable(c);
+    if (r < 0)
+        return r;
+    if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+        return UV_EAFNOSUPPORT;
+    c->route = e->kind;
+    size_t n = strnlen(e->label, CONN_LABEL_MAX);   /* a longer label is cut */
+    memcpy(c->route_label, e->label, n);
+    c->route_label[n] = '\0';
+    return e->kind == EGRESS_BIND ? conn_via_bind(c, sa, e, timeout_ms)
+                                  : conn_via_socks(c, sa, e, timeout_ms);
+}
+
+const char *conn_egress_error(const conn *c)
+{
+    return c->egress_err;
 }
 
 /* ---- STARTTLS ----------------------------------------------------------- */
@@ -431,15 +689,3 @@ bool conn_is_tls(const conn *c)
     return c->tls_up;
 }
 
-int conn_connect_via(conn *c, const struct sockaddr *sa, const struct egress *e, int timeout_ms)
-{
-    if (e && e->kind != EGRESS_DIRECT)
-        return UV_ENOTSUP;
-    return conn_connect(c, sa, timeout_ms);
-}
-
-const char *conn_egress_error(const conn *c)
-{
-    (void)c;
-    return "";
-}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -81,7 +82,7 @@ static int parse_proxy(const char *s, size_t n, egress *e, char *err, size_t err
         return fail(err, errlen, "--proxy: entry too long");
     memcpy(buf, s, n);
     buf[n] = '\0';
-    if (strncmp(buf, scheme, sizeof scheme - 1) != 0)
+    if (strncasecmp(buf, scheme, sizeof scheme - 1) != 0)   /* schemes ignore case */
         return fail(err, errlen, "--proxy: each entry must start with socks5:// "
                     "(only SOCKS5 is supported)");
     char *p = buf + sizeof scheme - 1, *at = strrchr(p, '@');
@@ -94,23 +95,25 @@ static int parse_proxy(const char *s, size_t n, egress *e, char *err, size_t err
                         "each (%%-encode ':', '@' and ',')");
         p = at + 1;
     }
+    char hostport[sizeof buf];
+    snprintf(hostport, sizeof hostport, "%s", p);   /* for messages: p is cut up below */
     char *host = p, *port;
     if (*p == '[') {
         char *close = strchr(p, ']');
         if (!close || close[1] != ':')
-            return fail(err, errlen, "--proxy: bad IPv6 address in '%s'", p);
+            return fail(err, errlen, "--proxy: bad IPv6 address in '%s'", hostport);
         *close = '\0';
         host = p + 1;
         port = close + 2;
     } else {
         char *colon = strrchr(p, ':');
         if (!colon)
-            return fail(err, errlen, "--proxy: port missing in '%s'", p);
+            return fail(err, errlen, "--proxy: port missing in '%s'", hostport);
         *colon = '\0';
         port = colon + 1;
     }
     if (!*host || !valid_port(port))
-        return fail(err, errlen, "--proxy: '%s' needs HOST:PORT with a port 1-65535", p);
+        return fail(err, errlen, "--proxy: '%s' needs HOST:PORT with a port 1-65535", hostport);
     if (!resolve(host, port, &e->addr))
         return fail(err, errlen, "--proxy: cannot resolve '%s'", host);
     bool v6 = strchr(host, ':') != NULL;
@@ -163,9 +166,15 @@ int egress_parse(const char *proxies, const char *binds, egress_list *out, char 
     if (!(out->e = calloc(count, sizeof *out->e)))
         return fail(err, errlen, "out of memory");
     for (const char *p = spec;;) {
-        size_t n = strcspn(p, ",");
+        size_t n = strcspn(p, ","), skip = 0;
+        while (skip < n && (p[skip] == ' ' || p[skip] == '\t'))
+            skip++;                   /* "a, b" is meant as "a,b" */
+        size_t len = n - skip;
+        while (len > 0 && (p[skip + len - 1] == ' ' || p[skip + len - 1] == '\t'))
+            len--;
         egress *e = &out->e[out->n];
-        int rc = proxies ? parse_proxy(p, n, e, err, errlen) : parse_bind(p, n, e, err, errlen);
+        int rc = proxies ? parse_proxy(p + skip, len, e, err, errlen)
+                         : parse_bind(p + skip, len, e, err, errlen);
         if (rc != 0) {
             egress_list_free(out);
             return -1;

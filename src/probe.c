@@ -323,10 +323,23 @@ static void probe_reply(probe *p, const smtp_reply *r)
 
 /* ---- connection events ---- */
 
+/* The route failed before the server was reached: nothing is learned about
+ * the server or the recipients (reason stays the neutral default; callers
+ * must not use it), only the route's error text. */
+static void egress_failed(probe *p)
+{
+    finish(p, PROBE_EGRESS_ERROR, REASON_TEMPORARY_FAILURE, NULL);
+    copy_text(p->res.text, sizeof p->res.text, conn_egress_error(p->c));
+}
+
 static void on_connect(conn *c, void *ud, int status)
 {
     (void)c;
     probe *p = ud;
+    if (status == CONN_EEGRESS) {
+        egress_failed(p);
+        return;
+    }
     if (status == UV_ETIMEDOUT) {
         finish(p, PROBE_TIMEOUT, REASON_TIMEOUT, NULL);
         return;
@@ -424,7 +437,7 @@ probe *probe_start(uv_loop_t *loop, const struct sockaddr *sa, const probe_opts 
         free(p);
         return NULL;
     }
-    if (conn_connect(p->c, sa, opts->connect_timeout_ms) != 0) {
+    if (conn_connect_via(p->c, sa, opts->route, opts->connect_timeout_ms) != 0) {
         /* no callback will come from the connect: close to report */
         p->finishing = true;
         p->res.outcome = PROBE_NO_CONNECT;
@@ -464,6 +477,7 @@ const char *probe_outcome_name(probe_outcome o)
 {
     static const char *const names[] = {
         "done", "no_connect", "timeout", "temporary", "refused", "tls_error", "protocol_error",
+        "egress_error",
     };
     return (unsigned)o < sizeof names / sizeof *names ? names[o] : "?";
 }

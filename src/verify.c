@@ -9,6 +9,15 @@
  * catch-all probe while accept-all is unknown) in sessions of at most
  * --rcpt-per-session recipients. A session that fails before RCPT moves to
  * the next address of the host, then the next MX host.
+ *
+ * Routes (--proxy, --bind; one direct route without): sessions take them
+ * in turn. Each route is its own source address, so the --per-mx slots are
+ * per (MX address, route); --per-proxy caps a route's open sessions. A
+ * session whose route failed (PROBE_EGRESS_ERROR: says nothing about the
+ * server) goes out again, unchanged, by another route; a route that fails
+ * ROUTE_DEAD_AFTER times in a row is retired and its waiting sessions move
+ * on. When every route is retired the run stops with EXIT_RUNTIME and no
+ * verdict is made up for what could not be checked.
  */
 #include "verify.h"
 
@@ -30,6 +39,7 @@
 #define CATCHALL SIZE_MAX            /* rcpt_item value of the catch-all probe */
 #define REQUEUE_MAX 8                /* times one session may be turned away by a busy host */
 #define REQUEUE_DELAY_MS 250         /* times the attempt number */
+#define ROUTE_DEAD_AFTER 3           /* route failures in a row that retire it */
 
 typedef struct verify_ctx verify_ctx;
 
@@ -56,18 +66,30 @@ typedef struct vdomain {
     uv_timer_t timer;
     bool done;
     int requeues;                    /* this session turned away by a busy host */
+    size_t route;                    /* the route of the session being prepared or run */
     probe *session;                  /* the session in progress, or NULL */
     struct vdomain *next_wait;       /* queue of sessions waiting for a slot */
 } vdomain;
 
-/* Connection slots of one MX address: at most --per-mx sessions at once,
- * the others wait in arrival order. */
+/* Connection slots of one MX address from one route: at most --per-mx
+ * sessions at once, the others wait in arrival order. */
 typedef struct vgate {
     struct sockaddr_storage ip;
+    size_t route;
     int active;
     int limit;                       /* window: --per-mx, halved on 421, +1 per success */
     vdomain *head, *tail;
 } vgate;
+
+/* One route out: its health and, with --per-proxy, its slots. */
+typedef struct vroute {
+    const egress *e;
+    int active;                      /* sessions open through it */
+    int failures;                    /* route failures in a row */
+    bool dead, warned;
+    char why[RESULT_SMTP_TEXT_MAX + 1];   /* the last failure, for humans */
+    vdomain *head, *tail;            /* sessions waiting for --per-proxy */
+} vroute;
 
 struct verify_ctx {
     uv_loop_t loop;
@@ -82,6 +104,9 @@ struct verify_ctx {
     size_t ngates, gates_cap;
     int active;                      /* sessions open, all hosts together */
     vdomain *global_head, *global_tail;   /* waiting for --concurrency */
+    vroute *routes;
+    size_t nroutes, live_routes, next_route;
+    bool routes_failed;              /* every route retired: the run stopped */
     FILE *trace;
     volatile sig_atomic_t *cancel;   /* set by a signal handler: stop now */
     bool cancelled;
@@ -220,11 +245,11 @@ static size_t build_batch(vdomain *d)
     return n;
 }
 
-/* The gate of an MX address (a handful per run: linear). */
-static vgate *gate_for(verify_ctx *v, const struct sockaddr_storage *ip)
+/* The gate of an MX address and route (a handful per run: linear). */
+static vgate *gate_for(verify_ctx *v, const struct sockaddr_storage *ip, size_t route)
 {
     for (size_t i = 0; i < v->ngates; i++)
-        if (dns_addr_equal(&v->gates[i].ip, ip))
+        if (v->gates[i].route == route && dns_addr_equal(&v->gates[i].ip, ip))
             return &v->gates[i];
     if (v->ngates == v->gates_cap) {
         size_t cap = v->gates_cap ? v->gates_cap * 2 : 16;
@@ -235,7 +260,7 @@ static vgate *gate_for(verify_ctx *v, const struct sockaddr_storage *ip)
         v->gates_cap = cap;
     }
     vgate *g = &v->gates[v->ngates++];
-    *g = (vgate){.ip = *ip, .limit = v->o->per_mx};
+    *g = (vgate){.ip = *ip, .route = route, .limit = v->o->per_mx};
     return g;
 }
 
@@ -259,11 +284,49 @@ static vdomain *wait_pop(vdomain **head, vdomain **tail)
 
 static void launch(vdomain *d);
 
-/* Start D's prepared session now, or queue it until a slot frees. */
+static const struct sockaddr_storage *target_ip(const vdomain *d)
+{
+    return &d->dns.mx[d->mx_i].addrs[d->addr_i];
+}
+
+/* The next live route in turn that can reach an address of FAMILY (an IPv4
+ * --bind address cannot reach an IPv6 server), other than AVOID if there
+ * is a choice. SIZE_MAX when every route is retired. */
+static size_t pick_route(verify_ctx *v, int family, size_t avoid)
+{
+    size_t pick = SIZE_MAX;
+    int best = -1;
+    for (size_t k = 0; k < v->nroutes && best < 3; k++) {
+        size_t i = (v->next_route + k) % v->nroutes;
+        const vroute *r = &v->routes[i];
+        if (r->dead)
+            continue;
+        bool fits = r->e->kind != EGRESS_BIND || r->e->addr.ss_family == family;
+        int score = (fits ? 2 : 0) + (i != avoid);
+        if (score > best) {
+            best = score;
+            pick = i;
+        }
+    }
+    if (pick != SIZE_MAX)
+        v->next_route = pick + 1;
+    return pick;
+}
+
+/* Start D's prepared session now, or queue it until a slot frees: the MX
+ * address's for its route, the route's (--per-proxy), the run's. */
 static void admit(vdomain *d)
 {
     verify_ctx *v = d->v;
-    vgate *g = gate_for(v, &d->dns.mx[d->mx_i].addrs[d->addr_i]);
+    if (v->cancelled)
+        return;
+    const struct sockaddr_storage *ip = target_ip(d);
+    if (d->route >= v->nroutes || v->routes[d->route].dead)
+        d->route = pick_route(v, ip->ss_family, SIZE_MAX);
+    if (d->route == SIZE_MAX)
+        return;                       /* every route retired: the run is stopping */
+    vroute *r = &v->routes[d->route];
+    vgate *g = gate_for(v, ip, d->route);
     if (!g) {
         fprintf(stderr, "mailvet: out of memory\n");
         exit(EXIT_RUNTIME);
@@ -272,31 +335,57 @@ static void admit(vdomain *d)
         wait_push(&g->head, &g->tail, d);
         return;
     }
+    if (v->o->per_proxy > 0 && r->active >= v->o->per_proxy) {
+        wait_push(&r->head, &r->tail, d);
+        return;
+    }
     if (v->active >= v->o->concurrency) {
         wait_push(&v->global_head, &v->global_tail, d);
         return;
     }
     g->active++;
+    r->active++;
     v->active++;
     launch(d);
 }
 
-/* A session ended: its slots go to whoever waits for them. The window
- * grows back by one on success and halves when the host said it is busy. */
-static void release(verify_ctx *v, const struct sockaddr_storage *ip, bool busy)
+/* How a session's end bears on its MX address's window. */
+typedef enum slot_end { SLOT_OK, SLOT_BUSY, SLOT_NEUTRAL } slot_end;
+
+/* Slots freed at IP and ROUTE: whoever waits for them is admitted, one per
+ * queue, or every waiter of a retired route (they move to another). */
+static void wake(verify_ctx *v, const struct sockaddr_storage *ip, size_t route)
 {
-    vgate *g = gate_for(v, ip);
-    g->active--;
-    v->active--;
-    if (busy)
-        g->limit = g->limit > 1 ? g->limit / 2 : 1;
-    else if (g->limit < v->o->per_mx)
-        g->limit++;
-    vdomain *w = wait_pop(&g->head, &g->tail);
-    if (w)
-        admit(w);
+    vroute *r = &v->routes[route];
+    bool all = r->dead;
+    vdomain *w;
+    do {
+        vgate *g = gate_for(v, ip, route);   /* again each time: admit may move the gates */
+        if ((w = g ? wait_pop(&g->head, &g->tail) : NULL))
+            admit(w);
+    } while (w && all);
+    do {
+        if ((w = wait_pop(&r->head, &r->tail)))
+            admit(w);
+    } while (w && all);
     if ((w = wait_pop(&v->global_head, &v->global_tail)))
         admit(w);
+}
+
+/* A session ended: its slots go to whoever waits for them. The window
+ * grows back by one on success and halves when the host said it is busy;
+ * a route failure leaves it alone (the host was never reached). */
+static void release(verify_ctx *v, const struct sockaddr_storage *ip, size_t route, slot_end how)
+{
+    vgate *g = gate_for(v, ip, route);
+    g->active--;
+    v->routes[route].active--;
+    v->active--;
+    if (how == SLOT_BUSY)
+        g->limit = g->limit > 1 ? g->limit / 2 : 1;
+    else if (how == SLOT_OK && g->limit < v->o->per_mx)
+        g->limit++;
+    wake(v, ip, route);
 }
 
 static void start_session(vdomain *d)
@@ -306,6 +395,7 @@ static void start_session(vdomain *d)
         end_round(d);
         return;
     }
+    d->route = pick_route(d->v, target_ip(d)->ss_family, SIZE_MAX);
     admit(d);
 }
 
@@ -320,6 +410,9 @@ static void launch(vdomain *d)
     probe_opts po = d->v->popts;
     po.session_timeout_ms = po.command_timeout_ms * (int)(6 + d->nrcpts);
     po.server_name = d->dns.mx[d->mx_i].host;
+    po.route = d->v->routes[d->route].e;
+    if (d->v->trace && po.route->kind != EGRESS_DIRECT)
+        fprintf(d->v->trace, "[%s] via %s\n", po.server_name, po.route->label);
     if (!(d->session = probe_start(&d->v->loop, (struct sockaddr *)&ss, &po, d->rcpts,
                                    d->nrcpts, on_probe_done, on_trace, d))) {
         fprintf(stderr, "mailvet: out of memory\n");
@@ -388,14 +481,62 @@ static bool host_busy(const probe_result *res)
            res->outcome == PROBE_NO_CONNECT;
 }
 
+static void stop_all(verify_ctx *v);
+
+/* Route I failed (WHY names it): retire it after ROUTE_DEAD_AFTER failures
+ * in a row; with none left, stop the run. */
+static void route_strike(verify_ctx *v, size_t i, const char *why)
+{
+    vroute *r = &v->routes[i];
+    if (r->dead)
+        return;
+    copy_str(r->why, sizeof r->why, why);
+    if (!r->warned) {                 /* once per route: a big run would repeat it */
+        fprintf(stderr, "mailvet: %s%s\n", why,
+                v->live_routes > 1 ? " (its sessions go out by the other routes)" : "");
+        r->warned = true;
+    }
+    if (++r->failures < ROUTE_DEAD_AFTER)
+        return;
+    r->dead = true;
+    if (--v->live_routes > 0) {
+        fprintf(stderr, "mailvet: route %s failed %d times in a row; not using it any more\n",
+                r->e->label, ROUTE_DEAD_AFTER);
+        return;
+    }
+    v->routes_failed = true;
+    stop_all(v);
+}
+
+/* The session never reached the server: nothing was learned. Count it
+ * against the route and send the same batch out again by another one. */
+static void reroute(vdomain *d, const char *why)
+{
+    verify_ctx *v = d->v;
+    size_t bad = d->route;
+    route_strike(v, bad, why);
+    release(v, target_ip(d), bad, SLOT_NEUTRAL);
+    if (v->cancelled)
+        return;
+    for (size_t i = 0; i < d->nrcpts; i++)
+        d->rcpts[i].answered = false;
+    d->route = pick_route(v, target_ip(d)->ss_family, bad);
+    admit(d);
+}
+
 static void on_probe_done(void *ud, const probe_result *res)
 {
     vdomain *d = ud;
     d->session = NULL;
     if (d->v->cancelled)
         return;
+    if (res->outcome == PROBE_EGRESS_ERROR) {
+        reroute(d, res->text);
+        return;
+    }
+    d->v->routes[d->route].failures = 0;
     bool busy = host_busy(res);
-    release(d->v, &d->dns.mx[d->mx_i].addrs[d->addr_i], busy);
+    release(d->v, target_ip(d), d->route, busy ? SLOT_BUSY : SLOT_OK);
     if (busy && res->outcome != PROBE_NO_CONNECT && d->requeues < REQUEUE_MAX) {
         d->requeues++;
         for (size_t i = 0; i < d->nrcpts; i++)     /* the same batch, again */
@@ -500,6 +641,28 @@ static void free_domains(verify_ctx *v)
     }
     free(v->domains);
     free(v->gates);
+    free(v->routes);
+}
+
+/* The route pool from the options (one direct route when there is none). */
+static bool make_routes(verify_ctx *v)
+{
+    static const egress direct = {.kind = EGRESS_DIRECT, .label = "direct"};
+    size_t n = v->o->routes.n ? v->o->routes.n : 1;
+    if (!(v->routes = calloc(n, sizeof *v->routes)))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        v->routes[i].e = v->o->routes.n ? &v->o->routes.e[i] : &direct;
+    v->nroutes = v->live_routes = n;
+    return true;
+}
+
+static void report_dead_routes(const verify_ctx *v)
+{
+    fprintf(stderr, "mailvet: every route failed %d times in a row; stopped without a verdict for "
+            "the addresses not yet checked:\n", ROUTE_DEAD_AFTER);
+    for (size_t i = 0; i < v->nroutes; i++)
+        fprintf(stderr, "  %s\n", v->routes[i].why);
 }
 
 static void on_dns_closed(void *ud)
@@ -508,6 +671,21 @@ static void on_dns_closed(void *ud)
 }
 
 /* Abandon everything: sessions, retry timers, waiting queues. */
+static void stop_all(verify_ctx *v)
+{
+    v->cancelled = true;
+    uv_timer_stop(&v->watch);
+    for (size_t j = 0; j < v->ndomains; j++) {
+        vdomain *d = &v->domains[j];
+        uv_timer_stop(&d->timer);
+        if (d->session)
+            probe_cancel(d->session);
+        d->done = true;
+    }
+    uv_stop(&v->loop);             /* the closing below finishes the rest */
+}
+
+/* Stops the run on a signal (*cancel), and the watch once all is done. */
 static void on_watch(uv_timer_t *t)
 {
     verify_ctx *v = t->data;
@@ -519,16 +697,7 @@ static void on_watch(uv_timer_t *t)
             uv_timer_stop(t);      /* let the loop end */
         return;
     }
-    v->cancelled = true;
-    uv_timer_stop(t);
-    for (size_t j = 0; j < v->ndomains; j++) {
-        vdomain *d = &v->domains[j];
-        uv_timer_stop(&d->timer);
-        if (d->session)
-            probe_cancel(d->session);
-        d->done = true;
-    }
-    uv_stop(&v->loop);             /* the closing below finishes the rest */
+    stop_all(v);
 }
 
 int verify_run(verify_item *items, size_t n, const cli_opts *o, FILE *trace,
@@ -536,7 +705,7 @@ int verify_run(verify_item *items, size_t n, const cli_opts *o, FILE *trace,
 {
     verify_ctx v = {.items = items, .o = o, .trace = trace, .cancel = cancel};
     probe_opts_init(&v.popts, o, v.helo, v.from);
-    if (uv_loop_init(&v.loop) != 0 || !group_domains(&v, n)) {
+    if (uv_loop_init(&v.loop) != 0 || !group_domains(&v, n) || !make_routes(&v)) {
         fprintf(stderr, "mailvet: cannot start the event loop\n");
         free_domains(&v);
         return EXIT_RUNTIME;
@@ -565,6 +734,10 @@ int verify_run(verify_item *items, size_t n, const cli_opts *o, FILE *trace,
         uv_close((uv_handle_t *)&v.domains[j].timer, NULL);
     uv_run(&v.loop, UV_RUN_DEFAULT);
     uv_loop_close(&v.loop);
+    if (v.routes_failed)
+        report_dead_routes(&v);
     free_domains(&v);
+    if (v.routes_failed)
+        return EXIT_RUNTIME;
     return v.cancelled ? EXIT_INTERRUPTED : 0;
 }

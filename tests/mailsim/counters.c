@@ -1,10 +1,82 @@
 /* counters.c — mailsim's counter dump: one JSON object with the totals, the
- * DNS counters and one entry per host that saw a connection. Format in
- * README.md ("Counters"). */
+ * DNS counters, one entry per host that saw a connection, and per client
+ * source address the connections to each host (kept here, in a fixed table
+ * indexed by "source host"). Format in README.md ("Counters"). */
 #include "counters.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+struct counters_source {
+    char src[46];                 /* INET6_ADDRSTRLEN */
+    const world_host *h;
+    uint64_t connections, current, peak;
+};
+
+static counters_source src_pairs[COUNTERS_SOURCES_MAX];
+static size_t src_n;
+static uint64_t src_overflow;
+static table src_index;           /* "SRC HOST" -> &src_pairs[i] */
+
+counters_source *counters_source_opened(const char *src, const world_host *h)
+{
+    char key[46 + 256 + 2];
+    snprintf(key, sizeof key, "%.45s %.255s", src, h->name);
+    if (!src_index.slots)
+        table_init(&src_index);
+    counters_source *s = table_get(&src_index, key);
+    if (!s) {
+        if (src_n == COUNTERS_SOURCES_MAX) {
+            src_overflow++;
+            return NULL;
+        }
+        s = &src_pairs[src_n++];
+        snprintf(s->src, sizeof s->src, "%.45s", src);
+        s->h = h;
+        table_put(&src_index, key, s);
+    }
+    s->connections++;
+    if (++s->current > s->peak)
+        s->peak = s->current;
+    return s;
+}
+
+void counters_source_closed(counters_source *s)
+{
+    if (s && s->current > 0)
+        s->current--;
+}
+
+/* Grouped by source, then host, in a stable order. */
+static int source_cmp(const void *a, const void *b)
+{
+    const counters_source *x = *(const counters_source *const *)a;
+    const counters_source *y = *(const counters_source *const *)b;
+    int c = strcmp(x->src, y->src);
+    return c ? c : strcmp(x->h->name, y->h->name);
+}
+
+static void counters_sources(FILE *f)
+{
+    static const counters_source *order[COUNTERS_SOURCES_MAX];
+    for (size_t i = 0; i < src_n; i++)
+        order[i] = &src_pairs[i];
+    qsort(order, src_n, sizeof *order, source_cmp);
+    fprintf(f, ",\n\"sources\":{");
+    for (size_t i = 0; i < src_n; i++) {
+        const counters_source *s = order[i];
+        bool first_of_src = i == 0 || strcmp(order[i - 1]->src, s->src) != 0;
+        if (first_of_src)
+            fprintf(f, "%s\n\"%s\":{", i ? "}," : "", s->src);
+        else
+            fputc(',', f);
+        fprintf(f, "\"%s\":{\"connections\":%llu,\"conn_peak\":%llu}", s->h->name,
+                (unsigned long long)s->connections, (unsigned long long)s->peak);
+    }
+    fprintf(f, "%s},\n\"sources_overflow\":%llu", src_n ? "}" : "", (unsigned long long)src_overflow);
+}
 
 static void counters_one(FILE *f, const world_counters *c)
 {
@@ -49,7 +121,9 @@ int counters_write(const world *w, const char *path)
         counters_one(f, &h->c);
         first = 0;
     }
-    fprintf(f, "}}\n");
+    fprintf(f, "}");
+    counters_sources(f);
+    fprintf(f, "}\n");
     if (f == stdout) {
         fflush(f);
         return 0;

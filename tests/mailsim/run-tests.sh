@@ -279,7 +279,16 @@ if [ "$out" = CONNECT-FAILED ] && [ $((t1 - t0)) -lt 1000 ]; then ok "dead host:
 expect "dead host: no route to host" "$(swaks --server 127.255.0.1 --port $PORT --to a@dead.com 2>&1)" "No route to host|unreachable|Connection refused"
 
 echo "# counters"
+for src in 127.0.0.2 127.0.0.2 127.0.0.3; do
+    swaks --server 127.1.0.3 --port $PORT --local-interface $src --from a@c.org --to x@catchall.com \
+        --quit-after RCPT >/dev/null 2>&1
+done
 dump
+expect "counters per source: connections and peak of one (source, host)" \
+    "$(grep '^"127.0.0.2":{' "$T/counters.json")" '^"127.0.0.2":\{"mx.catchall.com":\{"connections":2,"conn_peak":1\}\},$'
+expect "counters per source: another source apart" \
+    "$(grep '^"127.0.0.3":{' "$T/counters.json")" '^"127.0.0.3":\{"mx.catchall.com":\{"connections":1,"conn_peak":1\}\}'
+expect "counters per source: overflow is zero" "$(grep -o '"sources_overflow":[0-9]*' "$T/counters.json")" ':0$'
 expect "counters file is JSON with totals" "$(head -c 200 "$T/counters.json")" '^\{"dns":\{"queries":[0-9]+'
 expect "counters count commands" "$(counter total commands)" "^[1-9][0-9]+$"
 expect "counters count tarpitted connections" "$(counter mx.tarpit.com tarpitted)" "^1$"

@@ -2,7 +2,8 @@
  * connection: line buffering (bounded), per-host behaviour (latency, caps,
  * greylisting, STARTTLS over memory BIOs, tarpit, blocks, drops, garbage,
  * over-long lines, dripping), provider-style reply texts, and the counters
- * in each world_host (field c) and world.total. Never accepts DATA. */
+ * in each world_host (field c) and world.total (per source address: in
+ * counters.c). Never accepts DATA. */
 #include "smtp.h"
 
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counters.h"
 #include "tls.h"
 
 #define SMTP_IN_MAX 16384       /* buffered input (pipelined commands) */
@@ -104,6 +106,7 @@ typedef struct smtp_conn {
     /* session */
     int ehlo, mail, rejected, tls_on, rcpts, skip;
     SSL *ssl;
+    counters_source *src;     /* this client address's counters for the host */
     char peer[INET6_ADDRSTRLEN];
     char sender[320];
     size_t inlen, curlen;     /* buffered bytes; bytes since the last LF */
@@ -149,6 +152,7 @@ static void smtp_close(smtp_conn *c, int reset)
     if (c->counted) {
         c->h->c.conn_current--;
         smtp_world->total.conn_current--;
+        counters_source_closed(c->src);
     }
     smtp_open--;
     uv_timer_stop(&c->timer);
@@ -784,6 +788,7 @@ static void smtp_accept(uv_stream_t *server, int status)
     h->c.conn_current++;
     smtp_world->total.conn_current++;
     c->counted = 1;
+    c->src = counters_source_opened(c->peer, h);
     if (h->c.conn_current > h->c.conn_peak)
         h->c.conn_peak = h->c.conn_current;
     if (smtp_world->total.conn_current > smtp_world->total.conn_peak)

@@ -1,9 +1,13 @@
 /* test_conn.c — drives conn.c against a tiny SMTP-ish server in the same
  * process and on the same libuv loop (127.0.0.1; run it inside `unshare -n`,
  * see conn.sh). Each test records the client's and the server's events in
- * one log string and compares it with the expected one.
+ * one log string and compares it with the expected one. The server can also
+ * play a scripted SOCKS5 proxy (conn_connect_via through it: honest,
+ * dripping, refusing, silent, garbage), and --bind routes are checked by
+ * the source address the server sees.
  * Prints "conn: N passed, M failed"; exits non-zero on failure. */
 #include "conn.h"
+#include "egress.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,8 +45,15 @@ static void logf_(const char *fmt, ...)
     va_end(ap);
 }
 
+static conn *client;
+
 static const char *errname(int e)
 {
+    static char buf[400];
+    if (e == CONN_EEGRESS && client) {
+        snprintf(buf, sizeof buf, "EEGRESS[%s]", conn_egress_error(client));
+        return buf;
+    }
     if (e == CONN_ELINE)
         return "ELINE";
     if (e == CONN_ETLS)
@@ -83,6 +94,15 @@ typedef struct chunk {
 
 enum srv_end { END_NONE, END_FIN, END_RESET };
 
+/* The listener as a SOCKS5 proxy: what it answers to each request (NULL:
+ * never answers). The client goes through it to 192.0.2.25:25. */
+typedef struct proxy {
+    const char *user, *pass;   /* the client's credentials (NULL: none) */
+    const chunk *method;       /* to the greeting */
+    const chunk *login;        /* to the login */
+    const chunk *connect;      /* to CONNECT; the banner may follow */
+} proxy;
+
 typedef struct test {
     const char *name;
     const char *expect;
@@ -97,6 +117,9 @@ typedef struct test {
     void (*cli_line)(conn *c, const char *line, size_t len);
     void (*cli_tls)(conn *c, int status);
     void (*cli_error)(conn *c, int err);
+    /* routes */
+    const proxy *px;           /* connect through this proxy (the listener) */
+    const char *bind;          /* connect from this source address */
 } test;
 
 struct srv {
@@ -110,6 +133,10 @@ struct srv {
     size_t step;
     char line[8192];
     size_t line_len;
+    int px_stage;              /* proxy: 0 greeting, 1 login or CONNECT, 2 tunnel */
+    unsigned char pin[600];    /* proxy: the client's request so far */
+    size_t pin_len;
+    bool told_peer;            /* bind tests: the client's address was logged */
     srv *next;
 };
 
@@ -125,7 +152,6 @@ static bool listener_open;
 static uv_timer_t guard;
 static int guard_fires;
 static srv *servers;
-static conn *client;
 static int fillers[3] = {-1, -1, -1};
 static SSL_CTX *srv_ctx;
 static int port;
@@ -214,6 +240,18 @@ static void srv_end(srv *s, enum srv_end how)
     }
 }
 
+/* Whether the proxy answers nothing after S's current script (the test's
+ * end of connection applies then). */
+static bool script_is_last(const srv *s)
+{
+    const proxy *px = cur->px;
+    if (!px || s->script == px->connect)
+        return true;
+    if (s->script == px->login)
+        return !px->connect;
+    return !px->login && !px->connect;
+}
+
 /* Plays the script: one chunk, then a timer for the next one's delay. */
 static void srv_step(uv_timer_t *t)
 {
@@ -221,7 +259,8 @@ static void srv_step(uv_timer_t *t)
     while (!s->closing) {
         const chunk *k = &s->script[s->step];
         if (!k->data) {
-            srv_end(s, cur->end);
+            if (script_is_last(s))
+                srv_end(s, cur->end);
             return;
         }
         s->step++;
@@ -247,6 +286,15 @@ static void srv_lines(srv *s, const char *p, size_t n)
             len--;
         s->line[len] = 0;
         s->line_len = 0;
+        if (cur->bind && !s->told_peer) {
+            struct sockaddr_storage ss;
+            int sl = sizeof ss;
+            char ip[INET6_ADDRSTRLEN] = "?";
+            if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &sl) == 0)
+                uv_ip_name((struct sockaddr *)&ss, ip, sizeof ip);
+            logf_("S:from(%s)", ip);
+            s->told_peer = true;
+        }
         log_line("S", s->line, len);
         if (cur->srv_line)
             cur->srv_line(s, s->line);
@@ -279,6 +327,81 @@ static void srv_tls_input(srv *s, const char *p, size_t n)
     srv_tls_flush(s);
 }
 
+/* ---- the test proxy ------------------------------------------------------ */
+
+/* Starts playing SCRIPT (NULL: stay silent). */
+static void srv_play(srv *s, const chunk *script)
+{
+    if (!script)
+        return;
+    s->script = script;
+    s->step = 0;
+    int d = script[0].data ? script[0].delay_ms : 0;
+    uv_timer_start(&s->timer, srv_step, (uint64_t)(d > 0 ? d : 0), 0);
+}
+
+/* The length of the client's request at the start of s->pin, logged; 0
+ * while incomplete. Parsed here independently of socks.c. */
+static size_t px_request(srv *s)
+{
+    const unsigned char *b = s->pin;
+    size_t n = s->pin_len;
+    if (n < 2)
+        return 0;
+    if (s->px_stage == 0) {                       /* VER NMETHODS METHODS */
+        if (n < 2u + b[1])
+            return 0;
+        char m[64] = "";
+        for (int i = 0; i < b[1] && i < 8; i++)
+            snprintf(m + strlen(m), sizeof m - strlen(m), "%s%02x", i ? "," : "", b[2 + i]);
+        logf_("P:hello(%s)", m);
+        return 2u + b[1];
+    }
+    if (b[0] == 0x01) {                           /* VER ULEN USER PLEN PASS */
+        size_t ul = b[1];
+        if (n < 3 + ul || n < 3 + ul + b[2 + ul])
+            return 0;
+        size_t pl = b[2 + ul];
+        logf_("P:login(%.*s:%.*s)", (int)ul, (const char *)b + 2, (int)pl, (const char *)b + 3 + ul);
+        return 3 + ul + pl;
+    }
+    if (n < 4)                                    /* VER CMD RSV ATYP ADDR PORT */
+        return 0;
+    size_t alen = b[3] == 1 ? 4 : 16, need = 4 + alen + 2;
+    if (n < need)
+        return 0;
+    char ip[INET6_ADDRSTRLEN];
+    inet_ntop(b[3] == 1 ? AF_INET : AF_INET6, b + 4, ip, sizeof ip);
+    logf_("P:connect(cmd=%d %s:%d)", b[1], ip, b[4 + alen] << 8 | b[5 + alen]);
+    return need;
+}
+
+/* Client bytes while the proxy handshake runs. */
+static void px_input(srv *s, const char *p, size_t n)
+{
+    if (n > sizeof s->pin - s->pin_len)
+        n = sizeof s->pin - s->pin_len;
+    memcpy(s->pin + s->pin_len, p, n);
+    s->pin_len += n;
+    size_t len;
+    while (s->px_stage < 2 && (len = px_request(s)) > 0) {
+        bool login = s->px_stage == 1 && s->pin[0] == 0x01;
+        memmove(s->pin, s->pin + len, s->pin_len - len);
+        s->pin_len -= len;
+        if (s->px_stage == 0)
+            srv_play(s, cur->px->method);
+        else if (login)
+            srv_play(s, cur->px->login);
+        else
+            srv_play(s, cur->px->connect);
+        s->px_stage = s->px_stage == 0 || login ? 1 : 2;
+    }
+    if (s->px_stage == 2 && s->pin_len) {
+        srv_lines(s, (const char *)s->pin, s->pin_len);
+        s->pin_len = 0;
+    }
+}
+
 static void srv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)h;
@@ -290,6 +413,8 @@ static void srv_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     srv *s = st->data;
     if (nread < 0)
         srv_close(s);
+    else if (nread > 0 && cur->px && s->px_stage < 2)
+        px_input(s, buf->base, (size_t)nread);
     else if (nread > 0 && s->garbage)
         srv_raw(s, "500 5.5.1 this is not TLS\r\n", 27);
     else if (nread > 0 && s->ssl)
@@ -316,7 +441,7 @@ static void srv_accept(uv_stream_t *l, int status)
     }
     uv_tcp_nodelay(&s->tcp, 1);
     uv_read_start((uv_stream_t *)&s->tcp, srv_alloc, srv_read);
-    s->script = cur->script;
+    s->script = cur->px ? NULL : cur->script;   /* a proxy waits for the greeting */
     if (s->script) {
         int d = s->script[0].delay_ms;
         uv_timer_start(&s->timer, srv_step, (uint64_t)(d > 0 ? d : 0), 0);
@@ -646,56 +771,143 @@ static void close_in_tls(conn *c, int status)
     conn_close(c);
 }
 
+/* 18-. SOCKS5 proxies and --bind */
+#define REPLY4 "\x05\x00\x00\x01\x7f\x00\x00\x05\x04\x38"      /* bound 127.0.0.5:1080 */
+static const chunk px_none[] = {{"\x05\x00", 2, 0}, {NULL, 0, 0}};
+static const chunk px_login[] = {{"\x05\x02", 2, 0}, {NULL, 0, 0}};
+static const chunk px_ok[] = {{"\x01\x00", 2, 0}, {NULL, 0, 0}};
+static const chunk px_denied[] = {{"\x01\x01", 2, 0}, {NULL, 0, 0}};
+static const chunk px_nomethod[] = {{"\x05\xff", 2, 0}, {NULL, 0, 0}};
+static const chunk px_http[] = {{"HTTP/1.1 400 Bad Request\r\n\r\n", 0, 0}, {NULL, 0, 0}};
+static const chunk px_nothing[] = {{NULL, 0, 0}};
+static const chunk px_up_banner[] = {{REPLY4 "220 mx.test ESMTP\r\n", 10 + 19, 0}, {NULL, 0, 0}};
+static const chunk px_up[] = {{REPLY4, 10, 0}, {NULL, 0, 0}};
+static const chunk px_unreach[] = {{"\x05\x04\x00\x01\0\0\0\0\0\0", 10, 0}, {NULL, 0, 0}};
+static const chunk px_general[] = {{"\x05\x01\x00\x01\0\0\0\0\0\0", 10, 0}, {NULL, 0, 0}};
+/* a name as the bound address, one byte per write, the banner last */
+static const chunk px_drip[] = {
+    D("\x05"), D("\x00"), D("\x00"), D("\x03"), D("\x05"), D("p"), D("r"), D("o"), D("x"),
+    D("y"), D("\x04"), {"\x38" "220 mx", 7, 3}, {".test ESMTP\r\n", 0, 3}, {NULL, 0, 0},
+};
+
+static const proxy px_plain = {NULL, NULL, px_none, NULL, px_up_banner};
+static const proxy px_alice = {"alice", "s3cret", px_login, px_ok, px_drip};
+static const proxy px_wrong = {"alice", "wrong", px_login, px_denied, NULL};
+static const proxy px_needs_login = {NULL, NULL, px_nomethod, NULL, NULL};
+static const proxy px_unreachable = {NULL, NULL, px_none, NULL, px_unreach};
+static const proxy px_failing = {NULL, NULL, px_none, NULL, px_general};
+static const proxy px_silent = {NULL, NULL, NULL, NULL, NULL};
+static const proxy px_dialling = {NULL, NULL, px_none, NULL, NULL};
+static const proxy px_httpd = {NULL, NULL, px_http, NULL, NULL};
+static const proxy px_hangup = {NULL, NULL, px_nothing, NULL, NULL};
+static const proxy px_no_banner = {NULL, NULL, px_none, NULL, px_up};
+
 static const test tests[] = {
     {"banner and reply", "C:0 L:[220 mx.test ESMTP] S:[EHLO me] L:[250 hello me] closed",
-     banner, END_NONE, basic_srv, 0, 2000, NULL, basic_cli, NULL, NULL},
+     banner, END_NONE, basic_srv, 0, 2000, NULL, basic_cli, NULL, NULL, NULL, NULL},
     {"CRLF, LF, bare CR, split lines",
      "C:0 L:[250-crlf] L:[250-lf only] L:[250-bare\\rcr] L:[250-split-across] L:[] "
      "L:[250-nul\\0byte] L:[250 end] closed",
-     endings, END_NONE, NULL, 0, 2000, NULL, close_on_end, NULL, NULL},
+     endings, END_NONE, NULL, 0, 2000, NULL, close_on_end, NULL, NULL, NULL, NULL},
     {"dripped one byte per write", "C:0 L:[250 drip] closed",
-     drip, END_NONE, NULL, 0, 2000, NULL, close_on_end, NULL, NULL},
+     drip, END_NONE, NULL, 0, 2000, NULL, close_on_end, NULL, NULL, NULL, NULL},
     {"over-long line", "C:0 L:#2048 E:ELINE closed",
-     too_long, END_NONE, NULL, 0, 2000, NULL, NULL, NULL, NULL},
+     too_long, END_NONE, NULL, 0, 2000, NULL, NULL, NULL, NULL, NULL, NULL},
     {"over-long line ending in CR+data", "C:0 E:ELINE closed",
-     too_long_cr, END_NONE, NULL, 0, 2000, NULL, NULL, NULL, NULL},
+     too_long_cr, END_NONE, NULL, 0, 2000, NULL, NULL, NULL, NULL, NULL, NULL},
     {"server closes: EOF", "C:0 L:[421 bye] E:EOF closed",
-     bye, END_FIN, NULL, 0, 2000, NULL, NULL, NULL, NULL},
+     bye, END_FIN, NULL, 0, 2000, NULL, NULL, NULL, NULL, NULL, NULL},
     {"server resets", "C:0 L:[421 bye] E:ECONNRESET closed",
-     bye_later, END_RESET, NULL, 0, 2000, NULL, NULL, NULL, NULL},
+     bye_later, END_RESET, NULL, 0, 2000, NULL, NULL, NULL, NULL, NULL, NULL},
     {"connection refused", "C:ECONNREFUSED closed",
-     NULL, END_NONE, NULL, 1, 2000, NULL, NULL, NULL, NULL},
+     NULL, END_NONE, NULL, 1, 2000, NULL, NULL, NULL, NULL, NULL, NULL},
     {"connect timeout (backlog full)", "C:ETIMEDOUT closed",
-     NULL, END_NONE, NULL, 2, 300, NULL, NULL, NULL, NULL},
+     NULL, END_NONE, NULL, 2, 300, NULL, NULL, NULL, NULL, NULL, NULL},
     {"timer on a silent server", "C:0 E:ETIMEDOUT closed",
-     NULL, END_NONE, NULL, 0, 2000, arm_150, NULL, NULL, NULL},
+     NULL, END_NONE, NULL, 0, 2000, arm_150, NULL, NULL, NULL, NULL, NULL},
     {"timer set while connecting", "C:0 E:ETIMEDOUT closed",
-     NULL, END_NONE, NULL, 4, 2000, NULL, NULL, NULL, NULL},
+     NULL, END_NONE, NULL, 4, 2000, NULL, NULL, NULL, NULL, NULL, NULL},
     {"timer disarmed", "C:0 L:[220 late] closed",
-     late, END_NONE, NULL, 0, 2000, arm_then_disarm, close_any, NULL, NULL},
+     late, END_NONE, NULL, 0, 2000, arm_then_disarm, close_any, NULL, NULL, NULL, NULL},
     {"STARTTLS with injected plaintext",
      "C:0 L:[220 mx.test ESMTP] S:[EHLO me] L:[250-mx.test] L:[250 STARTTLS] S:[STARTTLS] "
      "L:[220 ready] tls=0 T:0 S:tls-up(sni=mx.test) S:[EHLO me again] L:[250-mx.test] "
      "L:[250 over tls] tls=1 closed",
-     esmtp, END_NONE, tls_srv, 0, 2000, NULL, tls_cli, tls_cli_up, NULL},
+     esmtp, END_NONE, tls_srv, 0, 2000, NULL, tls_cli, tls_cli_up, NULL, NULL, NULL},
     {"STARTTLS answered with garbage",
      "C:0 L:[220 mx.test ESMTP] S:[EHLO me] L:[250 STARTTLS] S:[STARTTLS] L:[220 go ahead] "
      "tls=0 T:ETLS closed",
-     esmtp, END_NONE, garbage_srv, 0, 2000, NULL, tls_cli, NULL, NULL},
+     esmtp, END_NONE, garbage_srv, 0, 2000, NULL, tls_cli, NULL, NULL, NULL, NULL},
     {"conn_close inside on_line", "C:0 L:[250-a] closed",
-     many, END_NONE, NULL, 0, 2000, NULL, close_first, NULL, NULL},
+     many, END_NONE, NULL, 0, 2000, NULL, close_first, NULL, NULL, NULL, NULL},
     {"conn_close while connecting", "closed",
-     NULL, END_NONE, NULL, 3, 2000, NULL, NULL, NULL, NULL},
+     NULL, END_NONE, NULL, 3, 2000, NULL, NULL, NULL, NULL, NULL, NULL},
     {"pipelined writes in order",
      "C:0 L:[220 mx.test ESMTP] S:[MAIL FROM:<>] S:[RCPT TO:<a@x.test>] S:[RCPT TO:<b@x.test>] "
      "S:[QUIT] L:[221 bye] closed",
-     banner, END_NONE, pipeline_srv, 0, 2000, NULL, pipeline_cli, NULL, NULL},
+     banner, END_NONE, pipeline_srv, 0, 2000, NULL, pipeline_cli, NULL, NULL, NULL, NULL},
     {"conn_close inside on_connect", "C:0 closed",
-     banner, END_NONE, NULL, 0, 2000, close_in_connect, NULL, NULL, NULL},
+     banner, END_NONE, NULL, 0, 2000, close_in_connect, NULL, NULL, NULL, NULL, NULL},
     {"conn_close inside on_tls",
      "C:0 L:[220 mx.test ESMTP] S:[EHLO me] L:[250-mx.test] L:[250 STARTTLS] S:[STARTTLS] "
      "L:[220 ready] tls=0 T:0 closed",
-     esmtp, END_NONE, tls_srv, 0, 2000, NULL, tls_cli, close_in_tls, NULL},
+     esmtp, END_NONE, tls_srv, 0, 2000, NULL, tls_cli, close_in_tls, NULL, NULL, NULL},
+    {"SOCKS5: no login, banner in the CONNECT reply's write",
+     "P:hello(00) P:connect(cmd=1 192.0.2.25:25) C:0 L:[220 mx.test ESMTP] S:[EHLO me] "
+     "L:[250 hello me] closed",
+     NULL, END_NONE, basic_srv, 0, 2000, NULL, basic_cli, NULL, NULL, .px = &px_plain},
+    {"SOCKS5: login, then a CONNECT reply dripped byte by byte",
+     "P:hello(00,02) P:login(alice:s3cret) P:connect(cmd=1 192.0.2.25:25) C:0 "
+     "L:[220 mx.test ESMTP] S:[EHLO me] L:[250 hello me] closed",
+     NULL, END_NONE, basic_srv, 0, 2000, NULL, basic_cli, NULL, NULL, .px = &px_alice},
+    {"SOCKS5: login rejected",
+     "P:hello(00,02) P:login(alice:wrong) "
+     "C:EEGRESS[proxy socks5://test: authentication rejected] closed",
+     NULL, END_FIN, NULL, 0, 2000, NULL, NULL, NULL, NULL, .px = &px_wrong},
+    {"SOCKS5: no acceptable method",
+     "P:hello(00) C:EEGRESS[proxy socks5://test: no acceptable authentication method "
+     "(the proxy wants a user and password?)] closed",
+     NULL, END_FIN, NULL, 0, 2000, NULL, NULL, NULL, NULL, .px = &px_needs_login},
+    {"SOCKS5: the proxy cannot reach the server",
+     "P:hello(00) P:connect(cmd=1 192.0.2.25:25) C:EHOSTUNREACH closed",
+     NULL, END_FIN, NULL, 0, 2000, NULL, NULL, NULL, NULL, .px = &px_unreachable},
+    {"SOCKS5: general failure is the route's",
+     "P:hello(00) P:connect(cmd=1 192.0.2.25:25) "
+     "C:EEGRESS[proxy socks5://test: general SOCKS server failure (reply 1)] closed",
+     NULL, END_FIN, NULL, 0, 2000, NULL, NULL, NULL, NULL, .px = &px_failing},
+    {"SOCKS5: silent after the greeting",
+     "P:hello(00) C:EEGRESS[proxy socks5://test: no answer to the SOCKS5 greeting within the "
+     "connect timeout] closed",
+     NULL, END_NONE, NULL, 0, 300, NULL, NULL, NULL, NULL, .px = &px_silent},
+    {"SOCKS5: still dialling the server at the deadline",
+     "P:hello(00) P:connect(cmd=1 192.0.2.25:25) C:ETIMEDOUT closed",
+     NULL, END_NONE, NULL, 0, 300, NULL, NULL, NULL, NULL, .px = &px_dialling},
+    {"SOCKS5: an HTTP server instead",
+     "P:hello(00) C:EEGRESS[proxy socks5://test: not a SOCKS5 proxy (reply version 0x48)] closed",
+     NULL, END_NONE, NULL, 0, 2000, NULL, NULL, NULL, NULL, .px = &px_httpd},
+    {"SOCKS5: hangs up after the greeting",
+     "P:hello(00) C:EEGRESS[proxy socks5://test: closed the connection during the SOCKS5 "
+     "handshake] closed",
+     NULL, END_FIN, NULL, 0, 2000, NULL, NULL, NULL, NULL, .px = &px_hangup},
+    {"SOCKS5: proxy port refused",
+     "C:EEGRESS[proxy socks5://test: connection refused] closed",
+     NULL, END_NONE, NULL, 1, 2000, NULL, NULL, NULL, NULL, .px = &px_plain},
+    {"SOCKS5: proxy never accepts",
+     "C:EEGRESS[proxy socks5://test: connection timed out] closed",
+     NULL, END_NONE, NULL, 2, 300, NULL, NULL, NULL, NULL, .px = &px_plain},
+    {"SOCKS5: conn_close while connecting", "closed",
+     NULL, END_NONE, NULL, 3, 2000, NULL, NULL, NULL, NULL, .px = &px_plain},
+    {"SOCKS5: timer set while connecting runs after the tunnel",
+     "P:hello(00) P:connect(cmd=1 192.0.2.25:25) C:0 E:ETIMEDOUT closed",
+     NULL, END_NONE, NULL, 4, 2000, NULL, NULL, NULL, NULL, .px = &px_no_banner},
+    {"bind: from 127.0.0.2",
+     "C:0 L:[220 mx.test ESMTP] S:from(127.0.0.2) S:[EHLO me] L:[250 hello me] closed",
+     banner, END_NONE, basic_srv, 0, 2000, NULL, basic_cli, NULL, NULL, .bind = "127.0.0.2"},
+    {"bind: an address this host does not have",
+     "C:EEGRESS[source address 192.0.2.1: cannot bind: address not available] closed",
+     banner, END_NONE, NULL, 0, 2000, NULL, NULL, NULL, NULL, .bind = "192.0.2.1"},
+    {"bind: IPv6 source, IPv4 server", "connect-failed:EAFNOSUPPORT closed",
+     banner, END_NONE, NULL, 0, 2000, NULL, NULL, NULL, NULL, .bind = "::1"},
 };
 
 /* A 127.0.0.1 port with nothing behind it. */
@@ -751,12 +963,31 @@ static bool run_one(const test *t)
 
     uv_timer_init(loop, &guard);
     uv_timer_start(&guard, on_guard, GUARD_MS, 0);
+    /* the route: through the listener as a proxy to a TEST-NET server, or
+     * from a source address */
+    static egress route;
+    struct sockaddr_in dest = a;
+    memset(&route, 0, sizeof route);
+    route.kind = EGRESS_DIRECT;
+    if (t->px) {
+        route.kind = EGRESS_SOCKS5;
+        memcpy(&route.addr, &a, sizeof a);
+        snprintf(route.user, sizeof route.user, "%s", t->px->user ? t->px->user : "");
+        snprintf(route.pass, sizeof route.pass, "%s", t->px->pass ? t->px->pass : "");
+        snprintf(route.label, sizeof route.label, "socks5://test");
+        uv_ip4_addr("192.0.2.25", 25, &dest);
+    } else if (t->bind) {
+        route.kind = EGRESS_BIND;
+        if (uv_ip4_addr(t->bind, 0, (struct sockaddr_in *)&route.addr) != 0)
+            uv_ip6_addr(t->bind, 0, (struct sockaddr_in6 *)&route.addr);
+        snprintf(route.label, sizeof route.label, "%s", t->bind);
+    }
     client = conn_new(loop, &events, NULL);
     if (!client) {
         logf_("conn_new-failed");
         finish();
     } else {
-        int r = conn_connect(client, (struct sockaddr *)&a, t->connect_timeout);
+        int r = conn_connect_via(client, (struct sockaddr *)&dest, &route, t->connect_timeout);
         /* misuse while connecting: refused, no callback */
         if (r == 0 && conn_connect(client, (struct sockaddr *)&a, 100) != UV_EALREADY)
             logf_("second-connect-accepted");
