@@ -511,23 +511,50 @@ static bool usable(const starget *t)
 
 static int best_tier(const sdomain *d);
 
-/* The target an item goes to: one of the best tier's, chosen by its row,
- * so the load spreads over equal-preference MX hosts and an address always
- * meets the same host (the same verdict whatever the timing). -1: none. */
-static int pick_target(const sdomain *d, uint64_t row)
+static uint64_t mix64(uint64_t x)                    /* splitmix64 */
 {
-    int tier = best_tier(d), n = 0;
-    if (tier < 0)
-        return -1;
-    for (int i = 0; i < d->nt; i++)
-        n += d->t[i].pref == tier && usable(&d->t[i]);
-    uint64_t x = row + 0x9E3779B97F4A7C15ULL;          /* splitmix64 */
+    x += 0x9E3779B97F4A7C15ULL;
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
     x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    int k = (int)((x ^ (x >> 31)) % (uint64_t)n);
-    for (int i = 0; i < d->nt; i++)
-        if (d->t[i].pref == tier && usable(&d->t[i]) && k-- == 0)
-            return i;
+    return x ^ (x >> 31);
+}
+
+/* Targets are laid out address by address, one per route: t[a * nroutes + k].
+ * Address A of D has a usable route at tier TIER. */
+static bool addr_usable(const sdomain *d, int a, int tier)
+{
+    int nr = (int)d->s->nroutes;
+    for (int k = 0; k < nr; k++)
+        if (d->t[a * nr + k].pref == tier && usable(&d->t[a * nr + k]))
+            return true;
+    return false;
+}
+
+/* The target an item goes to: one of the best tier's MX addresses, chosen
+ * by its row, so the load spreads over equal-preference hosts and an
+ * address always meets the same host (the same verdict whatever the timing,
+ * whatever the routes); then one of that address's usable routes, by
+ * another hash of the row. -1: none. */
+static int pick_target(const sdomain *d, uint64_t row)
+{
+    int tier = best_tier(d), nr = (int)d->s->nroutes, naddr = d->nt / nr, n = 0;
+    if (tier < 0)
+        return -1;
+    for (int a = 0; a < naddr; a++)
+        n += addr_usable(d, a, tier);
+    uint64_t x = mix64(row);
+    int ka = (int)(x % (uint64_t)n);
+    for (int a = 0; a < naddr; a++) {
+        if (!addr_usable(d, a, tier) || ka-- > 0)
+            continue;
+        int m = 0;
+        for (int k = 0; k < nr; k++)
+            m += usable(&d->t[a * nr + k]);
+        int kr = (int)(mix64(x) % (uint64_t)m);
+        for (int k = 0; k < nr; k++)
+            if (usable(&d->t[a * nr + k]) && kr-- == 0)
+                return a * nr + k;
+    }
     return -1;
 }
 
@@ -1151,6 +1178,13 @@ static void on_probe_done(void *ud, const probe_result *res)
 
 /* ---- DNS ---- */
 
+/* A source address reaches only addresses of its own family (a proxy
+ * connects wherever it can). */
+static bool route_fits(const egress *e, const struct sockaddr_storage *mx)
+{
+    return e->kind != EGRESS_BIND || e->addr.ss_family == mx->ss_family;
+}
+
 static void on_dns(void *ud, const dns_result *res)
 {
     sdomain *d = ud;
@@ -1177,6 +1211,7 @@ static void on_dns(void *ud, const dns_result *res)
                 starget *t = &d->t[d->nt++];
                 t->h = host_get(s, &res->mx[i].addrs[j], res->mx[i].host, (int)k);
                 t->pref = res->mx[i].pref;
+                t->failed = !route_fits(s->routes[k].e, &res->mx[i].addrs[j]);
                 if (!(t->mx = strdup(res->mx[i].host)))
                     oom();
             }

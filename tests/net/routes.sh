@@ -14,7 +14,7 @@ net_paths "$1"
 net_enter "$@"
 T=$(mktemp -d)
 PIDS=
-trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; [ -n "$PIDS" ] && kill $PIDS 2>/dev/null; rm -rf "$T"' EXIT
+trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; [ -n "$PIDS" ] && kill $PIDS 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
 if ! command -v microsocks > /dev/null; then
     bad "microsocks is not installed (scripts/packages.txt)"
