@@ -509,6 +509,13 @@ static bool usable(const starget *t)
     return !t->failed && !t->h->dead && !route_dead(t->h);
 }
 
+/* A source address reaches only addresses of its own family (a proxy
+ * connects wherever it can). */
+static bool route_fits(const egress *e, const struct sockaddr_storage *mx)
+{
+    return e->kind != EGRESS_BIND || e->addr.ss_family == mx->ss_family;
+}
+
 static int best_tier(const sdomain *d);
 
 static uint64_t mix64(uint64_t x)                    /* splitmix64 */
@@ -816,7 +823,7 @@ static void domain_exhausted(sdomain *d)
         learn_accept_all(d, TRI_UNSET, "");
     for (int i = 0; i < d->nt; i++)      /* a retry may find a host again */
         if (temp)
-            d->t[i].failed = false;
+            d->t[i].failed = !route_fits(d->s->routes[d->t[i].h->route].e, &d->t[i].h->ip);
 }
 
 /* D has work (or its situation changed): queue it on the hosts its items
@@ -1177,13 +1184,6 @@ static void on_probe_done(void *ud, const probe_result *res)
 }
 
 /* ---- DNS ---- */
-
-/* A source address reaches only addresses of its own family (a proxy
- * connects wherever it can). */
-static bool route_fits(const egress *e, const struct sockaddr_storage *mx)
-{
-    return e->kind != EGRESS_BIND || e->addr.ss_family == mx->ss_family;
-}
 
 static void on_dns(void *ud, const dns_result *res)
 {
