@@ -749,24 +749,40 @@ static void cleanup(clean_ctx *c)
     }
 }
 
-int clean_merge_output(const cli_opts *o, const lists *l, const char *state_label,
-                       double elapsed, clean_result_fn next, void *ud)
+/* A run's context, or NULL (out of memory: said so). */
+static clean_ctx *ctx_new(const cli_opts *o, const lists *l)
 {
     clean_ctx *c = calloc(1, sizeof *c);
     addr_opts ao;
     addr_opts_default(&ao);
     if (!c || !(c->scr = screen_new(l, &ao))) {
         free(c);
-        return fail("out of memory", NULL, EXIT_RUNTIME);
+        fail("out of memory", NULL, EXIT_RUNTIME);
+        return NULL;
     }
     c->o = o;
     c->l = l;
     c->in_path = o->args[0];
     c->tmp_fd = -1;
+    install_signals();
+    return c;
+}
+
+static void ctx_free(clean_ctx *c)
+{
+    cleanup(c);
+    free(c);
+}
+
+int clean_merge_output(const cli_opts *o, const lists *l, const char *state_label,
+                       double elapsed, clean_result_fn next, void *ud)
+{
+    clean_ctx *c = ctx_new(o, l);
+    if (!c)
+        return EXIT_RUNTIME;
     snprintf(c->state_path, sizeof c->state_path, "%s", state_label);
     c->next = next;
     c->next_ud = ud;
-    install_signals();
     int rc = check_paths(o);
     if (rc == 0)
         rc = open_input(c);
@@ -777,25 +793,15 @@ int clean_merge_output(const cli_opts *o, const lists *l, const char *state_labe
     c->st.elapsed = elapsed;
     if (rc == 0)
         report_summary_text(stdout, &c->st);
-    cleanup(c);
-    free(c);
+    ctx_free(c);
     return rc;
 }
 
 int clean_run(const cli_opts *o, const lists *l)
 {
-    clean_ctx *c = calloc(1, sizeof *c);
-    addr_opts ao;
-    addr_opts_default(&ao);
-    if (!c || !(c->scr = screen_new(l, &ao))) {
-        free(c);
-        return fail("out of memory", NULL, EXIT_RUNTIME);
-    }
-    c->o = o;
-    c->l = l;
-    c->in_path = o->args[0];
-    c->tmp_fd = -1;
-    install_signals();
+    clean_ctx *c = ctx_new(o, l);
+    if (!c)
+        return EXIT_RUNTIME;
     double t0 = now();
     int rc = check_paths(o);
     if (rc == 0)
@@ -803,7 +809,6 @@ int clean_run(const cli_opts *o, const lists *l)
     c->st.elapsed = c->elapsed_before + now() - t0;
     if (rc == 0)
         rc = summarize(c);
-    cleanup(c);
-    free(c);
+    ctx_free(c);
     return rc;
 }
