@@ -17,6 +17,7 @@
 #define DNS_TTL 300
 #define DNS_TCP_IDLE_MS 10000
 #define DNS_TCP_BUF (65535 + 2)
+#define DNS_MAX_CHAIN 8     /* CNAMEs followed in one answer */
 
 static uv_udp_t dns_udp;
 static uv_tcp_t dns_tcp;
@@ -144,7 +145,8 @@ static const world_dns *dns_opts(const world_name *n)
     static const world_dns none;
     if (!n)
         return &none;
-    if (n->domain && (n->domain->dns.mode || n->domain->dns.delay_ms || n->domain->dns.truncate))
+    if (n->domain && (n->domain->dns.mode || n->domain->dns.delay_ms || n->domain->dns.truncate ||
+                      n->domain->dns.loop_noerror))
         return &n->domain->dns;
     if (n->host)
         return &n->host->dns;
@@ -158,6 +160,13 @@ static int dns_records(dns_buf *b, const char *owner, const world_name *n, unsig
     const world_domain *d = n->domain;
     const world_host *h = n->host;
     if ((type == DNS_T_MX || type == DNS_T_ANY) && d) {
+        /* mx-many first: a client that keeps the first records it reads
+         * instead of the lowest preferences misses the domain's own mx */
+        char many[300];
+        for (int i = 0; i < d->n_many && !b->overflow; i++, count++) {
+            int pref = world_many_mx(d, i, many, sizeof many);
+            dns_rr_name(b, owner, DNS_T_MX, pref, many);
+        }
         for (int i = 0; i < d->n_mx; i++, count++)
             dns_rr_name(b, owner, DNS_T_MX, d->mx[i].pref, d->mx[i].host);
     }
@@ -180,6 +189,51 @@ static int dns_records(dns_buf *b, const char *owner, const world_name *n, unsig
         }
     }
     return count;
+}
+
+/* Follows the CNAME chain from FIRST, appending each CNAME and then the
+ * records of QTYPE at its end. Returns the number of records; sets *rcode
+ * to 3 when the chain ends at a name that does not exist, and *loop when
+ * it comes back to one of its own names or outgrows DNS_MAX_CHAIN. */
+static int dns_chain(world *w, dns_buf *b, const world_name *first, unsigned qtype,
+                     unsigned *rcode, int *loop)
+{
+    const char *owner = NULL;   /* question name by pointer */
+    const world_name *n = first;
+    const world_name *seen[DNS_MAX_CHAIN];
+    char cur[300];
+    int an = 0;
+    *loop = 0;
+    for (int hops = 0;; hops++) {
+        if (!n->domain || !n->domain->cname || qtype == DNS_T_CNAME) {
+            if (qtype != DNS_T_CNAME)
+                return an + dns_records(b, owner, n, qtype);
+            if (n->domain && n->domain->cname) {
+                dns_rr_name(b, owner, DNS_T_CNAME, -1, n->domain->cname);
+                an++;
+            }
+            return an;
+        }
+        if (hops == DNS_MAX_CHAIN) {
+            *loop = 1;
+            return an;
+        }
+        seen[hops] = n;
+        dns_rr_name(b, owner, DNS_T_CNAME, -1, n->domain->cname);
+        an++;
+        snprintf(cur, sizeof cur, "%s", n->domain->cname);
+        owner = cur;
+        n = world_name_get(w, cur);
+        for (int k = 0; n && k <= hops; k++)
+            if (seen[k] == n) {
+                *loop = 1;
+                return an;
+            }
+        if (!n || (n->domain && n->domain->dns.mode == WORLD_DNS_NXDOMAIN)) {
+            *rcode = 3;
+            return an;
+        }
+    }
 }
 
 int dns_answer(world *w, const uint8_t *q, size_t qlen, uint8_t *out, size_t outcap,
@@ -247,29 +301,13 @@ int dns_answer(world *w, const uint8_t *q, size_t qlen, uint8_t *out, size_t out
     } else if (o->mode == WORLD_DNS_NXDOMAIN || !first) {
         rcode = 3;
     } else {
-        const char *owner = NULL;   /* question name by pointer */
-        const world_name *n = first;
-        char cur[300];
-        for (int hops = 0; n && hops < 8; hops++) {
-            if (n->domain && n->domain->cname && qtype != DNS_T_CNAME) {
-                dns_rr_name(&b, owner, DNS_T_CNAME, -1, n->domain->cname);
-                an++;
-                snprintf(cur, sizeof cur, "%s", n->domain->cname);
-                owner = cur;
-                n = world_name_get(w, cur);
-                if (!n || (n->domain && n->domain->dns.mode == WORLD_DNS_NXDOMAIN))
-                    rcode = 3;
-                continue;
-            }
-            if (qtype == DNS_T_CNAME) {
-                if (n->domain && n->domain->cname) {
-                    dns_rr_name(&b, owner, DNS_T_CNAME, -1, n->domain->cname);
-                    an++;
-                }
-            } else {
-                an += dns_records(&b, owner, n, qtype);
-            }
-            break;
+        int loop;
+        an = dns_chain(w, &b, first, qtype, &rcode, &loop);
+        if (loop && !o->loop_noerror) {
+            /* as recursive resolvers do (RFC 1034 §3.6.2: loops are errors) */
+            rcode = 2;
+            b.len = after_q;
+            an = 0;
         }
     }
     int tc = 0;

@@ -58,7 +58,7 @@ static int ideal_route(world *w, const char *dn, world_host **out, const world_d
     *dom = d;
     if (!d || d->dns.mode != WORLD_DNS_NORMAL)
         return 0;
-    if (d->n_mx == 0) {
+    if (d->n_mx == 0 && d->n_many == 0) {
         world_name *hn = world_name_get(w, d->name);
         if (hn && ideal_live(hn->host)) {
             out[0] = hn->host;
@@ -67,12 +67,15 @@ static int ideal_route(world *w, const char *dn, world_host **out, const world_d
         return 0;
     }
     int best = 1 << 30, n = 0;
-    for (int i = 0; i < d->n_mx; i++) {
-        world_name *hn = strcmp(d->mx[i].host, ".") ? world_name_get(w, d->mx[i].host) : NULL;
+    for (int i = 0; i < d->n_mx + d->n_many; i++) {
+        char many[300];
+        int pref = i < d->n_mx ? d->mx[i].pref : world_many_mx(d, i - d->n_mx, many, sizeof many);
+        const char *host = i < d->n_mx ? d->mx[i].host : many;
+        world_name *hn = strcmp(host, ".") ? world_name_get(w, host) : NULL;
         if (!hn || !ideal_live(hn->host))
             continue;
-        if (d->mx[i].pref < best) { best = d->mx[i].pref; n = 0; }
-        if (d->mx[i].pref == best && n < WORLD_MAX_MX)
+        if (pref < best) { best = pref; n = 0; }
+        if (pref == best && n < WORLD_MAX_MX)
             out[n++] = hn->host;
     }
     return n;

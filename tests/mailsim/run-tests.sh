@@ -299,6 +299,7 @@ expect "counters are written at exit" "$(cat "$T/counters.json" 2>&1)" '"total":
 
 if [ "$(type -t extra_tests)" = function ]; then extra_tests; fi
 [ -f "$HERE/t/more-tests.sh" ] && . "$HERE/t/more-tests.sh"
+[ -f "$HERE/t/hostile-tests.sh" ] && . "$HERE/t/hostile-tests.sh"
 
 echo "# sanitizers"
 if grep -Eq "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "$T/sim.log"; then

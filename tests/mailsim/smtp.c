@@ -1,9 +1,10 @@
 /* smtp.c — mailsim's SMTP server state machine. Owns the listeners and every
  * connection: line buffering (bounded), per-host behaviour (latency, caps,
- * greylisting, STARTTLS over memory BIOs, tarpit, blocks, drops, garbage,
- * over-long lines, dripping), provider-style reply texts, and the counters
- * in each world_host (field c) and world.total (per source address: in
- * counters.c). Never accepts DATA. */
+ * greylisting, STARTTLS over memory BIOs, tarpit, deaf, blocks, drops,
+ * resets, garbage, over-long lines streamed as the socket drains, endless
+ * replies, dripping), provider-style reply texts, and the counters in each
+ * world_host (field c) and world.total (per source address: in counters.c).
+ * Never accepts DATA. */
 #include "smtp.h"
 
 #include <arpa/inet.h>
@@ -17,9 +18,13 @@
 #define SMTP_IN_MAX 16384       /* buffered input (pipelined commands) */
 #define SMTP_LINE_MAX 2048      /* longest command line accepted */
 #define SMTP_OUT_MAX 16384      /* longest reply built */
-#define SMTP_LONGLINE 5000      /* length of an over-long line */
+#define SMTP_FILL_ROUND 65536   /* over-long line bytes written before waiting for the socket */
+#define SMTP_ENDLESS_MS 1       /* an endless reply sends a line this often... */
+#define SMTP_ENDLESS_QUEUE 16384 /* ...unless this much is still unsent (client not reading) */
 
 enum smtp_after { AFTER_NONE = 0, AFTER_CLOSE, AFTER_TLS, AFTER_DROP };
+/* what goes out before the reply in out: an over-long line, or endless lines instead of it */
+enum smtp_stream { STREAM_NONE = 0, STREAM_FILL, STREAM_ENDLESS };
 enum smtp_kind {
     K_BANNER, K_EHLO_HEAD, K_HELO, K_MAIL_OK, K_RCPT_OK, K_UNKNOWN, K_FULL, K_DISABLED,
     K_GREYLIST, K_RCPT_CAP, K_CONN_CAP, K_RATE_CAP, K_RELAY, K_TLS_REQUIRED, K_COUNT
@@ -103,6 +108,12 @@ typedef struct smtp_conn {
     int drop_this_session;
     char *out;                /* reply being delayed/dripped */
     size_t outlen, outpos;
+    int stream;               /* enum smtp_stream */
+    char stream_code[4];      /* the reply code the streamed lines carry */
+    size_t stream_left;       /* STREAM_FILL: bytes of the line still to send */
+    unsigned long stream_lines;   /* STREAM_ENDLESS: lines sent */
+    int tag_writes;           /* writes made now belong to the stream... */
+    int stream_inflight;      /* ...and this many of them are not written yet */
     /* session */
     int ehlo, mail, rejected, tls_on, rcpts, skip;
     SSL *ssl;
@@ -189,10 +200,16 @@ static void smtp_close_graceful(smtp_conn *c)
 
 /* ---- output ---- */
 
+static void smtp_fill_pump(smtp_conn *c);
+
 static void smtp_write_cb(uv_write_t *req, int status)
 {
-    (void)status;
+    smtp_conn *c = req->data;   /* set only for the stream's writes */
     free(req);
+    /* the stream goes on once its last round is out (never when closing:
+     * libuv cancels pending writes before the close callbacks) */
+    if (c && --c->stream_inflight == 0 && status == 0 && !c->closing)
+        smtp_fill_pump(c);
 }
 
 static void smtp_write_raw(smtp_conn *c, const void *data, size_t len)
@@ -203,9 +220,12 @@ static void smtp_write_raw(smtp_conn *c, const void *data, size_t len)
     if (!req)
         return;
     memcpy(req + 1, data, len);
+    req->data = c->tag_writes ? c : NULL;
     uv_buf_t buf = uv_buf_init((char *)(req + 1), (unsigned)len);
     if (uv_write(req, (uv_stream_t *)&c->tcp, &buf, 1, smtp_write_cb) < 0)
         free(req);
+    else if (c->tag_writes)
+        c->stream_inflight++;
 }
 
 static void smtp_tls_flush(smtp_conn *c)
@@ -323,7 +343,8 @@ static void smtp_drip_tick(uv_timer_t *t)
     }
 }
 
-static void smtp_send_now(smtp_conn *c)
+/* sends the reply in out (dripped or at once) */
+static void smtp_send_out(smtp_conn *c)
 {
     if (c->h->drip_ms > 0 && c->outlen > 0) {
         c->outpos = 0;
@@ -333,6 +354,61 @@ static void smtp_send_now(smtp_conn *c)
     smtp_write(c, c->out, c->outlen);
     if (!c->closing)
         smtp_done_sending(c);
+}
+
+/* The over-long line, one round of up to SMTP_FILL_ROUND bytes at a time;
+ * the next round starts from the write callback once this one is out, so
+ * a client that does not read holds no more than a round in our memory
+ * and the loop keeps serving everyone else. Then the reply itself. */
+static void smtp_fill_pump(smtp_conn *c)
+{
+    static char xs[SMTP_FILL_ROUND];
+    if (!xs[0])
+        memset(xs, 'x', sizeof xs);
+    if (c->stream != STREAM_FILL)
+        return;
+    if (c->stream_left == 0) {
+        c->stream = STREAM_NONE;
+        smtp_write(c, "\r\n", 2);
+        if (!c->closing)
+            smtp_send_out(c);
+        return;
+    }
+    size_t n = c->stream_left < sizeof xs ? c->stream_left : sizeof xs;
+    c->stream_left -= n;
+    c->tag_writes = 1;
+    smtp_write(c, xs, n);
+    c->tag_writes = 0;
+    if (c->stream_inflight == 0)   /* nothing queued: the socket is gone */
+        smtp_close(c, 0);
+}
+
+/* One continuation line per tick, forever: paced, and held back while the
+ * client leaves what was sent unread. Ends when the client goes away. */
+static void smtp_endless_tick(uv_timer_t *t)
+{
+    smtp_conn *c = t->data;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > SMTP_ENDLESS_QUEUE)
+        return;
+    char line[96];
+    int n = snprintf(line, sizeof line, "%s-mailsim endless reply, line %lu\r\n", c->stream_code,
+                     ++c->stream_lines);
+    smtp_write(c, line, (size_t)n);
+}
+
+static void smtp_send_now(smtp_conn *c)
+{
+    if (c->stream == STREAM_FILL) {
+        char head[4] = { c->stream_code[0], c->stream_code[1], c->stream_code[2], '-' };
+        smtp_write(c, head, sizeof head);
+        smtp_fill_pump(c);
+        return;
+    }
+    if (c->stream == STREAM_ENDLESS) {
+        uv_timer_start(&c->timer, smtp_endless_tick, 0, SMTP_ENDLESS_MS);
+        return;
+    }
+    smtp_send_out(c);
 }
 
 static void smtp_latency_fired(uv_timer_t *t)
@@ -360,25 +436,29 @@ static void smtp_reply_raw(smtp_conn *c, const char *data, size_t len, int after
 }
 
 /* replies with a template (or literal text) at a stage, applying the host's
- * garbage / over-long line behaviour for that stage */
+ * garbage / endless / over-long line behaviour for that stage */
 static void smtp_reply(smtp_conn *c, int stage, const char *tpl, const char *addr, int secs, int after)
 {
     static char buf[SMTP_OUT_MAX];
-    size_t n = 0;
+    c->stream = STREAM_NONE;   /* a reply made while one streams replaces it */
     if (stage && c->h->garbage_stage == stage) {
         static const char garbage[] = "\x16\x03\x01\x02\x00\x01\x00\xff\xfe garbage \x80\x81 not SMTP\r\n";
         smtp_reply_raw(c, garbage, sizeof garbage - 1, AFTER_NONE);
         return;
     }
-    if (stage && c->h->longline_stage == stage && tpl[0] && tpl[1] && tpl[2]) {
-        memcpy(buf, tpl, 3);
-        buf[3] = '-';
-        memset(buf + 4, 'x', SMTP_LONGLINE);
-        n = SMTP_LONGLINE + 4;
-        buf[n++] = '\r';
-        buf[n++] = '\n';
+    int has_code = tpl[0] && tpl[1] && tpl[2];
+    if (has_code)
+        memcpy(c->stream_code, tpl, 3);
+    if (stage && has_code && c->h->endless_stage == stage) {
+        c->stream = STREAM_ENDLESS;    /* the reply itself never comes */
+        smtp_reply_raw(c, "", 0, AFTER_NONE);
+        return;
     }
-    n += smtp_fmt(c, tpl, addr, secs, buf + n, sizeof buf - n);
+    if (stage && has_code && c->h->longline_stage == stage) {
+        c->stream = STREAM_FILL;
+        c->stream_left = (size_t)c->h->longline_bytes - 4;   /* after "CODE-" */
+    }
+    size_t n = smtp_fmt(c, tpl, addr, secs, buf, sizeof buf);
     smtp_reply_raw(c, buf, n, after);
 }
 
@@ -404,6 +484,11 @@ static int smtp_path(const char *line, char *out, size_t cap)
 
 static int smtp_should_drop(smtp_conn *c, int stage)
 {
+    if (c->h->reset_stage == stage) {   /* SO_LINGER 0: the client reads ECONNRESET */
+        SMTP_COUNT(c, drops);
+        smtp_close(c, 1);
+        return 1;
+    }
     if (c->h->drop_stage == stage && c->drop_this_session) {
         SMTP_COUNT(c, drops);
         smtp_close(c, 0);
@@ -612,7 +697,7 @@ static void smtp_next(smtp_conn *c)
 static void smtp_idle(uv_timer_t *t)
 {
     smtp_conn *c = t->data;
-    if (c->tarpit) {
+    if (c->tarpit || c->h->deaf) {   /* held: let go without a word */
         smtp_close(c, 0);
         return;
     }
@@ -797,7 +882,8 @@ static void smtp_accept(uv_stream_t *server, int status)
         smtp_close(c, 1);
         return;
     }
-    uv_read_start((uv_stream_t *)&c->tcp, smtp_alloc, smtp_read);
+    if (!h->deaf)   /* deaf: commands pile up unread in the kernel's buffers */
+        uv_read_start((uv_stream_t *)&c->tcp, smtp_alloc, smtp_read);
     smtp_greet(c);
     if (!c->closing && !c->busy && !c->tarpit)
         smtp_arm_idle(c);

@@ -90,14 +90,32 @@ int world_box(world *w, const char *local, const char *domain)
     return (int)(intptr_t)table_get(&w->boxes, key);
 }
 
+int world_many_mx(const world_domain *d, int i, char *name, size_t cap)
+{
+    snprintf(name, cap, "mx%d.%s", i + 1, d->name);
+    /* 7919 is prime and n_many <= WORLD_MAX_MANY < 7919: a permutation */
+    return 100 + (int)(((long)i * 7919) % d->n_many);
+}
+
+/* h is "mxK.NAME" with 1 <= K <= n_many: one of d's mx-many hosts */
+static int world_many_serves(const world_domain *d, const world_host *h)
+{
+    if (d->n_many == 0 || strncmp(h->name, "mx", 2) != 0)
+        return 0;
+    char *end;
+    long k = strtol(h->name + 2, &end, 10);
+    return end != h->name + 2 && *end == '.' && k >= 1 && k <= d->n_many &&
+           strcmp(end + 1, d->name) == 0;
+}
+
 int world_host_serves(const world_domain *d, const world_host *h)
 {
-    if (d->n_mx == 0)
+    if (d->n_mx == 0 && d->n_many == 0)
         return strcmp(d->name, h->name) == 0;   /* implicit MX */
     for (int i = 0; i < d->n_mx; i++)
         if (strcmp(d->mx[i].host, h->name) == 0)
             return 1;
-    return 0;
+    return world_many_serves(d, h);
 }
 
 static const char *world_stages[] = { "none", "banner", "ehlo", "mail", "rcpt" };
@@ -193,6 +211,8 @@ static int world_dns_opt(world_parse *p, world_dns *d, char **tok, int n)
         d->mode = WORLD_DNS_DROP;
     else if (!strcmp(tok[1], "truncate"))
         d->truncate = 1;
+    else if (!strcmp(tok[1], "loop-noerror"))
+        d->loop_noerror = 1;
     else if (!strcmp(tok[1], "delay"))
         return world_int(p, n > 2 ? tok[2] : NULL, &d->delay_ms);
     else
@@ -280,7 +300,19 @@ static int world_host_line(world *w, world_parse *p, world_host *h, char **tok, 
         return n > 2 ? world_int(p, tok[2], &h->drop_pct) : 0;
     }
     if (!strcmp(k, "garbage")) return world_stage_opt(p, &h->garbage_stage, a1);
-    if (!strcmp(k, "longline")) return world_stage_opt(p, &h->longline_stage, a1);
+    if (!strcmp(k, "longline")) {
+        if (world_stage_opt(p, &h->longline_stage, a1))
+            return -1;
+        h->longline_bytes = WORLD_LONGLINE_DEFAULT;
+        if (n > 2 && world_int(p, tok[2], &h->longline_bytes))
+            return -1;
+        if (h->longline_bytes < 5 || h->longline_bytes > WORLD_LONGLINE_MAX)
+            return world_err(p, "longline BYTES must be 5 to 16777216", tok[2]);
+        return 0;
+    }
+    if (!strcmp(k, "endless")) return world_stage_opt(p, &h->endless_stage, a1);
+    if (!strcmp(k, "reset")) return world_stage_opt(p, &h->reset_stage, a1);
+    if (!strcmp(k, "deaf")) { h->deaf = 1; return 0; }
     if (!strcmp(k, "dns")) return world_dns_opt(p, &h->dns, tok, n);
     return world_err(p, "unknown host keyword", k);
 }
@@ -314,6 +346,13 @@ static int world_domain_line(world *w, world_parse *p, world_domain *d, char **t
             world_strip_dot(host);
         d->mx[d->n_mx].pref = pref;
         d->mx[d->n_mx++].host = host;
+        return 0;
+    }
+    if (!strcmp(k, "mx-many")) {
+        if (world_int(p, a1, &d->n_many))
+            return -1;
+        if (d->n_many < 1 || d->n_many > WORLD_MAX_MANY)
+            return world_err(p, "mx-many N must be 1 to 1000", a1);
         return 0;
     }
     if (!strcmp(k, "null-mx")) {

@@ -15,6 +15,9 @@
 
 #define WORLD_MAX_ADDRS 8
 #define WORLD_MAX_MX 8
+#define WORLD_MAX_MANY 1000          /* mx-many: about what fits a 64 KB TCP answer */
+#define WORLD_LONGLINE_DEFAULT 5004  /* "CODE-" and 5,000 x */
+#define WORLD_LONGLINE_MAX (16 << 20)
 
 /* DNS behaviour of one name */
 enum world_dns_mode { WORLD_DNS_NORMAL = 0, WORLD_DNS_NXDOMAIN, WORLD_DNS_SERVFAIL, WORLD_DNS_DROP };
@@ -23,6 +26,7 @@ typedef struct world_dns {
     int mode;          /* enum world_dns_mode */
     int delay_ms;      /* answer after this many ms */
     int truncate;      /* always set TC on UDP answers (forces TCP) */
+    int loop_noerror;  /* a CNAME loop is answered NOERROR with its chain, not SERVFAIL */
 } world_dns;
 
 /* SMTP stages a behaviour can be attached to */
@@ -77,6 +81,10 @@ typedef struct world_host {
     int drop_stage, drop_pct;        /* drop the connection on this command */
     int garbage_stage;               /* send a garbage line instead of this reply */
     int longline_stage;              /* send an over-long line before this reply */
+    int longline_bytes;              /* its length without CRLF (0: WORLD_LONGLINE_DEFAULT) */
+    int endless_stage;               /* send continuation lines forever instead of this reply */
+    int reset_stage;                 /* close with a TCP RST when this command arrives */
+    int deaf;                        /* send the banner, then never read */
     int drip_ms;                     /* send replies a byte at a time, this far apart */
     int catch_all;                   /* every domain served here accepts anything */
     world_dns dns;
@@ -96,6 +104,7 @@ typedef struct world_domain {
     char *name;
     world_mx mx[WORLD_MAX_MX];
     int n_mx;
+    int n_many;               /* mx-many: generated MX records mx1.NAME … mxN.NAME */
     char *cname;
     uint32_t a[WORLD_MAX_ADDRS];
     int n_a;
@@ -135,6 +144,10 @@ world_name *world_name_get(world *w, const char *name);
 /* the domain an address's domain resolves to for mailbox checks (follows CNAME) */
 world_domain *world_domain_get(world *w, const char *name);
 int world_box(world *w, const char *local, const char *domain);
+/* the I-th (0-based) generated mx-many record of d: writes its host name
+ * ("mxI+1.NAME") into name and returns its preference (100…100+N-1, in a
+ * scrambled order so that answer order is not preference order) */
+int world_many_mx(const world_domain *d, int i, char *name, size_t cap);
 /* whether host h is an MX (or the implicit MX) of domain d */
 int world_host_serves(const world_domain *d, const world_host *h);
 const char *world_stage_name(int stage);
