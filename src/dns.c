@@ -31,6 +31,8 @@
  */
 #include "dns.h"
 
+#include "dns_cname.h"
+
 #include <ares.h>
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -1119,6 +1121,14 @@ static void dns_mx_answer(dns_resolver *r, void *owner, int type, int status,
     (void)type;
     if (status == ARES_SUCCESS) {
         status = ares_parse_mx_reply(abuf, alen, &mx);
+        if (status == ARES_SUCCESS && !mx)
+            status = ARES_ENODATA;       /* only a CNAME chain: no MX at its end */
+    }
+    if (status == ARES_ENODATA && dns_cname_loops(abuf, alen, d->node.name)) {
+        snprintf(buf, sizeof buf, "CNAME loop at %s", d->node.name);
+        dns_dom_set(d, DNS_ERROR, buf);
+        dns_dom_finish(r, d);
+        return;
     }
     if (status == ARES_ENODATA) {        /* no MX: RFC 5321 §5.1 implicit MX */
         if (r->closing) {
