@@ -14,9 +14,10 @@ net_enter "$@"
 T=$(mktemp -d)
 trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 
-# Behaviours whose verdicts and attempt counts do not depend on timing.
+# Behaviours whose verdicts and attempt counts do not depend on timing
+# (not: drops of a share of sessions, rate caps, tarpits, slow DNS...).
 "$SIM" gen --addresses 1500 --domains 150 --seed 11 --greylist-delay 1 \
-    --mix catchall=10,greylist=10,nxdomain=5,nullmx=5,nodata=5,aonly=5,dead=5,banner554=5,block=5,tls=5,shared=10,rcptcap=5 \
+    --mix catchall=10,greylist=10,nxdomain=5,nullmx=5,nodata=5,aonly=5,dead=5,banner554=5,block=5,tls=5,shared=10,rcptcap=5,drop=0,garbage=0,drip=0,tarpit=0,slowdns=0,ratecap=0,conncap=0,servfail=0,dnsdrop=0 \
     --out-dir "$T/w" 2> /dev/null || bad "mailsim gen"
 LIST=$T/w/list.csv
 
