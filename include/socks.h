@@ -60,9 +60,10 @@ int socks_read_login(socks_reader *r, const void *data, size_t n, size_t *used);
 /* The CONNECT reply (VER REP RSV ATYP BND.ADDR BND.PORT; ATYP 1, 3 or 4).
  * 0 when the tunnel is up; SOCKS_MORE; a negative libuv error when the
  * proxy could not reach the server (REP 3 UV_ENETUNREACH, 4 UV_EHOSTUNREACH,
- * 5 UV_ECONNREFUSED, 6 UV_ETIMEDOUT: about the server, not the route); or
- * SOCKS_EROUTE (REP 1, 2, 7, 8, unknown codes, bad version or address
- * type). A failure is reported as soon as REP is known. */
+ * 5 UV_ECONNREFUSED, 6 UV_ETIMEDOUT: about the server, not the route;
+ * 8 UV_EAFNOSUPPORT: this proxy cannot reach that address family, so only
+ * the (proxy, server) pair fails); or SOCKS_EROUTE (REP 1, 2, 7, unknown
+ * codes, bad version or address type). A failure is reported as soon as REP is known. */
 int socks_read_connect(socks_reader *r, const void *data, size_t n, size_t *used);
 
 #endif

@@ -155,7 +155,8 @@ static int connect_refused(socks_reader *r, unsigned char rep)
     case 5: return fail(r, UV_ECONNREFUSED, "connection refused (reply 5)");
     case 6: return fail(r, UV_ETIMEDOUT, "TTL expired (reply 6)");
     case 7: return fail(r, SOCKS_EROUTE, "command not supported (reply 7)");
-    case 8: return fail(r, SOCKS_EROUTE, "address type not supported (reply 8)");
+    /* This proxy cannot reach that address family: the pair fails, not the route. */
+    case 8: return fail(r, UV_EAFNOSUPPORT, "address type not supported (reply 8)");
     default: return fail(r, SOCKS_EROUTE, "unknown reply code 0x%02x", rep);
     }
 }

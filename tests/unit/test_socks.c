@@ -199,7 +199,7 @@ static void test_connect_reply_codes(void **state)
     (void)state;
     static const struct { unsigned char rep; int want; } cases[] = {
         {1, SOCKS_EROUTE}, {2, SOCKS_EROUTE}, {3, UV_ENETUNREACH}, {4, UV_EHOSTUNREACH},
-        {5, UV_ECONNREFUSED}, {6, UV_ETIMEDOUT}, {7, SOCKS_EROUTE}, {8, SOCKS_EROUTE},
+        {5, UV_ECONNREFUSED}, {6, UV_ETIMEDOUT}, {7, SOCKS_EROUTE}, {8, UV_EAFNOSUPPORT},
         {9, SOCKS_EROUTE}, {0xff, SOCKS_EROUTE},
     };
     socks_reader r;
