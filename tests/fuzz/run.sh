@@ -85,6 +85,16 @@ for name in "$@"; do
     else
         echo "!! merge of $name failed (corpus left as it was): $bin/logs/$name.merge.log"
     fi
+    # A merged input that the replay build rejects hit a bug the campaign
+    # was told to look past (FUZZ_CFLAGS=-DFUZZ_SKIP_KNOWN_BUGS) or one that
+    # only gcc sees: name it, so it is moved out or kept as a bug-* file.
+    if [ -x "$bin/gcc/fuzz_$name" ]; then
+        for f in "$corpus"/*; do
+            case $(basename "$f") in bug-*) continue ;; esac
+            "$bin/gcc/fuzz_$name" "$f" >/dev/null 2>&1 ||
+                echo "!! $f fails the replay build ($bin/gcc/fuzz_$name)"
+        done
+    fi
     files=$(find "$corpus" -type f | wc -l)
     nfound=$(find "$found" -type f | wc -l)
     printf '%-11s %8s %12s %8s %13s %9s\n' "$name" "$el" "$execs" "$rate" "$files" \
