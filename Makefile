@@ -81,6 +81,7 @@ build/rel/tools/%: tests/tools/%.c $(REL_LIB) $(HDRS)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(REL_LIB) $(LIBS)
 
 -include tests/mailsim/mailsim.mk
+-include tests/fuzz/fuzz.mk
 
 # Every test program, plain then sanitized; tests/run.sh prints the tally.
 check: mailvet build/asan/mailvet $(REL_UNIT) $(ASAN_UNIT) $(REL_NET) $(ASAN_NET) \
@@ -90,6 +91,7 @@ check: mailvet build/asan/mailvet $(REL_UNIT) $(ASAN_UNIT) $(REL_NET) $(ASAN_NET
 	  "cli:tests/cli/run.sh ./mailvet" \
 	  "cli:env MAILVET_DATA=$(CURDIR)/data tests/cli/run.sh build/asan/mailvet" \
 	  "install:sh tests/install-test.sh" \
+	  "fuzz:sh tests/fuzz/replay.sh" \
 	  "mailsim:bash tests/mailsim/run-tests.sh" \
 	  "net:sh tests/net/run.sh build/rel" \
 	  "net:sh tests/net/run.sh build/asan"
