@@ -277,7 +277,7 @@ static addr_err local_parse(span s, const addr_opts *o, addr *out)
         return ADDR_ERR_LOCAL_TOO_LONG;
     if ((e = local_check(out->local, n, true)) != ADDR_OK)
         return e;
-    out->smtputf8 = true;
+    out->smtputf8 = has_high(out->local, n);   /* NFC may fold it to ASCII (K → K) */
     return local_length(n, o);
 }
 
@@ -352,7 +352,7 @@ static addr_err quoted_parse(span s, const addr_opts *o, addr *out)
             i += (size_t)k;
         }
         v = norm;
-        out->smtputf8 = true;
+        out->smtputf8 = has_high(norm, n);      /* judged after NFC, as above */
     }
     if (n == 0 && !o->allow_empty_local)
         return ADDR_ERR_LOCAL_EMPTY;
@@ -462,6 +462,18 @@ static addr_err to_unicode(addr *out)
     return fits ? ADDR_OK : ADDR_ERR_TOO_LONG;
 }
 
+/* libidn2 passes an ASCII "xn--" label through unchecked: its U-label
+ * form must itself pass IDNA2008 and map back to the same A-labels
+ * (xn--wth is U+24AE, which IDNA2008 disallows). */
+static addr_err alabels_valid(const addr *out)
+{
+    char *a = NULL;
+    int rc = idn2_lookup_u8((const uint8_t *)out->domain, (uint8_t **)&a, IDN2_NONTRANSITIONAL);
+    bool same = rc == IDN2_OK && a && strcmp(a, out->ascii_domain) == 0;
+    free(a);
+    return same ? ADDR_OK : ADDR_ERR_DOMAIN_IDNA;
+}
+
 /* UTS #46 mapping + IDNA2008 of the NUL-terminated D into OUT->ascii_domain. */
 static addr_err idna_lookup(const char *d, addr *out)
 {
@@ -563,9 +575,9 @@ static addr_err domain_parse(span s, const addr_opts *o, addr *out)
     }
     char a[ADDR_DOMAIN_MAX + 1];
     memcpy(a, out->ascii_domain, s.n + 1);
-    if ((e = idna_lookup(a, out)) != ADDR_OK) /* vouches for the A-labels */
+    if ((e = idna_lookup(a, out)) != ADDR_OK || (e = to_unicode(out)) != ADDR_OK)
         return e;
-    return to_unicode(out);
+    return alabels_valid(out);
 }
 
 /* ---- the whole address ------------------------------------------------- */

@@ -249,16 +249,37 @@ static void parse_block(csvio_reader *r, size_t n)
     parse_fail(r, msg);
 }
 
+#define READ_STOPPED (-2)
+
+/* One block into r->block: bytes read, 0 at EOF, -1 on error (errno), or
+ * READ_STOPPED on close. The first block holds at least 3 bytes unless the
+ * input is shorter, so a BOM that arrives over short reads (a pipe) is
+ * still seen whole. */
+static ssize_t read_block(csvio_reader *r)
+{
+    size_t got = 0;
+    for (;;) {
+        if (!wait_readable(r))
+            return READ_STOPPED;
+        ssize_t n = read(r->fd, r->block + got, READ_BLOCK - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return got ? (ssize_t)got : n;   /* an error recurs on the next read */
+        got += (size_t)n;
+        if (r->started || got >= 3)
+            return (ssize_t)got;
+    }
+}
+
 /* The parser thread: read, parse, publish, until EOF, error or close. */
 static void *reader_thread(void *arg)
 {
     csvio_reader *r = arg;
     for (;;) {
-        if (!wait_readable(r))
+        ssize_t n = read_block(r);
+        if (n == READ_STOPPED)
             return NULL;
-        ssize_t n = read(r->fd, r->block, READ_BLOCK);
-        if (n < 0 && errno == EINTR)
-            continue;
         if (n < 0) {
             char msg[160];
             snprintf(msg, sizeof msg, "read error: %s", strerror(errno));

@@ -47,7 +47,10 @@ static void append_text(smtp_reply *r, const char *p, size_t n)
     size_t room = SMTP_REPLY_TEXT_MAX - r->len;
     if (n > room)
         n = room;
-    memcpy(r->text + r->len, p, n);
+    for (size_t i = 0; i < n; i++) {       /* a NUL or control byte would cut or garble */
+        unsigned char c = (unsigned char)p[i];
+        r->text[r->len + i] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
     r->len += n;
     r->text[r->len] = '\0';
 }

@@ -163,6 +163,12 @@ static void test_normalise(void **st)
     assert_string_equal(a.domain, "example.com");
     /* fullwidth at-sign inside an international local part is a character */
     assert_int_equal(parse("\xef\xbc\xa0@example.com", &a), ADDR_OK);
+    /* found by fuzzing: KELVIN SIGN folds to ASCII "K" under NFC, so no SMTPUTF8 */
+    assert_int_equal(parse("\xe2\x84\xaa@example.com", &a), ADDR_OK);
+    assert_string_equal(a.local, "K");
+    assert_false(a.smtputf8);
+    /* found by fuzzing: an A-label whose U-label IDNA2008 disallows (U+24AE) */
+    assert_int_equal(parse("a@xn--wth.com", &a), ADDR_ERR_DOMAIN_IDNA);
 }
 
 static void test_options(void **st)
