@@ -43,9 +43,13 @@ fuzz_world_INC      := -Itests/mailsim
 FUZZ_BINS   := $(FUZZ_ALL:%=build/fuzz/fuzz_%)
 FUZZ_REPLAY := $(FUZZ_ALL:%=build/fuzz/gcc/fuzz_%)
 
-.PHONY: fuzz fuzz-build fuzz-replay
+.PHONY: fuzz fuzz-build fuzz-replay deps-fuzz
 
-build/fuzz/obj/%.o: %.c $(FUZZ_HDRS) | deps-auto
+# clang and libFuzzer: installed by `make fuzz`, not needed by `make check`.
+deps-fuzz:
+	@sh scripts/deps.sh --check --fuzz 2>/dev/null || sh scripts/deps.sh --fuzz
+
+build/fuzz/obj/%.o: %.c $(FUZZ_HDRS) | deps-auto deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CLANG) $(FUZZ_CPPFLAGS) $(if $(findstring mailsim,$<),-Itests/mailsim) $(FUZZ_OBJFLAGS) -c -o $@ $<
 
