@@ -520,9 +520,10 @@ static addr_err intl_domain(span s, const addr_opts *o, addr *out)
     if (e != ADDR_OK)
         return e;
     bool idn = false;
-    if ((e = ascii_domain_check(out->ascii_domain, strlen(out->ascii_domain), o, &idn)) != ADDR_OK)
+    if ((e = ascii_domain_check(out->ascii_domain, strlen(out->ascii_domain), o, &idn)) != ADDR_OK ||
+        (e = to_unicode(out)) != ADDR_OK)
         return e;
-    return to_unicode(out);
+    return alabels_valid(out);        /* U-labels may sit beside "xn--" ones */
 }
 
 /* [IPv4] or [IPv6:…], normalised through inet_ntop. */

@@ -169,6 +169,8 @@ static void test_normalise(void **st)
     assert_false(a.smtputf8);
     /* found by fuzzing: an A-label whose U-label IDNA2008 disallows (U+24AE) */
     assert_int_equal(parse("a@xn--wth.com", &a), ADDR_ERR_DOMAIN_IDNA);
+    assert_int_equal(parse("a@b\xc3\xbc" "cher.xn--wth.com", &a), ADDR_ERR_DOMAIN_IDNA); /* beside a U-label */
+    assert_int_equal(parse("a@b\xc3\xbc" "cher.xn--bcher-kva.de", &a), ADDR_OK);
 }
 
 static void test_options(void **st)
