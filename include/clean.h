@@ -11,7 +11,8 @@
 /* Clean o->args[0] into o->output; returns the exit code. */
 int clean_run(const cli_opts *o, const lists *l);
 
-/* Results in row order: 1 = *ROW and *R filled, 0 = no more, -1 = error. */
+/* Results in row order: 1 = *ROW and *R filled, 0 = no more (and every
+ * call after it), -1 = error. */
 typedef int (*clean_result_fn)(void *ud, uint64_t *row, result *r);
 
 /* `mailvet merge`: write o->output from INPUT o->args[0] (column chosen as

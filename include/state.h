@@ -93,7 +93,7 @@ int state_each_domain(state *s, int (*fn)(void *ud, const char *domain, result_t
 /* The output pass: results in row order. */
 typedef struct state_cursor state_cursor;
 state_cursor *state_results(state *s);
-/* 1 = *ROW and *R filled, 0 = end, -1 = error. */
+/* 1 = *ROW and *R filled, 0 = end (and every call after it), -1 = error. */
 int state_cursor_next(state_cursor *c, uint64_t *row, result *r);
 void state_cursor_free(state_cursor *c);
 

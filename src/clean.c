@@ -101,7 +101,7 @@ typedef struct clean_ctx {
     /* while writing OUTPUT: results in row order, one looked ahead */
     clean_result_fn next;
     void *next_ud;
-    bool have_peek, next_done;
+    bool have_peek;
     uint64_t peek_row;
     result peek;
 } clean_ctx;
@@ -628,12 +628,11 @@ static int write_output_from_state(clean_ctx *c)
 /* The result for row I, if the source has one (it gives rows in order). */
 static int result_for(clean_ctx *c, uint64_t i, result **r)
 {
-    if (!c->have_peek && !c->next_done) {   /* never step a finished source again */
+    if (!c->have_peek) {
         int got = c->next(c->next_ud, &c->peek_row, &c->peek);
         if (got < 0)
             return -1;
         c->have_peek = got == 1;
-        c->next_done = got == 0;
     }
     *r = c->have_peek && c->peek_row == i ? &c->peek : NULL;
     return 0;

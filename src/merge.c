@@ -33,7 +33,6 @@ typedef struct shard_state {
     char input[PATH_MAX], size[32], sha[80];
     double elapsed;                  /* the shard's run time (elapsed_s) */
     bool have;                       /* head holds the cursor's next result */
-    bool done;                       /* the cursor is exhausted (never step it again) */
     uint64_t row;
     result r;
 } shard_state;
@@ -144,12 +143,11 @@ static int merged_next(void *ud, uint64_t *row, result *r)
     shard_state *best = NULL;
     for (size_t i = 0; i < m->n; i++) {
         shard_state *s = &m->s[i];
-        if (!s->have && !s->done) {
+        if (!s->have) {
             int got = state_cursor_next(s->cur, &s->row, &s->r);
             if (got < 0)
                 return -1;
             s->have = got == 1;
-            s->done = got == 0;
         }
         if (s->have && (!best || s->row < best->row))
             best = s;

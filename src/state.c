@@ -72,6 +72,7 @@ struct state {
 
 struct state_cursor {
     sqlite3_stmt *st;
+    bool done;          /* SQLite would restart a finished statement: stay at the end */
 };
 
 /* ---- small helpers ---- */
@@ -887,9 +888,13 @@ int state_cursor_next(state_cursor *c, uint64_t *row, result *r)
 {
     if (!c)
         return -1;
-    int rc = sqlite3_step(c->st);
-    if (rc == SQLITE_DONE)
+    if (c->done)
         return 0;
+    int rc = sqlite3_step(c->st);
+    if (rc == SQLITE_DONE) {
+        c->done = true;
+        return 0;
+    }
     if (rc != SQLITE_ROW)
         return -1;
     sqlite3_stmt *st = c->st;

@@ -277,6 +277,7 @@ static void test_roundtrip(void **st)
     }
     assert_int_equal(rc, 0);
     assert_int_equal(n, 990);
+    assert_int_equal(state_cursor_next(c, &row, &got), 0);   /* stays at the end */
     state_cursor_free(c);
     assert_int_equal(state_count_results(s), 990);
     state_close(s);
