@@ -10,8 +10,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 net_paths "$1"
 net_enter "$@"
-T=$(mktemp -d)
-trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; rm -rf "$T"' EXIT
+net_tmp
 
 "$SIM" gen --addresses 4000 --domains 400 --seed 5 --greylist-delay 2 --every-behaviour \
     --out-dir "$T/w" 2> /dev/null || bad "mailsim gen"

@@ -17,8 +17,7 @@ if [ -z "${MAILVET_IN_NETNS:-}" ]; then
     MAILVET_IN_NETNS=1 exec unshare -n -m sh "$0" "$@"
 fi
 ip link set lo up
-T=$(mktemp -d)
-trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; umount "$T/small" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+net_tmp 'umount "$T/small" 2>/dev/null'
 
 "$SIM" gen --addresses 20000 --domains 300 --seed 21 --mix greylist=0,servfail=0,dnsdrop=0,dead=0,tarpit=0,drop=0,garbage=0,drip=0,slowdns=0,ratecap=0,conncap=0 \
     --out-dir "$T/w" 2> /dev/null || bad "mailsim gen"

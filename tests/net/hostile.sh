@@ -14,8 +14,7 @@ net_paths "$1"
 net_enter "$@"
 [ -x "$SIM" ] || { bad "mailsim is not built (make tests/mailsim/mailsim)"; finish hostile; exit 1; }
 
-T=$(mktemp -d)
-trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; rm -rf "$T"' EXIT
+net_tmp
 sim_start "$HERE/world-hostile.txt" "$T" --counters "$T/counters.json" || { cat "$T/sim.log"; bad "mailsim did not start"; }
 
 CT=2 CMD=3 RETRY=1          # --connect-timeout, --command-timeout, --retry-schedule (s)

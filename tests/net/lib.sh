@@ -37,6 +37,15 @@ sim_start() {
     [ -f "$dir/ready" ]
 }
 
+# net_tmp [CLEANUP]: a private temporary directory as $T, removed at exit
+# (kept when KEEP is set, for a look after a failure) after CLEANUP (shell
+# text) has run and mailsim has been stopped.
+net_tmp() {
+    T=$(mktemp -d)
+    NET_CLEANUP=${1:-:}
+    trap 'eval "$NET_CLEANUP"; [ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+}
+
 pass=0 fail=0
 ok()  { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }

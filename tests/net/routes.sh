@@ -12,9 +12,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 net_paths "$1"
 net_enter "$@"
-T=$(mktemp -d)
 PIDS=
-trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; [ -n "$PIDS" ] && kill $PIDS 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+net_tmp '[ -n "$PIDS" ] && kill $PIDS 2>/dev/null'
 
 if ! command -v microsocks > /dev/null; then
     bad "microsocks is not installed (scripts/packages.txt)"

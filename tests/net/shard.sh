@@ -11,8 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 net_paths "$1"
 net_enter "$@"
-T=$(mktemp -d)
-trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+net_tmp
 
 # Behaviours whose verdicts and attempt counts do not depend on timing
 # (not: drops of a share of sessions, rate caps, tarpits, slow DNS...).
