@@ -1,17 +1,22 @@
-/* engine.h — the batch engine's network side, on one libuv loop: addresses
- * grouped by domain, one DNS lookup and one catch-all probe per domain, SMTP
- * sessions of up to --rcpt-per-session recipients admitted through per-MX
- * windows (--per-mx ceiling, halved when a host says it is busy, regrown
- * slowly), --per-domain and --concurrency limits, fallbacks to the next
- * address and MX, hosts given up after repeated timeouts or refusals, and
- * 4xx answers parked in the retry queue. With --proxy/--bind every MX address
- * is reached over each route, with windows and give-ups per (route, MX);
- * a failing route is dropped, and when none is left the fatal event stops
- * the run without turning the unreachable addresses into verdicts.
+/* engine.h — the one engine of `check` and `clean`: addresses grouped by
+ * domain, one DNS lookup and one catch-all probe per domain, SMTP sessions
+ * of up to rcpt_per_session recipients admitted through per-MX windows (the
+ * host policy of engine_host.h), per-domain and global limits, fallbacks to
+ * the next address and MX, and 4xx answers parked in the retry queue. With
+ * several routes (--proxy/--bind) every MX address is reached over each
+ * route, with windows and give-ups per (route, MX); a failing route is
+ * retired, and when none is left the fatal event stops the run without
+ * turning the unreachable addresses into verdicts.
+ *
+ * The engine knows no event loop, socket or CLI: it takes its own
+ * engine_opts, and does every outside thing through an engine_ops table —
+ * start and cancel a session, resolve a domain, read the clock, arm its one
+ * timer. engine_uv.h has the real table (libuv, probe.c, dns.c); unit tests
+ * give a scripted one with a fake clock.
  *
  * Ownership: engine_add() takes the item; the engine frees it after its
- * final verdict has been reported through the done callback. Callbacks run
- * on the loop's thread.
+ * final verdict has been reported through the done callback. Every call in
+ * and every callback out happens on one thread (the loop's).
  */
 #ifndef MAILVET_ENGINE_H
 #define MAILVET_ENGINE_H
@@ -19,11 +24,31 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h>
+#include <sys/socket.h>
 
-#include "cli.h"
 #include "dns.h"
+#include "egress.h"
+#include "probe.h"
 #include "result.h"
+
+#define ENGINE_MAX_RETRIES 16
+
+/* What the engine is told to do; engine_new() copies it. */
+typedef struct engine_opts {
+    bool dns_only;              /* --level dns: resolve, never open an SMTP session */
+    int smtp_port;
+    int concurrency;            /* sessions open at once, all hosts together */
+    int per_mx;                 /* sessions per (MX address, route): the window's ceiling */
+    int per_domain;             /* sessions per recipient domain */
+    int per_proxy;              /* sessions per route; 0: no cap */
+    int rcpt_per_session;
+    int retry_delays[ENGINE_MAX_RETRIES];   /* seconds before retry 1, 2, … */
+    int nretries;
+    char helo[PROBE_HELO_MAX], from[PROBE_FROM_MAX];
+    probe_opts probe;           /* starttls and timeouts (helo/from are taken from above) */
+    const egress *routes;       /* borrowed, must outlive the engine; NULL: one direct route */
+    size_t nroutes;
+} engine_opts;
 
 /* One address that needs the network. Strings are owned by the item
  * (engine_item_new copies them). */
@@ -34,10 +59,10 @@ typedef struct engine_item {
     char *domain;               /* A-label domain */
     char *did_you_mean;         /* "" when none */
     bool role, free, smtputf8;
-    int attempts;               /* SMTP sessions that carried it */
+    int attempts;               /* answers about it (README "mailvet_attempts") */
     int temps;                  /* 4xx answers so far (the retry number) */
     int drops;                  /* sessions that ended before answering it */
-    uint64_t due_ms;            /* waiting for a retry until then (uv_now scale) */
+    uint64_t due_ms;            /* waiting for a retry until then (ops->now scale) */
     double due_unix;            /* in: a retry carried over from an earlier run (wall clock) */
     result *last;               /* its last answer while it waits (NULL until one) */
     struct engine_item *next;
@@ -45,9 +70,28 @@ typedef struct engine_item {
 
 /* A new item from a screened address; NULL when out of memory. */
 engine_item *engine_item_new(uint64_t row, const char *email, const char *envelope,
-                           const char *domain, const char *did_you_mean, bool role,
-                           bool free_provider, bool smtputf8);
+                             const char *domain, const char *did_you_mean, bool role,
+                             bool free_provider, bool smtputf8);
 void engine_item_free(engine_item *it);
+
+/* The outside world. CTX is handed back to every call. */
+typedef struct engine_ops {
+    /* Start an SMTP session with SA (port set) for RCPTS; DONE(UD, …) is
+     * called exactly once, later, never from inside this call. TRACE may be
+     * NULL. Returns the session's handle, or NULL when out of memory. */
+    void *(*session_start)(void *ctx, const struct sockaddr *sa, const probe_opts *opts,
+                           probe_rcpt *rcpts, size_t n, probe_done_cb done,
+                           probe_trace_cb trace, void *ud);
+    /* Abandon a session: its DONE follows (PROBE_TEMPORARY) with what it had. */
+    void (*session_cancel)(void *ctx, void *session);
+    /* Resolve DOMAIN (A-label) for mail; CB(UD, …) once, later. */
+    void (*resolve)(void *ctx, const char *domain, dns_cb cb, void *ud);
+    uint64_t (*now)(void *ctx);          /* monotonic milliseconds */
+    double (*wall)(void *ctx);           /* wall-clock seconds (retry times kept across runs) */
+    /* Call engine_timer() at DUE_MS (ops->now scale), replacing any earlier
+     * request; UINT64_MAX: nothing to wait for. */
+    void (*arm)(void *ctx, uint64_t due_ms);
+} engine_ops;
 
 typedef struct engine_host_info {
     const char *name, *ip;
@@ -66,6 +110,9 @@ typedef struct engine_events {
     /* The run cannot go on (every route failed): WHY says so. Items are left
      * unfinished — never turned into verdicts — for a later resume. */
     void (*fatal)(void *ud, const char *why);
+    /* One SMTP transcript line (may be NULL): DIR is 'C' sent, 'S' received,
+     * or '*' for the engine's own note (the route taken). */
+    void (*trace)(void *ud, const char *mx, char dir, const char *line, size_t len);
 } engine_events;
 
 typedef struct engine_stats {
@@ -76,22 +123,26 @@ typedef struct engine_stats {
 
 typedef struct engine engine;
 
-engine *engine_new(uv_loop_t *loop, const cli_opts *o, dns_resolver *dns,
-                 const engine_events *ev, void *ud);
+/* NULL when out of memory. */
+engine *engine_new(const engine_opts *o, const engine_ops *ops, void *ctx,
+                   const engine_events *ev, void *ud);
 
 /* Take IT. An item whose due_unix is in the future waits in the retry queue. */
-void engine_add(engine *s, engine_item *it);
+void engine_add(engine *e, engine_item *it);
 
 /* Domain knowledge from an earlier run (resume): no new catch-all probe. */
-void engine_learn_domain(engine *s, const char *domain, result_tri accept_all);
+void engine_learn_domain(engine *e, const char *domain, result_tri accept_all);
+
+/* The time armed through ops->arm has come: retries and pauses that are due. */
+void engine_timer(engine *e);
 
 /* No item left: everything added has its verdict. */
-bool engine_idle(const engine *s);
+bool engine_idle(const engine *e);
 
-void engine_get_stats(const engine *s, engine_stats *st);
+void engine_get_stats(const engine *e, engine_stats *st);
 
 /* Report each MX host that saw a session (for the report's host table). */
-void engine_each_host(engine *s, void (*fn)(void *ud, const engine_host_info *h), void *ud);
+void engine_each_host(engine *e, void (*fn)(void *ud, const engine_host_info *h), void *ud);
 
 typedef struct engine_route_info {
     const char *label;          /* egress label, never with a password */
@@ -100,13 +151,15 @@ typedef struct engine_route_info {
 } engine_route_info;
 
 /* Report each route (--proxy/--bind; one "direct" route without them). */
-void engine_each_route(engine *s, void (*fn)(void *ud, const engine_route_info *r), void *ud);
+void engine_each_route(engine *e, void (*fn)(void *ud, const engine_route_info *r), void *ud);
 
-/* Abandon every session and timer (interrupt): items in flight are freed
- * without a verdict. Then run the loop until it is empty and engine_free(). */
-void engine_cancel(engine *s);
+/* Stop (interrupt): every session is cancelled; the answers they had
+ * received still count (a final verdict is reported, a 4xx is reported as a
+ * wait), so an orderly stop loses nothing a resume would ask again. Nothing
+ * new starts. Wait until sessions_active is 0, then engine_free(). */
+void engine_cancel(engine *e);
 
-/* Close the engine's handles; the memory is freed once libuv closed them. */
-void engine_free(engine *s);
+/* Free the engine and every item it still holds (no verdict for them). */
+void engine_free(engine *e);
 
 #endif

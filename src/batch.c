@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "dns.h"
+#include "engine_uv.h"
 
 #define TICK_MS 100
 #define TTY_EVERY_MS 1000
@@ -40,7 +41,8 @@ struct batch {
     uv_async_t wake;
     uv_timer_t tick;
     dns_resolver *dns;
-    engine *eng;
+    engine_uv *eu;
+    engine *eng;                      /* eu's engine */
     const batch_domain *known;
     size_t nknown;
     bool shutting_down, cancelled, failed, tty;
@@ -90,7 +92,7 @@ static void on_fatal(void *ud, const char *why)
     engine_cancel(b->eng);
 }
 
-static const engine_events events = {on_done, on_wait, on_domain, on_fatal};
+static const engine_events events = {on_done, on_wait, on_domain, on_fatal, NULL};
 
 /* ---- shutting down (loop thread) ---- */
 
@@ -120,7 +122,8 @@ static void print_route(void *ud, const engine_route_info *r)
 static void on_dns_closed_free_engine(void *ud)
 {
     batch *b = ud;
-    engine_free(b->eng);
+    engine_uv_free(b->eu);
+    b->eu = NULL;
     b->eng = NULL;
 }
 
@@ -245,13 +248,16 @@ static bool loop_init(batch *b)
         uv_loop_close(&b->loop);
         return false;
     }
-    if (!(b->eng = engine_new(&b->loop, b->o, b->dns, &events, b))) {
+    engine_opts eo;
+    engine_opts_from_cli(&eo, b->o);
+    if (!(b->eu = engine_uv_new(&b->loop, b->dns, &eo, &events, b))) {
         snprintf(b->err, sizeof b->err, "out of memory");
         dns_close(b->dns, on_dns_closed, NULL);
         uv_run(&b->loop, UV_RUN_DEFAULT);
         uv_loop_close(&b->loop);
         return false;
     }
+    b->eng = engine_uv_engine(b->eu);
     for (size_t i = 0; i < b->nknown; i++)
         engine_learn_domain(b->eng, b->known[i].name, b->known[i].accept_all);
     uv_async_init(&b->loop, &b->wake, on_wake);

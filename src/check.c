@@ -1,5 +1,7 @@
 /* check.c — `mailvet check`: verdicts for addresses given as arguments,
- * as an aligned table or as JSON lines (SPEC "Commands"). */
+ * as an aligned table or as JSON lines (SPEC "Commands"). The addresses go
+ * through the same engine as `clean`'s, on a loop of this thread, with no
+ * state file; --verbose prints the engine's session transcripts. */
 #include "check.h"
 
 #include <stdio.h>
@@ -7,10 +9,15 @@
 #include <string.h>
 #include <uniwidth.h>
 
+#include <uv.h>
+
+#include "dns.h"
+#include "engine_uv.h"
 #include "json.h"
 #include "result.h"
 #include "screen.h"
-#include "verify.h"
+
+#define WATCH_MS 20              /* how often the loop looks whether it is done */
 
 static int text_width(const char *s)
 {
@@ -108,28 +115,135 @@ static void print_json(const char *input, const result *r)
     fputs("}\n", stdout);
 }
 
+/* ---- the engine, on a loop of our own ---- */
+
+typedef struct check_run_ctx {
+    uv_loop_t loop;
+    dns_resolver *dns;
+    engine_uv *eu;
+    engine *eng;
+    result *rs;                  /* rs[row]: the verdicts */
+    FILE *trace;
+    uv_timer_t watch;
+    bool failed, closing;
+} check_run_ctx;
+
+static void on_done(void *ud, const engine_item *it, const result *r)
+{
+    check_run_ctx *c = ud;
+    c->rs[it->row] = *r;
+}
+
+static void on_fatal(void *ud, const char *why)
+{
+    check_run_ctx *c = ud;
+    if (c->failed)
+        return;
+    fprintf(stderr, "mailvet: %s; stopped without a verdict for the addresses not yet checked\n",
+            why);
+    c->failed = true;
+    engine_cancel(c->eng);
+}
+
+static void on_trace(void *ud, const char *mx, char dir, const char *line, size_t len)
+{
+    check_run_ctx *c = ud;
+    fprintf(c->trace, "[%s] %c: %.*s\n", mx, dir, (int)len, line);
+}
+
+static void on_dns_closed(void *ud)
+{
+    check_run_ctx *c = ud;
+    engine_uv_free(c->eu);
+}
+
+/* Every verdict is in, or the run failed and no session is left: close
+ * everything so the loop ends. */
+static void on_watch(uv_timer_t *t)
+{
+    check_run_ctx *c = t->data;
+    engine_stats st;
+    engine_get_stats(c->eng, &st);
+    if (c->closing || (!engine_idle(c->eng) && !c->failed) || st.sessions_active)
+        return;
+    c->closing = true;
+    engine_cancel(c->eng);
+    uv_close((uv_handle_t *)&c->watch, NULL);
+    dns_close(c->dns, on_dns_closed, c);
+}
+
+static bool add_item(engine *e, size_t row, const result *r, const addr *a)
+{
+    char envelope[ADDR_BUF + ADDR_DOMAIN_MAX + 2];
+    snprintf(envelope, sizeof envelope, "%s@%s", a->local, a->ascii_domain);
+    engine_item *it = engine_item_new(row, r->email, envelope, a->ascii_domain, r->did_you_mean,
+                                      r->role, r->free, a->smtputf8);
+    if (it)
+        engine_add(e, it);
+    return it != NULL;
+}
+
+/* Verdicts for the addresses that NEED the network, into RS. */
+static int verify(const cli_opts *o, const bool *need, const addr *as, result *rs)
+{
+    check_run_ctx c = {.rs = rs, .trace = o->verbose ? stderr : NULL};
+    char err[256];
+    dns_opts dopts = {.servers = o->dns, .allow_private = o->allow_private_mx};
+    if (uv_loop_init(&c.loop) != 0) {
+        fprintf(stderr, "mailvet check: cannot start the event loop\n");
+        return EXIT_RUNTIME;
+    }
+    if (!(c.dns = dns_new(&c.loop, &dopts, err, sizeof err))) {
+        fprintf(stderr, "mailvet: %s\n", err);
+        uv_loop_close(&c.loop);
+        return EXIT_USAGE;
+    }
+    engine_events ev = {.done = on_done, .fatal = on_fatal, .trace = c.trace ? on_trace : NULL};
+    engine_opts eo;
+    engine_opts_from_cli(&eo, o);
+    if (!(c.eu = engine_uv_new(&c.loop, c.dns, &eo, &ev, &c))) {
+        fprintf(stderr, "mailvet check: out of memory\n");
+        exit(EXIT_RUNTIME);
+    }
+    c.eng = engine_uv_engine(c.eu);
+    uv_timer_init(&c.loop, &c.watch);
+    c.watch.data = &c;
+    uv_timer_start(&c.watch, on_watch, 0, WATCH_MS);
+    for (int i = 0; i < o->nargs; i++)
+        if (need[i] && !add_item(c.eng, (size_t)i, &rs[i], &as[i])) {
+            fprintf(stderr, "mailvet check: out of memory\n");
+            exit(EXIT_RUNTIME);
+        }
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&c.loop);
+    return c.failed ? EXIT_RUNTIME : 0;
+}
+
 /* Screen every address, then verify the ones that need the network. */
 static int verify_all(const cli_opts *o, const lists *l, result *rs)
 {
     addr_opts ao;
     addr_opts_default(&ao);
     screen *s = screen_new(l, &ao);
-    verify_item *items = calloc((size_t)o->nargs, sizeof *items);
-    if (!s || !items) {
+    bool *need = calloc((size_t)o->nargs, sizeof *need);
+    addr *as = calloc((size_t)o->nargs, sizeof *as);
+    if (!s || !need || !as) {
         fprintf(stderr, "mailvet check: out of memory\n");
         screen_free(s);
-        free(items);
+        free(need);
+        free(as);
         return EXIT_RUNTIME;
     }
-    bool syntax_only = o->level == LEVEL_SYNTAX;
-    for (int i = 0; i < o->nargs; i++)
-        items[i].needs_network = screen_address(s, o->args[i], strlen(o->args[i]), syntax_only,
-                                                &items[i].r, &items[i].a) && !syntax_only;
-    int rc = syntax_only ? 0 : verify_run(items, (size_t)o->nargs, o, o->verbose ? stderr : NULL, NULL);
-    for (int i = 0; i < o->nargs; i++)
-        rs[i] = items[i].r;
+    bool syntax_only = o->level == LEVEL_SYNTAX, any = false;
+    for (int i = 0; i < o->nargs; i++) {
+        need[i] = screen_address(s, o->args[i], strlen(o->args[i]), syntax_only, &rs[i], &as[i]) &&
+                  !syntax_only;
+        any |= need[i];
+    }
+    int rc = any ? verify(o, need, as, rs) : 0;
     screen_free(s);
-    free(items);
+    free(need);
+    free(as);
     return rc;
 }
 

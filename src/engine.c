@@ -1,6 +1,7 @@
-/* engine.c — the batch engine: domains, MX hosts, sessions, retries.
+/* engine.c — the one engine of `check` and `clean`: domains, MX hosts,
+ * sessions, retries.
  *
- * Three kinds of object:
+ * Four kinds of object:
  *   sdomain  one recipient domain: its DNS answer as a list of targets
  *            (MX address, preference), each with a queue of the items
  *            assigned to it (by a hash of the row, among the best working
@@ -9,14 +10,12 @@
  *            state, and items held until accept-all is known.
  *   shost    one MX address as reached by one route (--proxy/--bind: each
  *            route is its own source IP, so limits and blocks are per
- *            pair): the connection window (starts at --per-mx,
- *            halves when the host says it is busy, grows by one after a
- *            window's worth of good sessions), a pause after busy answers,
+ *            pair): its host policy (engine_host.h: window, rest, give-up),
  *            a FIFO of domains waiting for a slot, and what it did to us.
- *   ssession one SMTP session (probe) carrying a batch of a domain's items.
+ *   ssession one SMTP session carrying a batch of a domain's items.
  *   sroute   one route out (egress.h): its sessions against --per-proxy,
  *            and its health — a route that fails three times in a row is
- *            dropped and its targets' items move to the other routes; when
+ *            retired and its targets' items move to the other routes; when
  *            none is left the run stops (fatal event) rather than turn a
  *            proxy's failure into verdicts.
  *
@@ -28,6 +27,15 @@
  * Every item ends in exactly one of: done (final verdict), the retry queue
  * (4xx, until its schedule runs out), or back to its domain's pending list
  * (a session that ended before answering it).
+ *
+ * mailvet_attempts (README): one per answer a server gave about the
+ * address — each RCPT reply, final or 4xx — and one when a session or a
+ * domain's hosts failed in a way that ends or postpones it (refused as a
+ * whole, dropped too often, every MX failed). The catch-all probe counts
+ * for nobody. So the count depends on the answers, never on timing.
+ *
+ * Time comes from ops->now; the engine keeps two heaps (retries, resting
+ * hosts) and asks ops->arm for one wake-up at the earliest of them.
  */
 #include "engine.h"
 
@@ -36,20 +44,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
-#include "probe.h"
+#include "engine_host.h"
 #include "retry.h"
 #include "screen.h"
 #include "smtp_reply.h"
 #include "verdict.h"
 
-#define FAIL_DEAD 3          /* consecutive connect failures/timeouts: host given up */
-#define BUSY_MAX 12          /* consecutive busy answers before it counts as a failure */
-#define BUSY_PAUSE_MS 500    /* first pause after a busy answer; doubles, capped */
-#define BUSY_PAUSE_MAX_MS 30000
 #define DROPS_MAX 3          /* sessions ending before an item's answer: then a 4xx */
-#define ROUTE_FAILS_MAX 3    /* consecutive route errors: the route is dropped */
+#define ROUTE_FAILS_MAX 3    /* consecutive route errors: the route is retired */
 
 typedef struct shost shost;
 typedef struct sdomain sdomain;
@@ -93,7 +96,9 @@ typedef struct starget {
     iqueue q;                    /* items assigned to this target */
 } starget;
 
-typedef enum { D_NEW, D_RESOLVING, D_READY, D_FAILED } dstate;
+/* D_SETTLED: every item of the domain ends with its fail reply (a DNS
+ * failure, or --level dns: what DNS said). */
+typedef enum { D_NEW, D_RESOLVING, D_READY, D_SETTLED } dstate;
 typedef enum { CA_UNSENT, CA_INFLIGHT, CA_WAIT, CA_KNOWN } castate;
 
 struct sdomain {
@@ -126,14 +131,12 @@ struct shost {
     char ipstr[INET6_ADDRSTRLEN];
     char *name;                  /* the first MX name seen at this address (heap) */
     shost *hnext;
-    int active, window, ok_streak, busy_streak, fail_streak;
+    engine_host pol;             /* window, rest, give-up: the host policy */
+    int active;
     int unrouted;                /* consecutive route errors reaching this host */
-    bool had_success, dead, starved, route_starved;
+    bool starved, route_starved;
+    bool resting;                /* in engine.pauses, waiting for its rest to end */
     ereply dead_why;             /* reason and reply when dead */
-    uint64_t paused_until;
-    uv_timer_t pause;
-    bool pause_armed;
-    int rcpt_cap;
     qentry *q;                   /* ring of waiting domains */
     size_t qhead, qlen, qcap;
     int sessions, timeouts, blocks, last_code;
@@ -146,7 +149,7 @@ typedef struct ssession {
     engine *s;
     sdomain *d;
     int ti;
-    probe *p;
+    void *p;                     /* the session's handle (ops) */
     probe_rcpt *rcpts;
     engine_item **items;          /* items[i] is rcpts[i]'s item; NULL for the catch-all */
     size_t n;
@@ -155,13 +158,11 @@ typedef struct ssession {
 } ssession;
 
 struct engine {
-    uv_loop_t *loop;
-    const cli_opts *o;
-    dns_resolver *dns;
+    engine_opts o;
+    const engine_ops *ops;
+    void *ctx;
     engine_events ev;
     void *ud;
-    probe_opts popts;
-    char helo[PROBE_HELO_MAX], from[PROBE_FROM_MAX];
     sdomain **dtab;
     size_t dcap, ndomains;
     shost **htab;
@@ -171,7 +172,9 @@ struct engine {
     size_t nroutes, routes_alive;
     ssession *sessions;          /* active, for cancel */
     int active;
-    retry_queue *retry;
+    retry_queue *retry;          /* items waiting for a retry */
+    retry_queue *pauses;         /* hosts resting after a busy answer */
+    uint64_t armed;              /* the wake-up asked of ops->arm; UINT64_MAX: none */
     engine_stats st;
     bool cancelled;
     uint64_t rng;
@@ -376,15 +379,13 @@ static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char 
     h->s = s;
     h->ip = *ip;
     h->route = route;
-    h->window = s->o->per_mx;
+    engine_host_init(&h->pol, s->o.per_mx);
     if (!(h->name = strdup(name ? name : "")))
         oom();
     if (ip->ss_family == AF_INET)
         inet_ntop(AF_INET, &((struct sockaddr_in *)&h->ip)->sin_addr, h->ipstr, sizeof h->ipstr);
     else
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&h->ip)->sin6_addr, h->ipstr, sizeof h->ipstr);
-    uv_timer_init(s->loop, &h->pause);
-    h->pause.data = h;
     size_t k = hslot(s, ip, route);
     h->hnext = s->htab[k];
     s->htab[k] = h;
@@ -396,14 +397,35 @@ static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char 
 
 static uint64_t now_ms(const engine *s)
 {
-    return uv_now(s->loop);
+    return s->ops->now(s->ctx);
 }
 
-static double wall_now(void)
+static double wall_now(const engine *s)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+    return s->ops->wall(s->ctx);
+}
+
+/* Ask for one wake-up at the earliest retry or end of a rest. */
+static void rearm(engine *s)
+{
+    uint64_t due = retry_next_due(s->retry), p = retry_next_due(s->pauses);
+    if (p < due)
+        due = p;
+    if (s->cancelled)
+        due = UINT64_MAX;
+    if (due != s->armed) {
+        s->armed = due;
+        s->ops->arm(s->ctx, due);
+    }
+}
+
+static void wait_retry(engine *s, engine_item *it, uint64_t due_ms)
+{
+    it->due_ms = due_ms;
+    if (retry_add(s->retry, due_ms, it) != 0)
+        oom();
+    s->st.retries_waiting++;
+    rearm(s);
 }
 
 static void set_reply(result *r, verdict_reason why, int code, const char *enh, const char *text,
@@ -439,11 +461,11 @@ static void finalize(sdomain *d, engine_item *it, const result *reply)
     engine_item_free(it);
 }
 
-static void finalize_reason(sdomain *d, engine_item *it, verdict_reason why)
+/* IT ends as its settled domain does (a DNS failure, or --level dns). */
+static void finalize_settled(sdomain *d, engine_item *it)
 {
     result r;
-    result_init(&r);
-    r.reason = why;
+    ereply_result(&d->fail, &r);
     finalize(d, it, &r);
 }
 
@@ -452,22 +474,19 @@ static void item_temporary(sdomain *d, engine_item *it, const result *reply, int
 {
     engine *s = d->s;
     keep_last(it, reply);
-    if (it->temps >= s->o->nretries) {
+    if (it->temps >= s->o.nretries) {
         finalize(d, it, reply);
         return;
     }
-    int delay = s->o->retry_delays[it->temps++];
+    int delay = s->o.retry_delays[it->temps++];
     if (hint > delay)
         delay = hint;
-    it->due_ms = now_ms(s) + (uint64_t)delay * 1000;
-    if (retry_add(s->retry, it->due_ms, it) != 0)
-        oom();
-    s->st.retries_waiting++;
+    wait_retry(s, it, now_ms(s) + (uint64_t)delay * 1000);
     s->st.retries_used++;
     if (s->ev.wait) {
         result r = *reply;
         r.attempts = it->attempts;
-        s->ev.wait(s->ud, it, wall_now() + delay, &r);
+        s->ev.wait(s->ud, it, wall_now(s) + delay, &r);
     }
 }
 
@@ -504,9 +523,14 @@ static bool route_dead(const shost *h)
     return h->s->routes[h->route].dead;
 }
 
+static bool host_dead(const shost *h)
+{
+    return h->pol.state == HOST_DEAD;
+}
+
 static bool usable(const starget *t)
 {
-    return !t->failed && !t->h->dead && !route_dead(t->h);
+    return !t->failed && !host_dead(t->h) && !route_dead(t->h);
 }
 
 /* A source address reaches only addresses of its own family (a proxy
@@ -625,14 +649,10 @@ static void unhold(sdomain *d, uint64_t due_ms)
     while (d->held) {
         engine_item *it = d->held;
         d->held = it->next;
-        if (!due_ms) {
+        if (!due_ms)
             pend_add(d, it, true);
-        } else {
-            it->due_ms = due_ms;
-            if (retry_add(s->retry, due_ms, it) != 0)
-                oom();
-            s->st.retries_waiting++;
-        }
+        else
+            wait_retry(s, it, due_ms);
     }
 }
 
@@ -680,13 +700,6 @@ static bool queue_pop(shost *h, qentry *e)
     return true;
 }
 
-static void on_pause_end(uv_timer_t *t)
-{
-    shost *h = t->data;
-    h->pause_armed = false;
-    host_pump(h);
-}
-
 /* H waits in W until a slot frees; FLAG says it is there already. */
 static void hwait_add(hwait *w, shost *h, bool *flag)
 {
@@ -707,7 +720,7 @@ static void hwait_add(hwait *w, shost *h, bool *flag)
 /* A global slot freed: hosts that waited for one get their turn. */
 static void pump_starved(engine *s)
 {
-    while (s->starved.n && s->active < s->o->concurrency) {
+    while (s->starved.n && s->active < s->o.concurrency) {
         shost *h = s->starved.a[--s->starved.n];
         h->starved = false;
         host_pump(h);
@@ -716,7 +729,7 @@ static void pump_starved(engine *s)
 
 static bool route_full(const engine *s, const sroute *r)
 {
-    return s->o->per_proxy && r->active >= s->o->per_proxy;
+    return s->o.per_proxy && r->active >= s->o.per_proxy;
 }
 
 /* A slot of route R freed: its waiting hosts get their turn. */
@@ -756,7 +769,7 @@ static void host_pump(shost *h)
     sroute *r = &s->routes[h->route];
     if (s->cancelled)
         return;
-    if (h->dead) {
+    if (host_dead(h)) {
         host_drain_dead(h);
         return;
     }
@@ -764,17 +777,20 @@ static void host_pump(shost *h)
         host_drain_route(h);
         return;
     }
-    uint64_t now = now_ms(s);
-    if (h->paused_until > now) {
-        if (!h->pause_armed && h->qlen) {
-            uv_timer_start(&h->pause, on_pause_end, h->paused_until - now, 0);
-            h->pause_armed = true;
+    if (h->pol.state == HOST_PAUSED && h->pol.paused_until <= now_ms(s))
+        engine_host_resume(&h->pol);
+    if (h->pol.state == HOST_PAUSED) {
+        if (!h->resting && h->qlen) {            /* engine_timer pumps it again */
+            if (retry_add(s->pauses, h->pol.paused_until, h) != 0)
+                oom();
+            h->resting = true;
+            rearm(s);
         }
         return;
     }
     qentry e;
-    while (h->active < h->window && h->qlen) {
-        if (s->active >= s->o->concurrency) {
+    while (engine_host_slots(&h->pol, h->active) > 0 && h->qlen) {
+        if (s->active >= s->o.concurrency) {
             hwait_add(&s->starved, h, &h->starved);
             return;
         }
@@ -784,7 +800,7 @@ static void host_pump(shost *h)
         }
         queue_pop(h, &e);
         sdomain *d = e.d;
-        if (!usable(&d->t[e.ti]) || !d->t[e.ti].q.n || d->active >= s->o->per_domain)
+        if (!usable(&d->t[e.ti]) || !d->t[e.ti].q.n || d->active >= s->o.per_domain)
             continue;                /* woken again when that changes */
         start_session(d, e.ti);
         if (d->t[e.ti].q.n && !d->t[e.ti].queued)
@@ -852,6 +868,12 @@ static void domain_wake(sdomain *d)
 
 static void on_probe_done(void *ud, const probe_result *res);
 
+static void on_trace(void *ud, char dir, const char *line, size_t len)
+{
+    ssession *ss = ud;
+    ss->s->ev.trace(ss->s->ud, ss->d->t[ss->ti].mx, dir, line, len);
+}
+
 static void session_unlink(engine *s, ssession *ss)
 {
     if (ss->prev)
@@ -874,9 +896,7 @@ static void session_free(ssession *ss)
 static size_t build_batch(sdomain *d, shost *h, ssession *ss)
 {
     engine *s = d->s;
-    size_t cap = (size_t)s->o->rcpt_per_session;
-    if (h->rcpt_cap && (size_t)h->rcpt_cap < cap)
-        cap = (size_t)h->rcpt_cap;
+    size_t cap = engine_host_batch(&h->pol, (size_t)s->o.rcpt_per_session);
     size_t n = 0;
     if (d->ca == CA_UNSENT || (d->ca == CA_WAIT && d->ca_due <= now_ms(s))) {
         snprintf(ss->catchall, sizeof ss->catchall, "mailvet-%016llx@%s",
@@ -899,7 +919,7 @@ static void start_session(sdomain *d, int ti)
     engine *s = d->s;
     shost *h = d->t[ti].h;
     ssession *ss = calloc(1, sizeof *ss);
-    size_t max = (size_t)s->o->rcpt_per_session + 1;
+    size_t max = (size_t)s->o.rcpt_per_session + 1;
     if (!ss || !(ss->rcpts = calloc(max, sizeof *ss->rcpts)) ||
         !(ss->items = calloc(max, sizeof *ss->items)))
         oom();
@@ -908,13 +928,13 @@ static void start_session(sdomain *d, int ti)
     ss->ti = ti;
     ss->n = build_batch(d, h, ss);
     struct sockaddr_storage sa = h->ip;
-    uint16_t port = htons((uint16_t)s->o->smtp_port);
+    uint16_t port = htons((uint16_t)s->o.smtp_port);
     if (sa.ss_family == AF_INET)
         ((struct sockaddr_in *)&sa)->sin_port = port;
     else
         ((struct sockaddr_in6 *)&sa)->sin6_port = port;
     sroute *r = &s->routes[h->route];
-    probe_opts po = s->popts;
+    probe_opts po = s->o.probe;
     po.session_timeout_ms = po.command_timeout_ms * (int)(6 + ss->n);
     po.server_name = d->t[ti].mx;
     po.route = r->e;
@@ -928,8 +948,13 @@ static void start_session(sdomain *d, int ti)
     if (s->sessions)
         s->sessions->prev = ss;
     s->sessions = ss;
-    if (!(ss->p = probe_start(s->loop, (struct sockaddr *)&sa, &po, ss->rcpts, ss->n,
-                              on_probe_done, NULL, ss)))
+    if (s->ev.trace && r->e->kind != EGRESS_DIRECT) {
+        char via[160];
+        int n = snprintf(via, sizeof via, "via %s", r->e->label);
+        s->ev.trace(s->ud, po.server_name, '*', via, n > 0 ? (size_t)n : 0);
+    }
+    if (!(ss->p = s->ops->session_start(s->ctx, (struct sockaddr *)&sa, &po, ss->rcpts, ss->n,
+                                        on_probe_done, s->ev.trace ? on_trace : NULL, ss)))
         oom();
 }
 
@@ -945,10 +970,10 @@ static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const
     if (!it) {                                   /* the catch-all probe */
         if (!temp) {
             learn_accept_all(d, pr->code < 300 ? TRI_TRUE : TRI_FALSE, mx);
-        } else if (d->ca_temps >= s->o->nretries) {
+        } else if (d->ca_temps >= s->o.nretries) {
             learn_accept_all(d, TRI_UNSET, mx);  /* never answered: unknown */
         } else {
-            int delay = s->o->retry_delays[d->ca_temps++];
+            int delay = s->o.retry_delays[d->ca_temps++];
             d->ca = CA_WAIT;
             d->ca_due = now_ms(s) + (uint64_t)(hint > delay ? hint : delay) * 1000;
             unhold(d, d->ca_due);
@@ -972,43 +997,10 @@ static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const
     }
 }
 
-/* The host turned us away (421 at the banner, or refused after having
- * worked): back off and shrink its window; the batch goes back unharmed. */
-static bool host_busy(const shost *h, const probe_result *res)
+/* H is given up (or died of its failures): remember why, for its domains. */
+static void host_mark_dead(shost *h, verdict_reason why, const probe_result *res)
 {
-    if (res->answered)
-        return false;
-    if (res->outcome == PROBE_TEMPORARY && res->code == 421)
-        return true;
-    return res->outcome == PROBE_NO_CONNECT && h->had_success;
-}
-
-static void note_busy(shost *h)
-{
-    engine *s = h->s;
-    s->st.busy_replies++;
-    h->window = h->window > 1 ? h->window / 2 : 1;
-    h->ok_streak = 0;
-    h->busy_streak++;
-    uint64_t pause = (uint64_t)BUSY_PAUSE_MS << (h->busy_streak < 7 ? h->busy_streak - 1 : 6);
-    h->paused_until = now_ms(s) + (pause < BUSY_PAUSE_MAX_MS ? pause : BUSY_PAUSE_MAX_MS);
-}
-
-static void note_success(shost *h, const probe_result *res, size_t real_answered)
-{
-    h->had_success = true;
-    h->busy_streak = h->fail_streak = 0;
-    if (++h->ok_streak >= h->window && h->window < h->s->o->per_mx) {
-        h->window++;                             /* slow regrowth */
-        h->ok_streak = 0;
-    }
-    if (res->too_many_recipients)
-        h->rcpt_cap = real_answered > 1 ? (int)real_answered : 1;
-}
-
-static void host_dead(shost *h, verdict_reason why, const probe_result *res)
-{
-    h->dead = true;
+    engine_host_give_up(&h->pol);
     ereply_set(&h->dead_why, why, res->code, res->enhanced, res->text, h->name);
 }
 
@@ -1034,13 +1026,13 @@ static void session_failed(ssession *ss, const probe_result *res)
     case PROBE_TIMEOUT:
     case PROBE_NO_CONNECT:
         h->timeouts += res->outcome == PROBE_TIMEOUT;
-        if (++h->fail_streak >= FAIL_DEAD && !h->had_success)
-            host_dead(h, res->reason, res);
+        if (engine_host_fail(&h->pol))
+            host_mark_dead(h, res->reason, res);
         t->failed = true;
         break;
     case PROBE_REFUSED:
         h->blocks++;
-        host_dead(h, res->reason, res);          /* it refuses the verifier: stop asking */
+        host_mark_dead(h, res->reason, res);     /* it refuses the verifier: stop asking */
         t->failed = true;
         break;
     case PROBE_TLS_ERROR:
@@ -1116,14 +1108,29 @@ static void session_unrouted(ssession *ss, const probe_result *res)
     shost *h = ss->d->t[ss->ti].h;
     const char *why = res->text[0] ? res->text : "route error";
     route_failed(ss->s, h->route, why);
-    if (++h->unrouted >= ROUTE_FAILS_MAX && !h->dead) {
+    if (++h->unrouted >= ROUTE_FAILS_MAX && !host_dead(h)) {
         probe_result r = *res;
         snprintf(r.text, sizeof r.text, "not reachable through %.60s: %.100s",
                  ss->s->routes[h->route].e->label, why);
-        host_dead(h, REASON_NO_CONNECT, &r);
+        host_mark_dead(h, REASON_NO_CONNECT, &r);
         ss->d->t[ss->ti].failed = true;
     }
     return_unanswered(ss, res, true);
+}
+
+/* The run is stopping: answers the session had received still count (a
+ * final verdict is reported, a 4xx as a wait), so a resume does not ask
+ * again what this run already learned; the rest is freed without a verdict. */
+static void session_cancelled(ssession *ss)
+{
+    sdomain *d = ss->d;
+    for (size_t i = 0; i < ss->n; i++) {
+        if (ss->rcpts[i].answered)
+            take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx);
+        else
+            engine_item_free(ss->items[i]);
+    }
+    session_free(ss);
 }
 
 static void on_probe_done(void *ud, const probe_result *res)
@@ -1141,10 +1148,8 @@ static void on_probe_done(void *ud, const probe_result *res)
     if (res->connected)
         r->fail_streak = h->unrouted = 0;
     s->st.connections += res->connected;
-    if (s->cancelled) {                          /* items are freed by engine_cancel's sweep */
-        for (size_t i = 0; i < ss->n; i++)
-            engine_item_free(ss->items[i]);
-        session_free(ss);
+    if (s->cancelled) {
+        session_cancelled(ss);
         return;
     }
     if (res->outcome == PROBE_EGRESS_ERROR) {
@@ -1163,14 +1168,14 @@ static void on_probe_done(void *ud, const probe_result *res)
         real += ss->items[i] != NULL;
         take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx);
     }
-    bool busy = host_busy(h, res);
-    if (busy && h->busy_streak >= BUSY_MAX)
-        busy = false;                            /* not us: the host will not take mail */
+    /* A busy answer throttles the host; once busy answers ran out it is
+     * not us: the host will not take mail, and it counts as a failure. */
+    bool busy = engine_host_is_busy(&h->pol, res) && engine_host_throttle(&h->pol, now_ms(s));
+    if (busy)
+        s->st.busy_replies++;
     if (res->outcome == PROBE_DONE)
-        note_success(h, res, real);
-    else if (busy)
-        note_busy(h);
-    else
+        engine_host_unthrottle(&h->pol, res->too_many_recipients, real);
+    else if (!busy)
         session_failed(ss, res);
     if (!busy && res->outcome == PROBE_TEMPORARY)
         ereply_set(&d->fail, res->reason == REASON_ACCEPTED ? REASON_TEMPORARY_FAILURE : res->reason,
@@ -1185,6 +1190,16 @@ static void on_probe_done(void *ud, const probe_result *res)
 
 /* ---- DNS ---- */
 
+/* D's fate is decided by DNS alone: its items, now and later, end with FAIL. */
+static void domain_settle(sdomain *d, verdict_reason why, const char *mx)
+{
+    d->st = D_SETTLED;
+    ereply_set(&d->fail, why, 0, "", NULL, mx);
+    engine_item *it;
+    while ((it = pend_pop_any(d)))
+        finalize_settled(d, it);
+}
+
 static void on_dns(void *ud, const dns_result *res)
 {
     sdomain *d = ud;
@@ -1192,11 +1207,7 @@ static void on_dns(void *ud, const dns_result *res)
     if (s->cancelled)
         return;
     if (res->status != DNS_OK) {
-        d->st = D_FAILED;
-        d->fail.reason = dns_status_reason(res->status);
-        engine_item *it;
-        while ((it = pend_pop_any(d)))
-            finalize_reason(d, it, d->fail.reason);
+        domain_settle(d, dns_status_reason(res->status), NULL);
         return;
     }
     /* One target per MX address and route: items spread over both. */
@@ -1215,6 +1226,10 @@ static void on_dns(void *ud, const dns_result *res)
                 if (!(t->mx = strdup(res->mx[i].host)))
                     oom();
             }
+    if (s->o.dns_only) {                         /* --level dns: no SMTP, ever */
+        domain_settle(d, REASON_UNVERIFIED, d->t[0].mx);
+        return;
+    }
     d->st = D_READY;
     domain_wake(d);
 }
@@ -1224,75 +1239,91 @@ static void domain_start(sdomain *d)
 {
     if (d->st == D_NEW) {
         d->st = D_RESOLVING;
-        dns_resolve_mail(d->s->dns, d->name, on_dns, d);
+        d->s->ops->resolve(d->s->ctx, d->name, on_dns, d);
     } else {
         domain_wake(d);
     }
 }
 
-/* ---- the retry queue ---- */
-
-static void on_retry(void *ud, void *payload)
+/* IT needs its domain's hosts (again). */
+static void domain_take(engine *s, engine_item *it)
 {
-    engine *s = ud;
-    engine_item *it = payload;
-    s->st.retries_waiting--;
     sdomain *d = domain_get(s, it->domain);
-    if (d->st == D_FAILED) {
-        finalize_reason(d, it, d->fail.reason);
+    if (d->st == D_SETTLED) {
+        finalize_settled(d, it);
         return;
     }
     pend_add(d, it, false);
     domain_start(d);
 }
 
+/* ---- time ---- */
+
+void engine_timer(engine *s)
+{
+    s->armed = UINT64_MAX;                       /* the wake-up asked for has come */
+    if (s->cancelled)
+        return;
+    uint64_t now = now_ms(s);
+    void *p;
+    while (retry_pop_due(s->pauses, now, &p)) {
+        shost *h = p;
+        h->resting = false;
+        host_pump(h);
+    }
+    /* Take what is due first: an item re-queued while these run waits for
+     * the next wake-up, so nothing loops inside one call. */
+    iqueue due = {0};
+    while (retry_pop_due(s->retry, now, &p)) {
+        s->st.retries_waiting--;
+        iq_push(&due, p, false);
+    }
+    engine_item *it;
+    while ((it = iq_pop(&due)))
+        domain_take(s, it);
+    rearm(s);
+}
+
 /* ---- the engine ---- */
 
-
-engine *engine_new(uv_loop_t *loop, const cli_opts *o, dns_resolver *dns,
-                 const engine_events *ev, void *ud)
+engine *engine_new(const engine_opts *o, const engine_ops *ops, void *ctx,
+                   const engine_events *ev, void *ud)
 {
+    static const egress direct = {.kind = EGRESS_DIRECT, .label = "direct"};
     engine *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->loop = loop;
-    s->o = o;
-    s->dns = dns;
+    s->o = *o;
+    s->o.probe.helo = s->o.helo;                 /* into our own copy */
+    s->o.probe.from = s->o.from;
+    s->ops = ops;
+    s->ctx = ctx;
     s->ev = *ev;
     s->ud = ud;
-    s->rng = (uint64_t)wall_now() * 2654435761ULL ^ (uintptr_t)s;
-    probe_opts_init(&s->popts, o, s->helo, s->from);
-    static const egress direct = {.kind = EGRESS_DIRECT, .label = "direct"};
-    s->nroutes = s->routes_alive = o->routes.n ? o->routes.n : 1;
-    if (!(s->routes = calloc(s->nroutes, sizeof *s->routes)) ||
-        !(s->retry = retry_new(loop, on_retry, s))) {
+    s->armed = UINT64_MAX;
+    s->rng = (uint64_t)(wall_now(s) * 1000) * 2654435761ULL ^ (uintptr_t)s;
+    s->nroutes = s->routes_alive = o->nroutes ? o->nroutes : 1;
+    if (!(s->routes = calloc(s->nroutes, sizeof *s->routes)) || !(s->retry = retry_new()) ||
+        !(s->pauses = retry_new())) {
+        retry_free(s->retry);
         free(s->routes);
         free(s);
         return NULL;
     }
     for (size_t i = 0; i < s->nroutes; i++)
-        s->routes[i].e = o->routes.n ? &o->routes.e[i] : &direct;
+        s->routes[i].e = o->nroutes ? &o->routes[i] : &direct;
     return s;
 }
 
 void engine_add(engine *s, engine_item *it)
 {
-    sdomain *d = domain_get(s, it->domain);
     s->st.added++;
-    double wait = it->due_unix - wall_now();
+    double wait = it->due_unix - wall_now(s);
     if (wait > 0) {                              /* a retry carried over from a resume */
-        it->due_ms = now_ms(s) + (uint64_t)(wait * 1000);
-        if (retry_add(s->retry, it->due_ms, it) != 0)
-            oom();
-        s->st.retries_waiting++;
+        wait_retry(s, it, now_ms(s) + (uint64_t)(wait * 1000));
         return;
     }
-    if (d->st == D_FAILED) {
-        finalize_reason(d, it, d->fail.reason);
-        return;
-    }
-    pend_add(d, it, false);
-    domain_start(d);
+    domain_take(s, it);
 }
 
 void engine_learn_domain(engine *s, const char *domain, result_tri accept_all)
@@ -1328,8 +1359,8 @@ static engine_host_info host_info(const engine *s, const shost *h0)
         info.sessions += h->sessions;
         info.timeouts += h->timeouts;
         info.blocks += h->blocks;
-        if (h->rcpt_cap && (!info.rcpt_cap || h->rcpt_cap < info.rcpt_cap))
-            info.rcpt_cap = h->rcpt_cap;
+        if (h->pol.rcpt_cap && (!info.rcpt_cap || h->pol.rcpt_cap < info.rcpt_cap))
+            info.rcpt_cap = h->pol.rcpt_cap;
         if (h->last_code && !info.last_code) {
             info.last_code = h->last_code;
             info.last_enhanced = h->last_enhanced;
@@ -1363,12 +1394,12 @@ void engine_each_route(engine *s, void (*fn)(void *ud, const engine_route_info *
 
 void engine_cancel(engine *s)
 {
+    if (s->cancelled)
+        return;
     s->cancelled = true;
     for (ssession *ss = s->sessions; ss; ss = ss->next)
-        probe_cancel(ss->p);
-    for (size_t i = 0; i < s->hcap; i++)
-        for (shost *h = s->htab[i]; h; h = h->hnext)
-            uv_timer_stop(&h->pause);
+        s->ops->session_cancel(s->ctx, ss->p);
+    rearm(s);                                    /* disarms */
 }
 
 static void free_pending(sdomain *d)
@@ -1382,9 +1413,8 @@ static void free_pending(sdomain *d)
     }
 }
 
-static void on_host_closed(uv_handle_t *hd)
+static void host_free(shost *h)
 {
-    shost *h = hd->data;
     free(h->q);
     free(h->name);
     free(h->last_text);
@@ -1392,8 +1422,8 @@ static void on_host_closed(uv_handle_t *hd)
     free(h);
 }
 
-/* Items still waiting in the retry queue at shutdown are not reachable
- * from the domains; retry_close() frees only the heap, so drain it first. */
+/* Items still waiting in the retry queue are not reachable from the
+ * domains; the queue holds only pointers, so free them here. */
 static void drop_waiting(void *ud, void *payload)
 {
     (void)ud;
@@ -1402,6 +1432,8 @@ static void drop_waiting(void *ud, void *payload)
 
 void engine_free(engine *s)
 {
+    if (!s)
+        return;
     for (size_t i = 0; i < s->dcap; i++)
         for (sdomain *d = s->dtab[i], *n; d; d = n) {
             n = d->hnext;
@@ -1417,7 +1449,7 @@ void engine_free(engine *s)
     for (size_t i = 0; i < s->hcap; i++)
         for (shost *h = s->htab[i], *n; h; h = n) {
             n = h->hnext;
-            uv_close((uv_handle_t *)&h->pause, on_host_closed);
+            host_free(h);
         }
     free(s->htab);
     free(s->starved.a);
@@ -1425,6 +1457,7 @@ void engine_free(engine *s)
         free(s->routes[i].waiting.a);
     free(s->routes);
     retry_drain(s->retry, drop_waiting, NULL);
-    retry_close(s->retry);
+    retry_free(s->retry);
+    retry_free(s->pauses);
     free(s);
 }

@@ -1,6 +1,6 @@
-/* retry.c — a binary min-heap on due time, driving a single uv_timer_t.
- * Adding is O(log n); the timer is re-armed only when the earliest entry
- * changes, so thousands of waiting addresses cost one timer. */
+/* retry.c — a binary min-heap on due time. Adding and popping are
+ * O(log n), so thousands of waiting addresses cost one timer of the
+ * owner's. */
 #include "retry.h"
 
 #include <stdlib.h>
@@ -12,12 +12,9 @@ typedef struct entry {
 } entry;
 
 struct retry_queue {
-    uv_timer_t timer;
     entry *heap;
     size_t n, cap;
     uint64_t seq;
-    retry_fire_cb fire;
-    void *ud;
 };
 
 static int before(const entry *a, const entry *b)
@@ -55,44 +52,12 @@ static void sift_down(entry *h, size_t n, size_t i)
     }
 }
 
-static void arm(retry_queue *q);
-
-static void on_timer(uv_timer_t *t)
+retry_queue *retry_new(void)
 {
-    retry_queue *q = t->data;
-    uint64_t now = uv_now(t->loop);
-    while (q->n && q->heap[0].due <= now) {
-        void *p = q->heap[0].payload;
-        q->heap[0] = q->heap[--q->n];
-        sift_down(q->heap, q->n, 0);
-        q->fire(q->ud, p);           /* may add entries: the heap is consistent */
-    }
-    arm(q);
+    return calloc(1, sizeof(retry_queue));
 }
 
-static void arm(retry_queue *q)
-{
-    if (!q->n) {
-        uv_timer_stop(&q->timer);
-        return;
-    }
-    uint64_t now = uv_now(q->timer.loop), due = q->heap[0].due;
-    uv_timer_start(&q->timer, on_timer, due > now ? due - now : 0, 0);
-}
-
-retry_queue *retry_new(uv_loop_t *loop, retry_fire_cb fire, void *ud)
-{
-    retry_queue *q = calloc(1, sizeof *q);
-    if (!q)
-        return NULL;
-    uv_timer_init(loop, &q->timer);
-    q->timer.data = q;
-    q->fire = fire;
-    q->ud = ud;
-    return q;
-}
-
-int retry_add(retry_queue *q, uint64_t due_ms, void *payload)
+int retry_add(retry_queue *q, uint64_t due, void *payload)
 {
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 256;
@@ -102,18 +67,24 @@ int retry_add(retry_queue *q, uint64_t due_ms, void *payload)
         q->heap = h;
         q->cap = cap;
     }
-    q->heap[q->n] = (entry){due_ms, q->seq++, payload};
+    q->heap[q->n] = (entry){due, q->seq++, payload};
     sift_up(q->heap, q->n++);
-    if (q->heap[0].payload == payload)
-        arm(q);                       /* a new earliest entry */
     return 0;
 }
 
-void retry_drain(retry_queue *q, retry_fire_cb fn, void *ud)
+uint64_t retry_next_due(const retry_queue *q)
 {
-    while (q->n)
-        fn(ud, q->heap[--q->n].payload);
-    uv_timer_stop(&q->timer);
+    return q->n ? q->heap[0].due : UINT64_MAX;
+}
+
+bool retry_pop_due(retry_queue *q, uint64_t now, void **payload)
+{
+    if (!q->n || q->heap[0].due > now)
+        return false;
+    *payload = q->heap[0].payload;
+    q->heap[0] = q->heap[--q->n];
+    sift_down(q->heap, q->n, 0);
+    return true;
 }
 
 size_t retry_count(const retry_queue *q)
@@ -121,15 +92,15 @@ size_t retry_count(const retry_queue *q)
     return q->n;
 }
 
-static void on_closed(uv_handle_t *h)
+void retry_drain(retry_queue *q, void (*fn)(void *ud, void *payload), void *ud)
 {
-    retry_queue *q = h->data;
-    free(q->heap);
-    free(q);
+    while (q->n)
+        fn(ud, q->heap[--q->n].payload);
 }
 
-void retry_close(retry_queue *q)
+void retry_free(retry_queue *q)
 {
-    uv_timer_stop(&q->timer);
-    uv_close((uv_handle_t *)&q->timer, on_closed);
+    if (q)
+        free(q->heap);
+    free(q);
 }

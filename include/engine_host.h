@@ -1,0 +1,86 @@
+/* engine_host.h — the one host policy: how many sessions one MX address (as
+ * reached by one route) may have open, when it rests, and when it is given
+ * up. Postfix's qmgr_queue_throttle/unthrottle is the model: a gentle
+ * increase, a firm decrease, and a dead state that keeps its reason.
+ *
+ *   HOST_OPEN ──busy──► HOST_PAUSED ──pause over──► HOST_THROTTLED
+ *       ▲                    ▲                         │   │
+ *       └── window regrown ──┼──────── good sessions ──┘   │
+ *                            └──────────── busy ───────────┘
+ *   any ──refused, or FAIL_DEAD failed connects before any success──► HOST_DEAD
+ *
+ * - throttle (a busy answer: 421 at the banner, or refused after it had
+ *   worked): the window halves (never below 1) and the host rests for
+ *   BUSY_PAUSE_MS, doubling with each busy answer in a row up to
+ *   BUSY_PAUSE_MAX_MS. BUSY_MAX busy answers in a row are no longer
+ *   "busy": the host will not take our mail, and it counts as a failure.
+ * - unthrottle (a good session): the window grows by one after a window's
+ *   worth of good sessions in a row, up to the ceiling (--per-mx).
+ * - fail (connect refused or timed out): FAIL_DEAD in a row on a host that
+ *   never answered give it up.
+ * - give up (it refused the verifier with a 5xx, or the route never
+ *   reaches it): dead for the rest of the run.
+ *
+ * Pure: no clock of its own (callers pass now), no I/O. The struct is
+ * embedded in the engine's host record.
+ */
+#ifndef MAILVET_ENGINE_HOST_H
+#define MAILVET_ENGINE_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "probe.h"
+
+#define ENGINE_HOST_FAIL_DEAD 3          /* failed connects in a row before any success */
+#define ENGINE_HOST_BUSY_MAX 12          /* busy answers in a row that are no longer "busy" */
+#define ENGINE_HOST_PAUSE_MS 500         /* first rest after a busy answer; doubles */
+#define ENGINE_HOST_PAUSE_MAX_MS 30000
+
+typedef enum engine_host_state {
+    HOST_OPEN,          /* window at its ceiling */
+    HOST_THROTTLED,     /* window below the ceiling, regrowing */
+    HOST_PAUSED,        /* resting until paused_until */
+    HOST_DEAD,          /* given up */
+} engine_host_state;
+
+typedef struct engine_host {
+    engine_host_state state;
+    int window, ceiling;
+    int ok_streak, busy_streak, fail_streak;
+    bool had_success;
+    int rcpt_cap;                /* recipients per session it tolerates; 0: no limit seen */
+    uint64_t paused_until;
+} engine_host;
+
+void engine_host_init(engine_host *h, int ceiling);
+
+/* Is RES (a session with no answered recipient) the host saying it is busy? */
+bool engine_host_is_busy(const engine_host *h, const probe_result *res);
+
+/* A busy answer at NOW. False when busy answers ran out (BUSY_MAX in a row):
+ * treat it as a failure instead; nothing changed then. */
+bool engine_host_throttle(engine_host *h, uint64_t now);
+
+/* The rest that began with throttle is over (at or after paused_until). */
+void engine_host_resume(engine_host *h);
+
+/* A good session that answered ANSWERED recipients; TOO_MANY: it said 452
+ * 4.5.3, so sessions to it carry at most what it answered from now on. */
+void engine_host_unthrottle(engine_host *h, bool too_many, size_t answered);
+
+/* A connect that failed or timed out. True when the host is now dead. */
+bool engine_host_fail(engine_host *h);
+
+void engine_host_give_up(engine_host *h);
+
+/* Sessions that may start now beside ACTIVE open ones (0 when paused or dead). */
+int engine_host_slots(const engine_host *h, int active);
+
+/* Recipients one session may carry: at most WANT, lowered by rcpt_cap. */
+size_t engine_host_batch(const engine_host *h, size_t want);
+
+const char *engine_host_state_name(engine_host_state s);
+
+#endif

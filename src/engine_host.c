@@ -1,0 +1,95 @@
+/* engine_host.c — the host policy of engine_host.h: throttle, unthrottle,
+ * pause and give-up in one place. Broken invariants (a window below 1 or
+ * above its ceiling) abort loudly rather than schedule wrongly. */
+#include "engine_host.h"
+
+#include <assert.h>
+
+static void check(const engine_host *h)
+{
+    assert(h->window >= 1 && h->window <= h->ceiling);
+    assert(h->ok_streak >= 0 && h->busy_streak >= 0 && h->fail_streak >= 0);
+    (void)h;
+}
+
+void engine_host_init(engine_host *h, int ceiling)
+{
+    *h = (engine_host){.state = HOST_OPEN, .window = ceiling > 0 ? ceiling : 1,
+                       .ceiling = ceiling > 0 ? ceiling : 1};
+}
+
+bool engine_host_is_busy(const engine_host *h, const probe_result *res)
+{
+    if (res->answered)
+        return false;
+    if (res->outcome == PROBE_TEMPORARY && res->code == 421)
+        return true;
+    return res->outcome == PROBE_NO_CONNECT && h->had_success;
+}
+
+bool engine_host_throttle(engine_host *h, uint64_t now)
+{
+    if (h->state == HOST_DEAD || h->busy_streak >= ENGINE_HOST_BUSY_MAX)
+        return false;
+    h->busy_streak++;
+    h->ok_streak = 0;
+    h->window = h->window > 1 ? h->window / 2 : 1;
+    int shift = h->busy_streak - 1 < 6 ? h->busy_streak - 1 : 6;
+    uint64_t pause = (uint64_t)ENGINE_HOST_PAUSE_MS << shift;
+    h->paused_until = now + (pause < ENGINE_HOST_PAUSE_MAX_MS ? pause : ENGINE_HOST_PAUSE_MAX_MS);
+    h->state = HOST_PAUSED;
+    check(h);
+    return true;
+}
+
+void engine_host_resume(engine_host *h)
+{
+    if (h->state == HOST_PAUSED)
+        h->state = h->window < h->ceiling ? HOST_THROTTLED : HOST_OPEN;
+}
+
+void engine_host_unthrottle(engine_host *h, bool too_many, size_t answered)
+{
+    h->had_success = true;
+    h->busy_streak = h->fail_streak = 0;
+    if (too_many)
+        h->rcpt_cap = answered > 1 ? (int)answered : 1;
+    if (h->state == HOST_DEAD || h->state == HOST_PAUSED)
+        return;
+    if (++h->ok_streak >= h->window && h->window < h->ceiling) {
+        h->window++;                         /* gentle: one per window's worth */
+        h->ok_streak = 0;
+    }
+    h->state = h->window < h->ceiling ? HOST_THROTTLED : HOST_OPEN;
+    check(h);
+}
+
+bool engine_host_fail(engine_host *h)
+{
+    if (++h->fail_streak >= ENGINE_HOST_FAIL_DEAD && !h->had_success)
+        h->state = HOST_DEAD;
+    return h->state == HOST_DEAD;
+}
+
+void engine_host_give_up(engine_host *h)
+{
+    h->state = HOST_DEAD;
+}
+
+int engine_host_slots(const engine_host *h, int active)
+{
+    if (h->state == HOST_DEAD || h->state == HOST_PAUSED)
+        return 0;
+    return h->window > active ? h->window - active : 0;
+}
+
+size_t engine_host_batch(const engine_host *h, size_t want)
+{
+    return h->rcpt_cap && (size_t)h->rcpt_cap < want ? (size_t)h->rcpt_cap : want;
+}
+
+const char *engine_host_state_name(engine_host_state s)
+{
+    static const char *const names[] = {"open", "throttled", "paused", "dead"};
+    return s <= HOST_DEAD ? names[s] : "?";
+}

@@ -1,0 +1,122 @@
+/* engine_uv.c — the engine's real ops (engine_uv.h): sessions are probe.c
+ * state machines on the loop, lookups go to dns.c, the clock is uv_now,
+ * and the engine's one wake-up is a uv_timer_t. */
+#include "engine_uv.h"
+
+#include <stdlib.h>
+#include <sys/time.h>
+
+struct engine_uv {
+    uv_loop_t *loop;
+    dns_resolver *dns;
+    uv_timer_t timer;
+    engine *e;
+};
+
+void engine_opts_from_cli(engine_opts *eo, const cli_opts *o)
+{
+    *eo = (engine_opts){
+        .dns_only = o->level == LEVEL_DNS,
+        .smtp_port = o->smtp_port,
+        .concurrency = o->concurrency,
+        .per_mx = o->per_mx,
+        .per_domain = o->per_domain,
+        .per_proxy = o->per_proxy,
+        .rcpt_per_session = o->rcpt_per_session,
+        .nretries = o->nretries < ENGINE_MAX_RETRIES ? o->nretries : ENGINE_MAX_RETRIES,
+        .routes = o->routes.n ? o->routes.e : NULL,
+        .nroutes = o->routes.n,
+    };
+    for (int i = 0; i < eo->nretries; i++)
+        eo->retry_delays[i] = o->retry_delays[i];
+    probe_opts_init(&eo->probe, o, eo->helo, eo->from);
+}
+
+static void *op_session_start(void *ctx, const struct sockaddr *sa, const probe_opts *opts,
+                              probe_rcpt *rcpts, size_t n, probe_done_cb done,
+                              probe_trace_cb trace, void *ud)
+{
+    engine_uv *u = ctx;
+    return probe_start(u->loop, sa, opts, rcpts, n, done, trace, ud);
+}
+
+static void op_session_cancel(void *ctx, void *session)
+{
+    (void)ctx;
+    probe_cancel(session);
+}
+
+static void op_resolve(void *ctx, const char *domain, dns_cb cb, void *ud)
+{
+    engine_uv *u = ctx;
+    dns_resolve_mail(u->dns, domain, cb, ud);
+}
+
+static uint64_t op_now(void *ctx)
+{
+    engine_uv *u = ctx;
+    return uv_now(u->loop);
+}
+
+static double op_wall(void *ctx)
+{
+    (void)ctx;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    engine_uv *u = t->data;
+    engine_timer(u->e);
+}
+
+static void op_arm(void *ctx, uint64_t due_ms)
+{
+    engine_uv *u = ctx;
+    if (due_ms == UINT64_MAX) {
+        uv_timer_stop(&u->timer);
+        return;
+    }
+    uint64_t now = uv_now(u->loop);
+    uv_timer_start(&u->timer, on_timer, due_ms > now ? due_ms - now : 0, 0);
+}
+
+static const engine_ops live_ops = {op_session_start, op_session_cancel, op_resolve,
+                                    op_now, op_wall, op_arm};
+
+engine_uv *engine_uv_new(uv_loop_t *loop, dns_resolver *dns, const engine_opts *o,
+                         const engine_events *ev, void *ud)
+{
+    engine_uv *u = calloc(1, sizeof *u);
+    if (!u)
+        return NULL;
+    u->loop = loop;
+    u->dns = dns;
+    uv_timer_init(loop, &u->timer);
+    u->timer.data = u;
+    if (!(u->e = engine_new(o, &live_ops, u, ev, ud))) {
+        engine_uv_free(u);
+        return NULL;
+    }
+    return u;
+}
+
+engine *engine_uv_engine(engine_uv *u)
+{
+    return u->e;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    engine_uv *u = h->data;
+    engine_free(u->e);
+    free(u);
+}
+
+void engine_uv_free(engine_uv *u)
+{
+    uv_timer_stop(&u->timer);
+    uv_close((uv_handle_t *)&u->timer, on_closed);
+}
