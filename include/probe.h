@@ -84,7 +84,9 @@ probe *probe_start(uv_loop_t *loop, const struct sockaddr *sa, const probe_opts 
                    probe_rcpt *rcpts, size_t nrcpts, probe_done_cb done,
                    probe_trace_cb trace, void *ud);
 
-/* Abandon the session now (shutdown): DONE follows with PROBE_TEMPORARY. */
+/* Stop the session (shutdown): nothing more is asked, and DONE follows with
+ * PROBE_TEMPORARY — at once, or, when RCPT replies are outstanding, once
+ * they have come (or the reply timer ran out), so their answers count. */
 void probe_cancel(probe *p);
 
 const char *probe_outcome_name(probe_outcome o);

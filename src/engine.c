@@ -29,10 +29,10 @@
  * (a session that ended before answering it).
  *
  * mailvet_attempts (README): one per answer a server gave about the
- * address — each RCPT reply, final or 4xx — and one when a session or a
- * domain's hosts failed in a way that ends or postpones it (refused as a
- * whole, dropped too often, every MX failed). The catch-all probe counts
- * for nobody. So the count depends on the answers, never on timing.
+ * address — each RCPT reply, final or 4xx — plus one when its session was
+ * refused as a whole with a 4xx, and one when every MX of its domain failed
+ * for it. A dropped connection is no answer and counts nothing; nor does
+ * the catch-all probe. So the count depends on the answers, never on timing.
  *
  * Time comes from ops->now; the engine keeps two heaps (retries, resting
  * hosts) and asks ops->arm for one wake-up at the earliest of them.
@@ -1064,7 +1064,10 @@ static void return_unanswered(ssession *ss, const probe_result *res, bool busy)
             continue;
         }
         if (refused_4xx || (dropped && ++it->drops > DROPS_MAX)) {
-            it->attempts++;                      /* refused as a whole: one attempt */
+            /* A refusal of the whole session is the server's answer; a lost
+             * connection is not, and which session a server drops depends
+             * on timing, so drops never count as attempts. */
+            it->attempts += refused_4xx;
             result fail;
             ereply_result(&d->fail, &fail);
             item_temporary(d, it, &fail, 0);

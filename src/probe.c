@@ -56,6 +56,7 @@ struct probe {
     size_t next_send, next_reply;   /* RCPT commands sent / replies matched */
     unsigned ext;                   /* EHLO keywords of the current EHLO */
     bool finishing;
+    bool stopping;                  /* probe_cancel: collect what was asked, ask nothing more */
     uint64_t deadline;              /* uv_now() ms when the whole session must end */
     uv_loop_t *loop;
     smtp_reply reply;
@@ -145,6 +146,8 @@ static void refuse_utf8_rcpts(probe *p)
 
 static void send_rcpt(probe *p)
 {
+    if (p->stopping)
+        return;
     while (p->next_send < p->nrcpts && p->rcpts[p->next_send].answered)
         p->next_send++;            /* skipped: answered without asking */
     if (p->next_send < p->nrcpts)
@@ -251,6 +254,15 @@ static void record_rcpt(probe *p, const smtp_reply *r)
     p->res.answered++;
 }
 
+/* RCPT commands sent whose replies have not come yet. */
+static size_t rcpts_outstanding(const probe *p)
+{
+    size_t n = 0;
+    for (size_t i = p->next_reply; i < p->next_send; i++)
+        n += !p->rcpts[i].answered;
+    return n;
+}
+
 static void on_rcpt_reply(probe *p, const smtp_reply *r)
 {
     if (r->code == 421) {            /* the server is closing the session */
@@ -267,10 +279,10 @@ static void on_rcpt_reply(probe *p, const smtp_reply *r)
     bool pipelined = p->ext & SMTP_EXT_PIPELINING;
     if (!pipelined && !p->res.too_many_recipients)
         send_rcpt(p);
-    size_t outstanding = 0;
-    for (size_t i = p->next_reply; i < p->next_send; i++)
-        outstanding += !p->rcpts[i].answered;
-    if (outstanding == 0 && (p->next_send == p->nrcpts || p->res.too_many_recipients))
+    size_t outstanding = rcpts_outstanding(p);
+    if (outstanding == 0 && p->stopping)
+        finish(p, PROBE_TEMPORARY, REASON_TEMPORARY_FAILURE, NULL);
+    else if (outstanding == 0 && (p->next_send == p->nrcpts || p->res.too_many_recipients))
         enter(p, S_QUIT);
     else
         arm(p, p->opts.command_timeout_ms);
@@ -468,8 +480,15 @@ void probe_opts_init(probe_opts *o, const cli_opts *cli, char helo[PROBE_HELO_MA
     };
 }
 
+/* A server acts on an RCPT it was sent (greylisting starts its clock), so a
+ * stop waits for the replies to the RCPTs already sent — under the reply
+ * timer — rather than lose what they say; anything else ends at once. */
 void probe_cancel(probe *p)
 {
+    if (p->state == S_RCPT && !p->finishing && rcpts_outstanding(p) > 0) {
+        p->stopping = true;
+        return;
+    }
     finish(p, PROBE_TEMPORARY, REASON_TEMPORARY_FAILURE, NULL);
 }
 

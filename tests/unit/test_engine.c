@@ -1,0 +1,699 @@
+/* test_engine.c — the engine behind its seam: a fake world (ops table) with
+ * a fake clock, scripted DNS answers and scripted session outcomes; no
+ * sockets, no loop, no timers. Each test drives the engine one event at a
+ * time and checks what it does next. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "engine_host.h"
+
+#define MAXS 4096                /* sessions a test may start */
+#define MAXD 512                 /* lookups */
+#define MAXROWS 2048
+
+typedef struct fsess {
+    struct sockaddr_storage sa;
+    char ip[INET6_ADDRSTRLEN];
+    char domain[256];
+    probe_opts opts;
+    probe_rcpt *rcpts;
+    size_t n;
+    probe_done_cb done;
+    void *ud;
+    bool open, cancelled;
+} fsess;
+
+typedef struct fdns {
+    char domain[256];
+    dns_cb cb;
+    void *ud;
+    bool answered;
+} fdns;
+
+typedef struct world {
+    uint64_t now, armed;
+    fsess s[MAXS];
+    size_t ns;
+    fdns d[MAXD];
+    size_t nd;
+    /* limits watched at every session start */
+    int open_total, max_total;
+    int per_ip_max, per_domain_max;
+    bool limit_broken;
+    char why[256];
+    /* what the engine reported */
+    bool got[MAXROWS];
+    result r[MAXROWS];
+    int waits[MAXROWS];
+    double wait_due[MAXROWS];
+    int ndone;
+    engine *e;
+    engine_opts o;
+} world;
+
+/* ---- the fake ops ---- */
+
+static int open_on(world *w, const char *ip, const char *domain, int *per_domain)
+{
+    int n = 0, m = 0;
+    for (size_t i = 0; i < w->ns; i++) {
+        if (!w->s[i].open)
+            continue;
+        n += strcmp(w->s[i].ip, ip) == 0;
+        m += strcmp(w->s[i].domain, domain) == 0;
+    }
+    *per_domain = m;
+    return n;
+}
+
+static void *op_start(void *ctx, const struct sockaddr *sa, const probe_opts *opts,
+                      probe_rcpt *rcpts, size_t n, probe_done_cb done, probe_trace_cb trace,
+                      void *ud)
+{
+    (void)trace;
+    world *w = ctx;
+    assert_true(w->ns < MAXS);
+    fsess *f = &w->s[w->ns++];
+    memset(f, 0, sizeof *f);
+    memcpy(&f->sa, sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                : sizeof(struct sockaddr_in6));
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, f->ip, sizeof f->ip);
+    const char *at = n ? strrchr(rcpts[0].address, '@') : NULL;
+    snprintf(f->domain, sizeof f->domain, "%s", at ? at + 1 : "");
+    f->opts = *opts;
+    f->rcpts = rcpts;
+    f->n = n;
+    f->done = done;
+    f->ud = ud;
+    int per_domain, per_ip = open_on(w, f->ip, f->domain, &per_domain);
+    f->open = true;
+    w->open_total++;
+    if (w->open_total > w->max_total)
+        w->max_total = w->open_total;
+    /* Limits: the ceiling per MX address and route, per domain, global. */
+    if (per_ip + 1 > w->o.per_mx * (int)(w->o.nroutes ? w->o.nroutes : 1) ||
+        per_domain + 1 > w->o.per_domain || w->open_total > w->o.concurrency) {
+        w->limit_broken = true;
+        snprintf(w->why, sizeof w->why, "ip %s: %d, domain %s: %d, total %d", f->ip,
+                 per_ip + 1, f->domain, per_domain + 1, w->open_total);
+    }
+    if (per_ip + 1 > w->per_ip_max)
+        w->per_ip_max = per_ip + 1;
+    if (per_domain + 1 > w->per_domain_max)
+        w->per_domain_max = per_domain + 1;
+    return f;
+}
+
+static void op_cancel(void *ctx, void *session)
+{
+    (void)ctx;
+    ((fsess *)session)->cancelled = true;
+}
+
+static void op_resolve(void *ctx, const char *domain, dns_cb cb, void *ud)
+{
+    world *w = ctx;
+    assert_true(w->nd < MAXD);
+    fdns *d = &w->d[w->nd++];
+    snprintf(d->domain, sizeof d->domain, "%s", domain);
+    d->cb = cb;
+    d->ud = ud;
+    d->answered = false;
+}
+
+static uint64_t op_now(void *ctx)
+{
+    return ((world *)ctx)->now;
+}
+
+static double op_wall(void *ctx)
+{
+    return 1.0e9 + (double)((world *)ctx)->now / 1000.0;
+}
+
+static void op_arm(void *ctx, uint64_t due)
+{
+    ((world *)ctx)->armed = due;
+}
+
+static const engine_ops fake_ops = {op_start, op_cancel, op_resolve, op_now, op_wall, op_arm};
+
+static void ev_done(void *ud, const engine_item *it, const result *r)
+{
+    world *w = ud;
+    assert_true(it->row < MAXROWS);
+    assert_false(w->got[it->row]);          /* one verdict per item */
+    w->got[it->row] = true;
+    w->r[it->row] = *r;
+    w->ndone++;
+}
+
+static void ev_wait(void *ud, const engine_item *it, double due, const result *r)
+{
+    (void)r;
+    world *w = ud;
+    w->waits[it->row]++;
+    w->wait_due[it->row] = due;
+}
+
+static const engine_events events = {.done = ev_done, .wait = ev_wait};
+
+/* ---- building a world ---- */
+
+static void opts_default(engine_opts *o)
+{
+    *o = (engine_opts){.smtp_port = 25, .concurrency = 100, .per_mx = 4, .per_domain = 100,
+                       .rcpt_per_session = 10, .nretries = 2, .retry_delays = {1, 1}};
+    snprintf(o->helo, sizeof o->helo, "test.example");
+    snprintf(o->from, sizeof o->from, "verify@test.example");
+    o->probe.command_timeout_ms = 1000;
+}
+
+static world *world_new(const engine_opts *o)
+{
+    world *w = calloc(1, sizeof *w);
+    assert_non_null(w);
+    w->o = *o;
+    w->armed = UINT64_MAX;
+    w->e = engine_new(o, &fake_ops, w, &events, w);
+    assert_non_null(w->e);
+    return w;
+}
+
+static void world_free(world *w)
+{
+    engine_free(w->e);
+    for (size_t i = 0; i < w->ns; i++)
+        assert_false(w->s[i].open && !w->s[i].cancelled);
+    free(w);
+}
+
+static void add(world *w, uint64_t row, const char *email)
+{
+    const char *at = strrchr(email, '@');
+    engine_item *it = engine_item_new(row, email, email, at + 1, "", false, false, false);
+    assert_non_null(it);
+    engine_add(w->e, it);
+}
+
+/* An answer with one MX host per "pref ip" pair given. */
+static void mx(dns_result *r, int pref, const char *host, const char *ip)
+{
+    dns_mx *m = &r->mx[r->nmx++];
+    snprintf(m->host, sizeof m->host, "%s", host);
+    m->pref = pref;
+    struct sockaddr_in *sin = (struct sockaddr_in *)&m->addrs[m->naddrs++];
+    sin->sin_family = AF_INET;
+    inet_pton(AF_INET, ip, &sin->sin_addr);
+}
+
+static fdns *lookup(world *w, const char *domain)
+{
+    for (size_t i = 0; i < w->nd; i++)
+        if (!w->d[i].answered && strcmp(w->d[i].domain, domain) == 0)
+            return &w->d[i];
+    return NULL;
+}
+
+static void answer_dns(world *w, const char *domain, const dns_result *res)
+{
+    fdns *d = lookup(w, domain);
+    assert_non_null(d);
+    d->answered = true;
+    d->cb(d->ud, res);
+}
+
+/* The one-host answer most tests use. */
+static void answer_one(world *w, const char *domain, const char *ip)
+{
+    dns_result r = {.status = DNS_OK};
+    char host[DNS_NAME_MAX + 1];
+    snprintf(host, sizeof host, "mx.%.200s", domain);
+    mx(&r, 10, host, ip);
+    answer_dns(w, domain, &r);
+}
+
+static int open_sessions(const world *w)
+{
+    int n = 0;
+    for (size_t i = 0; i < w->ns; i++)
+        n += w->s[i].open;
+    return n;
+}
+
+static fsess *first_open(world *w)
+{
+    for (size_t i = 0; i < w->ns; i++)
+        if (w->s[i].open)
+            return &w->s[i];
+    return NULL;
+}
+
+static bool is_catchall(const probe_rcpt *r)
+{
+    return strncmp(r->address, "mailvet-", 8) == 0;
+}
+
+static void set_answer(probe_rcpt *r, int code, const char *enh, const char *text)
+{
+    r->answered = true;
+    r->code = code;
+    snprintf(r->enhanced, sizeof r->enhanced, "%s", enh);
+    snprintf(r->text, sizeof r->text, "%s", text);
+}
+
+static void close_session(world *w, fsess *f, const probe_result *res)
+{
+    assert_true(f->open);
+    f->open = false;
+    w->open_total--;
+    f->done(f->ud, res);
+}
+
+/* The session reached RCPT: every recipient gets CODE, the catch-all CA. */
+static void finish_all(world *w, fsess *f, int code, int ca)
+{
+    probe_result res = {.outcome = PROBE_DONE, .reason = REASON_ACCEPTED, .connected = true};
+    for (size_t i = 0; i < f->n; i++) {
+        int c = is_catchall(&f->rcpts[i]) ? ca : code;
+        set_answer(&f->rcpts[i], c, c < 300 ? "2.1.5" : c < 500 ? "4.7.1" : "5.1.1",
+                   c < 300 ? "OK" : c < 500 ? "try later" : "no such user");
+        res.answered++;
+    }
+    close_session(w, f, &res);
+}
+
+/* The session ended before RCPT with OUTCOME (and CODE at the banner). */
+static void fail_session(world *w, fsess *f, probe_outcome outcome, int code)
+{
+    probe_result res = {.outcome = outcome, .code = code,
+                        .connected = outcome != PROBE_NO_CONNECT && outcome != PROBE_EGRESS_ERROR};
+    res.reason = outcome == PROBE_TIMEOUT ? REASON_TIMEOUT
+                 : outcome == PROBE_NO_CONNECT ? REASON_NO_CONNECT
+                 : outcome == PROBE_EGRESS_ERROR ? REASON_NO_CONNECT : REASON_TEMPORARY_FAILURE;
+    if (code)
+        snprintf(res.text, sizeof res.text, "busy");
+    if (outcome == PROBE_EGRESS_ERROR)
+        snprintf(res.text, sizeof res.text, "proxy down");
+    close_session(w, f, &res);
+}
+
+/* Time passes: the engine's wake-up fires when it is due. */
+static void advance(world *w, uint64_t ms)
+{
+    uint64_t end = w->now + ms;
+    while (w->armed <= end) {
+        w->now = w->armed > w->now ? w->armed : w->now;
+        w->armed = UINT64_MAX;                           /* a one-shot timer */
+        engine_timer(w->e);
+    }
+    w->now = end;
+}
+
+/* ---- tests ---- */
+
+/* 421 at the banner: the window halves and the host rests before the
+ * next session; then it regrows by one per window's worth of good sessions. */
+static void test_busy_halves_pauses_and_regrows(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.rcpt_per_session = 1;
+    world *w = world_new(&o);
+    char a[64];
+    for (int i = 0; i < 200; i++) {
+        snprintf(a, sizeof a, "u%d@big.example", i);
+        add(w, (uint64_t)i, a);
+    }
+    answer_one(w, "big.example", "192.0.2.1");
+    assert_int_equal(open_sessions(w), 4);              /* the window: --per-mx */
+    fail_session(w, first_open(w), PROBE_TEMPORARY, 421);
+    while (open_sessions(w))                            /* the others end well */
+        finish_all(w, first_open(w), 550, 550);
+    assert_int_equal(open_sessions(w), 0);               /* resting */
+    advance(w, ENGINE_HOST_PAUSE_MS - 1);
+    assert_int_equal(open_sessions(w), 0);
+    advance(w, 1);
+    assert_int_equal(open_sessions(w), 2);               /* halved: 4 → 2 */
+    /* Gentle increase: one more after a window's worth (2) of good sessions. */
+    finish_all(w, first_open(w), 550, 550);
+    assert_int_equal(open_sessions(w), 2);
+    finish_all(w, first_open(w), 550, 550);
+    assert_int_equal(open_sessions(w), 3);
+    for (int i = 0; i < 3; i++)
+        finish_all(w, first_open(w), 550, 550);
+    assert_int_equal(open_sessions(w), 4);               /* back at the ceiling */
+    while (open_sessions(w))
+        finish_all(w, first_open(w), 550, 550);
+    assert_true(engine_idle(w->e));
+    assert_int_equal(w->ndone, 200);
+    assert_int_equal(w->per_ip_max, 4);
+    world_free(w);
+}
+
+/* The host policy on its own: busy answers in a row double the rest, and
+ * stop counting as busy after ENGINE_HOST_BUSY_MAX. */
+static void test_host_policy(void **state)
+{
+    (void)state;
+    engine_host h;
+    engine_host_init(&h, 8);
+    assert_int_equal(engine_host_slots(&h, 0), 8);
+    assert_true(engine_host_throttle(&h, 1000));
+    assert_int_equal(h.state, HOST_PAUSED);
+    assert_int_equal(h.window, 4);
+    assert_int_equal(h.paused_until, 1000 + ENGINE_HOST_PAUSE_MS);
+    assert_int_equal(engine_host_slots(&h, 0), 0);
+    engine_host_resume(&h);
+    assert_int_equal(h.state, HOST_THROTTLED);
+    assert_true(engine_host_throttle(&h, 2000));
+    assert_int_equal(h.window, 2);
+    assert_int_equal(h.paused_until, 2000 + 2 * ENGINE_HOST_PAUSE_MS);
+    for (int i = 2; i < ENGINE_HOST_BUSY_MAX; i++)
+        assert_true(engine_host_throttle(&h, 3000));
+    assert_int_equal(h.window, 1);                       /* never below 1 */
+    assert_int_equal(h.paused_until, 3000 + ENGINE_HOST_PAUSE_MAX_MS);
+    assert_false(engine_host_throttle(&h, 4000));        /* not busy any more: it refuses */
+    engine_host_resume(&h);
+    engine_host_unthrottle(&h, true, 3);
+    assert_int_equal(h.rcpt_cap, 3);
+    assert_int_equal(engine_host_batch(&h, 100), 3);
+    assert_int_equal(h.busy_streak, 0);
+    /* Failures give a host up only when it never worked. */
+    assert_false(engine_host_fail(&h));
+    assert_false(engine_host_fail(&h));
+    assert_false(engine_host_fail(&h));
+    engine_host g;
+    engine_host_init(&g, 2);
+    assert_false(engine_host_fail(&g));
+    assert_false(engine_host_fail(&g));
+    assert_true(engine_host_fail(&g));
+    assert_int_equal(engine_host_slots(&g, 0), 0);
+    assert_string_equal(engine_host_state_name(g.state), "dead");
+}
+
+/* A 2xx to the catch-all probe turns accepts held for it into accept_all;
+ * a 5xx leaves them accepted. */
+static void test_catchall(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    world *w = world_new(&o);
+    add(w, 0, "a@any.example");
+    add(w, 1, "b@any.example");
+    add(w, 2, "c@picky.example");
+    answer_one(w, "any.example", "192.0.2.1");
+    answer_one(w, "picky.example", "192.0.2.2");
+    assert_int_equal(open_sessions(w), 2);
+    fsess *f = first_open(w);
+    assert_int_equal(f->n, 3);                           /* the probe rides along */
+    assert_true(is_catchall(&f->rcpts[0]));
+    finish_all(w, f, 250, 250);
+    finish_all(w, first_open(w), 250, 550);
+    assert_int_equal(w->ndone, 3);
+    assert_int_equal(w->r[0].reason, REASON_ACCEPT_ALL);
+    assert_int_equal(w->r[1].reason, REASON_ACCEPT_ALL);
+    assert_int_equal(w->r[0].accept_all, TRI_TRUE);
+    assert_int_equal(w->r[2].reason, REASON_ACCEPTED);
+    assert_int_equal(w->r[2].accept_all, TRI_FALSE);
+    assert_int_equal(w->r[0].attempts, 1);
+    assert_string_equal(w->r[0].mx, "mx.any.example");
+    world_free(w);
+}
+
+/* A 4xx goes to the retry queue; the server's named delay wins when it is
+ * longer than the schedule's. */
+static void test_retry_named_delay(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.retry_delays[0] = 60;
+    world *w = world_new(&o);
+    add(w, 0, "g@grey.example");
+    add(w, 1, "h@grey2.example");
+    answer_one(w, "grey.example", "192.0.2.1");
+    answer_one(w, "grey2.example", "192.0.2.2");
+    for (int k = 0; k < 2; k++) {
+        fsess *f = first_open(w);
+        probe_result res = {.outcome = PROBE_DONE, .connected = true, .answered = 2};
+        set_answer(&f->rcpts[0], 550, "5.1.1", "no");    /* catch-all */
+        set_answer(&f->rcpts[1], 450, "4.7.1",
+                   strcmp(f->domain, "grey.example") == 0 ? "Greylisted, try again in 300 seconds"
+                                                          : "Greylisted, try again in 5 seconds");
+        close_session(w, f, &res);
+    }
+    assert_int_equal(w->waits[0], 1);
+    assert_int_equal(w->waits[1], 1);
+    assert_true(w->wait_due[0] > 1.0e9 + 299 && w->wait_due[0] < 1.0e9 + 301);
+    assert_true(w->wait_due[1] > 1.0e9 + 59 && w->wait_due[1] < 1.0e9 + 61);  /* schedule wins */
+    advance(w, 60 * 1000 - 1);
+    assert_int_equal(open_sessions(w), 0);
+    advance(w, 1);
+    assert_int_equal(open_sessions(w), 1);
+    assert_string_equal(first_open(w)->domain, "grey2.example");
+    finish_all(w, first_open(w), 250, 550);
+    advance(w, 240 * 1000 - 1);
+    assert_int_equal(open_sessions(w), 0);
+    advance(w, 1);
+    assert_int_equal(open_sessions(w), 1);
+    finish_all(w, first_open(w), 250, 550);
+    assert_int_equal(w->r[0].reason, REASON_ACCEPTED);
+    assert_int_equal(w->r[0].attempts, 2);               /* the 450 and the 250 */
+    assert_true(engine_idle(w->e));
+    world_free(w);
+}
+
+/* Connect failures move a domain's items to its next MX at once; three in a
+ * row give the host up, so later domains never dial it. */
+static void test_connect_failures_give_host_up(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    world *w = world_new(&o);
+    char d[64], a[80];
+    for (int i = 0; i < 4; i++) {
+        snprintf(a, sizeof a, "x@d%d.example", i);
+        add(w, (uint64_t)i, a);
+    }
+    for (int i = 0; i < 4; i++) {
+        snprintf(d, sizeof d, "d%d.example", i);
+        dns_result r = {.status = DNS_OK};
+        mx(&r, 10, "dead.example", "192.0.2.66");
+        mx(&r, 20, "backup.example", "192.0.2.77");
+        if (i < 3) {
+            answer_dns(w, d, &r);
+            fsess *f = first_open(w);
+            assert_string_equal(f->ip, "192.0.2.66");
+            fail_session(w, f, PROBE_NO_CONNECT, 0);
+            f = first_open(w);
+            assert_non_null(f);
+            assert_string_equal(f->ip, "192.0.2.77");   /* the next MX, at once */
+            finish_all(w, f, 250, 550);
+        } else {
+            answer_dns(w, d, &r);                        /* the host is given up */
+            fsess *f = first_open(w);
+            assert_non_null(f);
+            assert_string_equal(f->ip, "192.0.2.77");
+            finish_all(w, f, 250, 550);
+        }
+    }
+    assert_int_equal(w->ndone, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(w->r[i].reason, REASON_ACCEPTED);
+        assert_string_equal(w->r[i].mx, "backup.example");
+        assert_int_equal(w->r[i].attempts, 1);
+    }
+    world_free(w);
+}
+
+/* --level dns: DNS verdicts, and not one session. */
+static void test_dns_only(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.dns_only = true;
+    world *w = world_new(&o);
+    add(w, 0, "a@ok.example");
+    add(w, 1, "b@gone.example");
+    add(w, 2, "c@null.example");
+    answer_one(w, "ok.example", "192.0.2.1");
+    answer_dns(w, "gone.example", &(dns_result){.status = DNS_NXDOMAIN});
+    answer_dns(w, "null.example", &(dns_result){.status = DNS_NULL_MX});
+    add(w, 3, "d@ok.example");                           /* after the answer: cached */
+    assert_int_equal(w->ns, 0);
+    assert_int_equal(w->ndone, 4);
+    assert_int_equal(w->r[0].reason, REASON_UNVERIFIED);
+    assert_string_equal(w->r[0].mx, "mx.ok.example");
+    assert_int_equal(w->r[3].reason, REASON_UNVERIFIED);
+    assert_int_equal(w->r[1].reason, dns_status_reason(DNS_NXDOMAIN));
+    assert_int_equal(w->r[2].reason, REASON_NULL_MX);
+    assert_int_equal(w->r[0].attempts, 0);
+    assert_true(engine_idle(w->e));
+    world_free(w);
+}
+
+/* A route that fails three times in a row is retired; its items go out by
+ * the other route, and nothing uses the retired one afterwards. */
+static void test_route_retired(void **state)
+{
+    (void)state;
+    static egress routes[2] = {{.kind = EGRESS_SOCKS5, .label = "socks5://127.0.0.1:1"},
+                               {.kind = EGRESS_SOCKS5, .label = "socks5://127.0.0.1:2"}};
+    engine_opts o;
+    opts_default(&o);
+    o.routes = routes;
+    o.nroutes = 2;
+    o.rcpt_per_session = 1;
+    world *w = world_new(&o);
+    char a[64];
+    for (int i = 0; i < 40; i++) {
+        snprintf(a, sizeof a, "u%d@r.example", i);
+        add(w, (uint64_t)i, a);
+    }
+    answer_one(w, "r.example", "192.0.2.1");
+    int fails = 0;
+    size_t retired_at = SIZE_MAX;                        /* sessions started before it */
+    while (!engine_idle(w->e)) {
+        fsess *f = first_open(w);
+        assert_non_null(f);
+        if (f->opts.route == &routes[0]) {
+            assert_true((size_t)(f - w->s) < retired_at);    /* none started after */
+            if (++fails == 3)
+                retired_at = w->ns;
+            fail_session(w, f, PROBE_EGRESS_ERROR, 0);
+        } else {
+            finish_all(w, f, 250, 550);
+        }
+    }
+    assert_true(fails >= 3);
+    assert_true(retired_at != SIZE_MAX);
+    assert_int_equal(w->ndone, 40);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(w->r[i].reason, REASON_ACCEPTED);
+    world_free(w);
+}
+
+/* An interrupt: the answers an open session already had still count (a 4xx
+ * becomes a committed wait, a final answer a verdict); the rest get none. */
+static void test_cancel_keeps_answers(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    world *w = world_new(&o);
+    engine_learn_domain(w->e, "c.example", TRI_FALSE);
+    add(w, 0, "a@c.example");
+    add(w, 1, "b@c.example");
+    add(w, 2, "c@c.example");
+    answer_one(w, "c.example", "192.0.2.1");
+    fsess *f = first_open(w);
+    assert_int_equal(f->n, 3);                           /* accept-all known: no probe */
+    set_answer(&f->rcpts[0], 450, "4.2.0", "Greylisted");
+    set_answer(&f->rcpts[1], 550, "5.1.1", "no such user");
+    engine_cancel(w->e);
+    assert_true(f->cancelled);
+    close_session(w, f, &(probe_result){.outcome = PROBE_TEMPORARY, .answered = 2});
+    assert_int_equal(w->waits[0], 1);
+    assert_true(w->got[1]);
+    assert_int_equal(w->r[1].reason, REASON_MAILBOX_NOT_FOUND);
+    assert_false(w->got[2]);
+    assert_int_equal(w->ns, 1);                          /* nothing new started */
+    world_free(w);
+}
+
+/* Property: over many random scripts, the per-MX, per-domain and global
+ * limits are never exceeded, and every item ends with one verdict. */
+static void test_limits_property(void **state)
+{
+    (void)state;
+    srand(12345);
+    for (int run = 0; run < 60; run++) {
+        engine_opts o;
+        opts_default(&o);
+        o.per_mx = 1 + rand() % 4;
+        o.per_domain = 1 + rand() % 3;
+        o.concurrency = 1 + rand() % 8;
+        o.rcpt_per_session = 1 + rand() % 4;
+        o.nretries = 1;
+        o.retry_delays[0] = 1;
+        world *w = world_new(&o);
+        int nitems = 20 + rand() % 200, ndomains = 1 + rand() % 30, nhosts = 1 + rand() % 5;
+        char a[64], d[32], ip[32];
+        for (int i = 0; i < nitems; i++) {
+            snprintf(a, sizeof a, "u%d@d%d.example", i, rand() % ndomains);
+            add(w, (uint64_t)i, a);
+        }
+        for (size_t k = 0; k < w->nd; k++) {
+            if (w->d[k].answered)
+                continue;
+            snprintf(d, sizeof d, "%s", w->d[k].domain);
+            dns_result r = {.status = DNS_OK};
+            snprintf(ip, sizeof ip, "192.0.2.%d", 1 + rand() % nhosts);
+            mx(&r, 10, "mx.example", ip);
+            if (rand() % 2) {
+                snprintf(ip, sizeof ip, "192.0.2.%d", 1 + rand() % nhosts);
+                mx(&r, 20, "mx2.example", ip);
+            }
+            answer_dns(w, d, &r);
+        }
+        for (int steps = 0; !engine_idle(w->e) && steps < 100000; steps++) {
+            fsess *f = NULL;
+            int n = open_sessions(w);
+            if (!n) {
+                assert_true(w->armed != UINT64_MAX);     /* waiting for something */
+                advance(w, w->armed - w->now);
+                continue;
+            }
+            int pick = rand() % n;
+            for (size_t i = 0; i < w->ns && !f; i++)
+                if (w->s[i].open && pick-- == 0)
+                    f = &w->s[i];
+            int roll = rand() % 10;
+            if (roll < 6)
+                finish_all(w, f, (int[]){250, 550, 450}[rand() % 3], 550);
+            else if (roll < 8)
+                fail_session(w, f, PROBE_TEMPORARY, 421);
+            else if (roll < 9)
+                fail_session(w, f, PROBE_NO_CONNECT, 0);
+            else
+                fail_session(w, f, PROBE_TIMEOUT, 0);
+        }
+        if (w->limit_broken)
+            fail_msg("run %d: limit exceeded: %s (per-mx %d per-domain %d concurrency %d)", run,
+                     w->why, o.per_mx, o.per_domain, o.concurrency);
+        assert_true(engine_idle(w->e));
+        assert_int_equal(w->ndone, nitems);
+        assert_true(w->max_total <= o.concurrency);
+        world_free(w);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_busy_halves_pauses_and_regrows),
+        cmocka_unit_test(test_host_policy),
+        cmocka_unit_test(test_catchall),
+        cmocka_unit_test(test_retry_named_delay),
+        cmocka_unit_test(test_connect_failures_give_host_up),
+        cmocka_unit_test(test_dns_only),
+        cmocka_unit_test(test_route_retired),
+        cmocka_unit_test(test_cancel_keeps_answers),
+        cmocka_unit_test(test_limits_property),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
