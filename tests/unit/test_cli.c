@@ -82,6 +82,26 @@ static void test_refusals(void **state)
     assert_int_equal(parse(CMD_REPORT, &o, 4, fmt), EXIT_USAGE);
 }
 
+/* The option audit: no option is parsed and then ignored. --threads is gone,
+ * --progress is clean's only (check prints its verdicts at the end). */
+static void test_no_ignored_options(void **state)
+{
+    (void)state;
+    cli_opts o;
+    const char *threads_check[] = {"check", "--threads", "4", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, threads_check), EXIT_USAGE);
+    const char *threads_clean[] = {"clean", "--threads=2", "in.csv", "-o", "out.csv"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 5, threads_clean), EXIT_USAGE);
+    const char *progress_check[] = {"check", "--progress", "never", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, progress_check), EXIT_USAGE);
+    const char *progress_clean[] = {"clean", "--progress", "never", "in.csv", "-o", "out.csv"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 6, progress_clean), -1);
+    assert_int_equal(o.progress, PROGRESS_NEVER);
+    cli_opts_free(&o);
+    const char *progress_report[] = {"report", "--progress", "never", "s.state"};
+    assert_int_equal(parse(CMD_REPORT, &o, 4, progress_report), EXIT_USAGE);
+}
+
 static void test_help_exits_zero(void **state)
 {
     (void)state;
@@ -178,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_values_anywhere),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_no_ignored_options),
         cmocka_unit_test(test_help_exits_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
