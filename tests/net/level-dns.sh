@@ -53,6 +53,7 @@ ADDRS=$(cut -d' ' -f1 "$T/expect.txt")
 
 OPTS="--level dns --dns 127.0.0.1 --allow-private-mx --smtp-port 25 --connect-timeout 1 \
 --command-timeout 2 --retry-schedule 1"
+BOUND=30                     # seconds either command may take (timeout(1) ends it)
 
 # no_smtp WHAT: mailsim's counters and RCPT log since it started show DNS
 # queries but no SMTP connection and no RCPT.
@@ -61,11 +62,11 @@ no_smtp() {
         bad "$1: mailsim wrote no counters file after SIGUSR1"
         return
     fi
-    q=$(counter "$T/counters.json" dns queries)
+    q=$(sim_counter "$T/counters.json" dns queries)
     [ "${q:-0}" -gt 0 ] && ok || bad "$1: mailsim answered no DNS query (did mailvet run at all?)"
-    c=$(counter "$T/counters.json" total connections)
-    r=$(counter "$T/counters.json" total rcpt)
-    [ "${c:-x}" = 0 ] && ok || bad "$1 --level dns opened ${c:-?} SMTP connection(s), want 0: $(counter_hosts "$T/counters.json" | tr '\n' ';')"
+    c=$(sim_counter "$T/counters.json" total connections)
+    r=$(sim_counter "$T/counters.json" total rcpt)
+    [ "${c:-x}" = 0 ] && ok || bad "$1 --level dns opened ${c:-?} SMTP connection(s), want 0: $(sim_counter_hosts "$T/counters.json" | tr '\n' ';')"
     [ "${r:-x}" = 0 ] && ok || bad "$1 --level dns sent ${r:-?} RCPT(s), want 0"
     if [ -s "$T/rcpt.log" ]; then
         bad "$1: RCPT log not empty: $(tr '\n' ' ' < "$T/rcpt.log")"
@@ -95,8 +96,8 @@ start_sim() {
 }
 start_sim
 # shellcheck disable=SC2086
-"$MAILVET" check --json $OPTS $ADDRS > "$T/check.json" 2> "$T/check.err"; rc=$?
-[ $rc -eq 0 ] && ok || bad "check exit $rc: $(tail -3 "$T/check.err")"
+timeout $BOUND "$MAILVET" check --json $OPTS $ADDRS > "$T/check.json" 2> "$T/check.err"; rc=$?
+[ $rc -eq 0 ] && ok || bad "check exit $rc (124: over $BOUND s): $(tail -3 "$T/check.err")"
 [ "$(wc -l < "$T/check.json")" -eq "$(wc -l < "$T/expect.txt")" ] && ok || bad "check: one JSON line per address"
 no_smtp check
 results_tsv json "$T/check.json" > "$T/check.tsv"
@@ -105,8 +106,9 @@ verdicts "$T/check.tsv" "check"
 # --- clean --level dns, against a fresh mailsim (fresh counters, empty RCPT log)
 start_sim
 # shellcheck disable=SC2086
-"$MAILVET" clean $OPTS --progress never "$T/list.csv" -o "$T/out.csv" > "$T/clean.out" 2> "$T/clean.err"; rc=$?
-[ $rc -eq 0 ] && ok || bad "clean exit $rc: $(tail -3 "$T/clean.err")"
+timeout $BOUND "$MAILVET" clean $OPTS --progress never "$T/list.csv" -o "$T/out.csv" \
+    > "$T/clean.out" 2> "$T/clean.err"; rc=$?
+[ $rc -eq 0 ] && ok || bad "clean exit $rc (124: over $BOUND s): $(tail -3 "$T/clean.err")"
 no_smtp clean
 if [ -f "$T/out.csv" ]; then
     results_tsv csv "$T/out.csv" > "$T/clean.tsv"

@@ -87,14 +87,14 @@ sim_counters() {
     [ -s "$1" ]
 }
 
-# counter FILE SECTION NAME: counter NAME of SECTION ("dns" or "total") of
+# sim_counter FILE SECTION NAME: counter NAME of SECTION ("dns" or "total") of
 # a mailsim counters dump (empty when absent).
-counter() {
+sim_counter() {
     sed -n "s/^{*\"$2\":{.*\"$3\":\([0-9]*\).*/\1/p" "$1" | head -n1
 }
 
-# counter_hosts FILE: the hosts that saw a connection, with their counts.
-counter_hosts() {
+# sim_counter_hosts FILE: the hosts that saw a connection, with their counts.
+sim_counter_hosts() {
     grep -v '^"total"' "$1" | sed -n 's/^"\([^"]*\)":{"connections":\([0-9]*\),.*"rcpt":\([0-9]*\),.*/\1 (connections \2, rcpt \3)/p'
 }
 
