@@ -315,6 +315,24 @@ static int apply(cli_command cmd, int c, const char *arg, cli_opts *o)
     }
 }
 
+/* clean's options about the state file do nothing where no state file is
+ * kept (--level syntax: --shard too, whose shards merge joins from their
+ * state files) or none survives the run (INPUT -: resume needs a named
+ * INPUT): refused, not ignored. */
+static int clean_state_options(cli_command cmd, const cli_opts *o)
+{
+    const char *given = o->shard_n ? "--shard" : o->state ? "--state" : o->restart ? "--restart"
+                        : o->report_html ? "--report" : NULL;
+    if (given && o->level == LEVEL_SYNTAX)
+        return usage_error(cmd, "%s does nothing at --level syntax, which keeps no state file "
+                           "(use --level dns or smtp)", given);
+    given = o->state ? "--state" : o->restart ? "--restart" : NULL;
+    if (given && strcmp(o->args[0], "-") == 0)
+        return usage_error(cmd, "%s does nothing with INPUT - (stdin): its state file is temporary, "
+                           "since resume needs a named INPUT", given);
+    return -1;
+}
+
 static int check_positionals(cli_command cmd, cli_opts *o)
 {
     switch (cmd) {
@@ -327,7 +345,7 @@ static int check_positionals(cli_command cmd, cli_opts *o)
             return usage_error(cmd, "%s", "give exactly one INPUT.csv (or - for stdin)");
         if (!o->output)
             return usage_error(cmd, "%s", "-o OUTPUT.csv is required");
-        break;
+        return clean_state_options(cmd, o);
     case CMD_REPORT:
         if (o->nargs != 1)
             return usage_error(cmd, "%s", "give exactly one STATE file");

@@ -57,6 +57,16 @@ contains err.txt "option --column does not apply to check" "refusal names the op
 not_contains err.txt "option email" "refusal does not name the value"
 expect_rc 2 "--per-mx is not a doctor option" -- "$BIN" doctor --per-mx 3
 contains err.txt "option --per-mx does not apply to doctor; it is an option of check, clean" "doctor refusal message"
+for o in "--shard 1/2" "--state s.state" "--restart" "--report r.html"; do
+    expect_rc 2 "clean --level syntax $o" -- "$BIN" clean --level syntax $o in.csv -o o.csv
+    contains err.txt "${o%% *} does nothing at --level syntax" "clean --level syntax $o message"
+done
+for o in "--state s.state" "--restart"; do
+    printf 'email\na@example.com\n' | "$BIN" clean --level dns $o - -o o.csv >out.txt 2>err.txt
+    [ $? -eq 2 ] && ok || bad "clean $o with INPUT -: want exit 2"
+    contains err.txt "${o%% *} does nothing with INPUT - (stdin)" "clean $o with INPUT - message"
+done
+[ -e o.csv ] && bad "a refused clean wrote OUTPUT" || ok
 "$BIN" check --help > out.txt; not_contains out.txt "--threads" "check --help has no --threads"
 not_contains out.txt "--progress" "check --help has no --progress"
 "$BIN" clean --help > out.txt; not_contains out.txt "--threads" "clean --help has no --threads"

@@ -100,6 +100,26 @@ static void test_no_ignored_options(void **state)
     cli_opts_free(&o);
     const char *progress_report[] = {"report", "--progress", "never", "s.state"};
     assert_int_equal(parse(CMD_REPORT, &o, 4, progress_report), EXIT_USAGE);
+    /* the state file's options where no state file is kept */
+    const char *syn_shard[] = {"clean", "--level", "syntax", "--shard", "1/2", "in.csv", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 8, syn_shard), EXIT_USAGE);
+    const char *syn_state[] = {"clean", "--level", "syntax", "--state", "s", "in.csv", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 8, syn_state), EXIT_USAGE);
+    const char *syn_restart[] = {"clean", "--level", "syntax", "--restart", "in.csv", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 7, syn_restart), EXIT_USAGE);
+    const char *syn_report[] = {"clean", "--level", "syntax", "--report", "r.html", "in.csv", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 8, syn_report), EXIT_USAGE);
+    const char *stdin_state[] = {"clean", "--state", "s", "-", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 6, stdin_state), EXIT_USAGE);
+    const char *stdin_restart[] = {"clean", "--restart", "-", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 5, stdin_restart), EXIT_USAGE);
+    const char *stdin_shard[] = {"clean", "--shard", "1/2", "-", "-o", "o"};   /* OUTPUT: shard's rows */
+    assert_int_equal(parse(CMD_CLEAN, &o, 6, stdin_shard), -1);
+    cli_opts_free(&o);
+    const char *dns_state[] = {"clean", "--level", "dns", "--state", "s", "--restart", "--report",
+                               "r.html", "--shard", "1/2", "in.csv", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 13, dns_state), -1);
+    cli_opts_free(&o);
 }
 
 static void test_help_exits_zero(void **state)
