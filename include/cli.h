@@ -27,7 +27,7 @@ typedef struct cli_opts {
     const char *helo, *from;       /* NULL: derived at run time */
     cli_starttls starttls;
     double connect_timeout, command_timeout;
-    int concurrency, per_mx, per_domain, rcpt_per_session, threads;
+    int concurrency, per_mx, per_domain, rcpt_per_session;
     int retry_delays[CLI_MAX_RETRIES];
     int nretries;
     const char *column, *state;

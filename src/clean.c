@@ -696,10 +696,7 @@ static int run_network(clean_ctx *c)
 static int summarize(clean_ctx *c)
 {
     if (c->o->level == LEVEL_SYNTAX || !c->db) {
-        report_summary_text(stdout, &c->st);
-        if (c->o->report_html)
-            fprintf(stderr, "mailvet clean: --report is written from the state file, which "
-                    "--level syntax does not keep; nothing written\n");
+        report_summary_text(stdout, &c->st);   /* --report is refused there (cli.c) */
         return 0;
     }
     state_close(c->db);               /* the report reads the file itself */

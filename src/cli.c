@@ -17,7 +17,7 @@
 enum {
     OPT_LEVEL = 256, OPT_DNS, OPT_SMTP_PORT, OPT_HELO, OPT_FROM, OPT_STARTTLS,
     OPT_CONNECT_TIMEOUT, OPT_COMMAND_TIMEOUT, OPT_CONCURRENCY, OPT_PER_MX,
-    OPT_PER_DOMAIN, OPT_RCPT_PER_SESSION, OPT_RETRY_SCHEDULE, OPT_THREADS,
+    OPT_PER_DOMAIN, OPT_RCPT_PER_SESSION, OPT_RETRY_SCHEDULE,
     OPT_COLUMN, OPT_STATE, OPT_RESTART, OPT_ALLOW_PRIVATE_MX, OPT_PROGRESS,
     OPT_JSON, OPT_REPORT, OPT_FORMAT, OPT_PROXY, OPT_BIND, OPT_PER_PROXY, OPT_SHARD,
     OPT_INPUT, OPT_TARGET,
@@ -37,7 +37,6 @@ static const struct option long_opts[] = {
     {"per-domain", required_argument, NULL, OPT_PER_DOMAIN},
     {"rcpt-per-session", required_argument, NULL, OPT_RCPT_PER_SESSION},
     {"retry-schedule", required_argument, NULL, OPT_RETRY_SCHEDULE},
-    {"threads", required_argument, NULL, OPT_THREADS},
     {"column", required_argument, NULL, OPT_COLUMN},
     {"state", required_argument, NULL, OPT_STATE},
     {"restart", no_argument, NULL, OPT_RESTART},
@@ -87,6 +86,8 @@ static bool option_allowed(cli_command cmd, int opt)
         return cmd == CMD_CLEAN;
     case OPT_JSON: case 'v':
         return cmd == CMD_CHECK;
+    case OPT_PROGRESS:                 /* check prints its verdicts at the end: no progress */
+        return cmd == CMD_CLEAN;
     case OPT_COLUMN: case OPT_STATE: case OPT_RESTART: case OPT_REPORT:
         return cmd == CMD_CLEAN;
     case 'o':
@@ -106,6 +107,43 @@ static int usage_error(cli_command cmd, const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\nTry 'mailvet %s --help'.\n", command_names[cmd]);
     return EXIT_USAGE;
+}
+
+/* OPT as the user writes it ("--level", "-o/--output"), for messages. */
+static const char *option_name(int opt, char *buf, size_t len)
+{
+    for (const struct option *p = long_opts; p->name; p++)
+        if (p->val == opt) {
+            if (opt < 256)
+                snprintf(buf, len, "-%c/--%s", opt, p->name);
+            else
+                snprintf(buf, len, "--%s", p->name);
+            return buf;
+        }
+    return "?";
+}
+
+/* OPT was given to CMD, which does not take it: say which commands do. */
+static int refuse_option(cli_command cmd, int opt)
+{
+    char name[64], msg[256];
+    option_name(opt, name, sizeof name);
+    size_t n = (size_t)snprintf(msg, sizeof msg, "option %s does not apply to %s; it is an option of",
+                                name, command_names[cmd]);
+    const char *sep = " ";
+    for (int c = CMD_CHECK; c <= CMD_DOCTOR && n < sizeof msg; c++)
+        if (option_allowed((cli_command)c, opt)) {
+            n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s", sep, command_names[c]);
+            sep = ", ";
+        }
+    return usage_error(cmd, "%s", msg);
+}
+
+/* A removed option gets its own message instead of "bad option". */
+static bool is_option(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
 }
 
 static bool parse_int(const char *s, long lo, long hi, int *out)
@@ -180,7 +218,6 @@ static void defaults(cli_command cmd, cli_opts *o)
     o->per_mx = 5;
     o->per_domain = 10;
     o->rcpt_per_session = 50;
-    o->threads = 0;            /* 0: one per core */
     o->retry_delays[0] = 360;
     o->retry_delays[1] = 900;
     o->retry_delays[2] = 1800;
@@ -270,15 +307,30 @@ static int apply(cli_command cmd, int c, const char *arg, cli_opts *o)
     case OPT_RCPT_PER_SESSION:
         return parse_int(arg, 1, 1000, &o->rcpt_per_session) ? -1
                : usage_error(cmd, "--rcpt-per-session must be 1..1000, not '%s'", arg);
-    case OPT_THREADS:
-        return parse_int(arg, 1, 256, &o->threads) ? -1
-               : usage_error(cmd, "--threads must be 1..256, not '%s'", arg);
     case OPT_RETRY_SCHEDULE:
         return parse_schedule(arg, o) ? -1
                : usage_error(cmd, "--retry-schedule must be up to 16 comma-separated seconds, not '%s'", arg);
     default:
         return usage_error(cmd, "%s", "unknown option");
     }
+}
+
+/* clean's options about the state file do nothing where no state file is
+ * kept (--level syntax: --shard too, whose shards merge joins from their
+ * state files) or none survives the run (INPUT -: resume needs a named
+ * INPUT): refused, not ignored. */
+static int clean_state_options(cli_command cmd, const cli_opts *o)
+{
+    const char *given = o->shard_n ? "--shard" : o->state ? "--state" : o->restart ? "--restart"
+                        : o->report_html ? "--report" : NULL;
+    if (given && o->level == LEVEL_SYNTAX)
+        return usage_error(cmd, "%s does nothing at --level syntax, which keeps no state file "
+                           "(use --level dns or smtp)", given);
+    given = o->state ? "--state" : o->restart ? "--restart" : NULL;
+    if (given && strcmp(o->args[0], "-") == 0)
+        return usage_error(cmd, "%s does nothing with INPUT - (stdin): its state file is temporary, "
+                           "since resume needs a named INPUT", given);
+    return -1;
 }
 
 static int check_positionals(cli_command cmd, cli_opts *o)
@@ -293,7 +345,7 @@ static int check_positionals(cli_command cmd, cli_opts *o)
             return usage_error(cmd, "%s", "give exactly one INPUT.csv (or - for stdin)");
         if (!o->output)
             return usage_error(cmd, "%s", "-o OUTPUT.csv is required");
-        break;
+        return clean_state_options(cmd, o);
     case CMD_REPORT:
         if (o->nargs != 1)
             return usage_error(cmd, "%s", "give exactly one STATE file");
@@ -333,6 +385,9 @@ int cli_parse(cli_command cmd, int argc, char **argv, cli_opts *o)
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "o:vh", long_opts, NULL)) != -1) {
+        if ((c == '?' || c == ':') && is_option(argv[optind - 1], "--threads"))
+            return usage_error(cmd, "%s", "--threads is not an option: the network work runs on "
+                               "one event loop (use --concurrency for how many connections)");
         if (c == '?' || c == ':')
             return usage_error(cmd, "bad option or missing value: %s", argv[optind - 1]);
         if (c == 'h') {
@@ -340,7 +395,7 @@ int cli_parse(cli_command cmd, int argc, char **argv, cli_opts *o)
             return EXIT_DONE;
         }
         if (!option_allowed(cmd, c))
-            return usage_error(cmd, "option %s does not apply to this command", argv[optind - 1]);
+            return refuse_option(cmd, c);
         int rc = apply(cmd, c, optarg, o);
         if (rc >= 0)
             return rc;
@@ -381,12 +436,10 @@ static void usage_common(void)
          "  --per-domain N            connections for one recipient domain (default 10)\n"
          "  --rcpt-per-session N      recipients per SMTP session (default 50)\n"
          "  --retry-schedule S,S,...  delays before retrying a 4xx (default 360,900,1800)\n"
-         "  --threads N               worker threads (default: one per core)\n"
          "  --allow-private-mx        allow loopback/private MX addresses (tests)\n"
          "  --proxy socks5://[USER:PASS@]HOST:PORT[,...]  connect through SOCKS5 proxies\n"
          "  --bind ADDR[,...]         source addresses to spread connections over\n"
          "  --per-proxy N             connections through one proxy or source (default: no cap)\n"
-         "  --progress auto|always|never\n"
          "  -h, --help                this text");
 }
 
@@ -410,6 +463,7 @@ void cli_usage(cli_command cmd)
              "  --state PATH              the batch's state file (default OUTPUT.state)\n"
              "  --restart                 discard an existing state file and start over\n"
              "  --report FILE.html        also write the HTML report\n"
+             "  --progress auto|always|never  progress on stderr (default auto)\n"
              "  --shard K/N               only rows whose domain falls in shard K of N\n"
              "                            (then: mailvet merge OUTPUT.csv STATE...)");
         break;

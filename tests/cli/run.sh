@@ -45,6 +45,32 @@ expect_rc 2 "bad retry schedule" -- "$BIN" check --retry-schedule 1,x a@b.com
 expect_rc 2 "check without address" -- "$BIN" check --level syntax
 expect_rc 2 "clean without -o" -- "$BIN" clean in.csv
 expect_rc 2 "--json is not a clean option" -- "$BIN" clean --json in.csv -o o.csv
+# the option audit: nothing is parsed and then ignored (the message names the option)
+expect_rc 2 "--threads is gone (check)" -- "$BIN" check --level syntax --threads 4 a@b.com
+contains err.txt "--threads is not an option" "--threads message (check)"
+expect_rc 2 "--threads is gone (clean)" -- "$BIN" clean --level syntax --threads=4 in.csv -o o.csv
+contains err.txt "--threads is not an option" "--threads message (clean)"
+expect_rc 2 "--progress is not a check option" -- "$BIN" check --level syntax --progress never a@b.com
+contains err.txt "option --progress does not apply to check; it is an option of clean" "--progress message"
+expect_rc 2 "--column is not a check option" -- "$BIN" check --level syntax --column email a@b.com
+contains err.txt "option --column does not apply to check" "refusal names the option, not its value"
+not_contains err.txt "option email" "refusal does not name the value"
+expect_rc 2 "--per-mx is not a doctor option" -- "$BIN" doctor --per-mx 3
+contains err.txt "option --per-mx does not apply to doctor; it is an option of check, clean" "doctor refusal message"
+for o in "--shard 1/2" "--state s.state" "--restart" "--report r.html"; do
+    expect_rc 2 "clean --level syntax $o" -- "$BIN" clean --level syntax $o in.csv -o o.csv
+    contains err.txt "${o%% *} does nothing at --level syntax" "clean --level syntax $o message"
+done
+for o in "--state s.state" "--restart"; do
+    printf 'email\na@example.com\n' | "$BIN" clean --level dns $o - -o o.csv >out.txt 2>err.txt
+    [ $? -eq 2 ] && ok || bad "clean $o with INPUT -: want exit 2"
+    contains err.txt "${o%% *} does nothing with INPUT - (stdin)" "clean $o with INPUT - message"
+done
+[ -e o.csv ] && bad "a refused clean wrote OUTPUT" || ok
+"$BIN" check --help > out.txt; not_contains out.txt "--threads" "check --help has no --threads"
+not_contains out.txt "--progress" "check --help has no --progress"
+"$BIN" clean --help > out.txt; not_contains out.txt "--threads" "clean --help has no --threads"
+contains out.txt "--progress" "clean --help lists --progress"
 
 # --- check at --level syntax
 expect_rc 0 "check valid" -- "$BIN" check --level syntax Jane.Doe@Example.COM

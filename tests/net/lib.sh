@@ -74,3 +74,114 @@ finish() {
     echo "$1: $pass passed, $fail failed"
     [ "$fail" -eq 0 ]
 }
+
+# sim_counters FILE: have mailsim (started with --counters FILE) dump its
+# counters now: FILE is removed, SIGUSR1 sent, and FILE awaited (mailsim
+# writes it atomically, temp file + rename) for up to 5 s; false if it never
+# appears.
+sim_counters() {
+    rm -f "$1"
+    kill -USR1 "$SIMPID" || return 1
+    i=0
+    while [ ! -s "$1" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    [ -s "$1" ]
+}
+
+# sim_counter FILE SECTION NAME: counter NAME of SECTION ("dns" or "total") of
+# a mailsim counters dump (empty when absent).
+sim_counter() {
+    sed -n "s/^{*\"$2\":{.*\"$3\":\([0-9]*\).*/\1/p" "$1" | head -n1
+}
+
+# sim_counter_hosts FILE: the hosts that saw a connection, with their counts.
+sim_counter_hosts() {
+    grep -v '^"total"' "$1" | sed -n 's/^"\([^"]*\)":{"connections":\([0-9]*\),.*"rcpt":\([0-9]*\),.*/\1 (connections \2, rcpt \3)/p'
+}
+
+# results_tsv json|csv FILE: one "KEY<TAB>FIELD<TAB>VALUE" line per result
+# field. json: `check --json` lines; KEY is "input", FIELD every other key,
+# null written as empty, \" \\ \/ unescaped (other escapes kept as written).
+# csv: clean's OUTPUT (no newlines inside fields); KEY is the first column,
+# FIELD every mailvet_* column without the prefix; tab, CR and LF inside a
+# value are written \t \r \n like the JSON side.
+results_tsv() {
+    awk -v kind="$1" '
+    function jstr(s, i,   v, c, d) {
+        v = ""; i++
+        while (1) {
+            c = substr(s, i, 1)
+            if (c == "\\") {
+                d = substr(s, i + 1, 1)
+                v = v ((d == "\"" || d == "\\" || d == "/") ? d : "\\" d)
+                i += 2
+                continue
+            }
+            if (c == "\"" || c == "") { JI = i + 1; return v }
+            v = v c; i++
+        }
+    }
+    function csv_split(s, f,   n, i, j, c, v, L) {
+        n = 0; i = 1; L = length(s)
+        while (1) {
+            v = ""
+            if (substr(s, i, 1) == "\"") {
+                i++
+                while (i <= L) {
+                    c = substr(s, i, 1)
+                    if (c == "\"") {
+                        if (substr(s, i + 1, 1) == "\"") { v = v "\""; i += 2; continue }
+                        i++
+                        break
+                    }
+                    v = v c; i++
+                }
+            } else {
+                j = index(substr(s, i), ",")
+                if (j == 0) { v = substr(s, i); i = L + 1 } else { v = substr(s, i, j - 1); i += j - 1 }
+            }
+            f[++n] = v
+            if (i > L) break
+            i++
+            if (i > L) { f[++n] = ""; break }
+        }
+        return n
+    }
+    function esc(v) { gsub(/\t/, "\\t", v); gsub(/\r/, "\\r", v); gsub(/\n/, "\\n", v); return v }
+    kind == "json" {
+        n = 0; i = 2; L = length($0); key = ""
+        while (i <= L) {
+            if (substr($0, i, 1) != "\"") { i++; continue }
+            k = jstr($0, i); i = JI + 1
+            if (substr($0, i, 1) == "\"") { v = jstr($0, i); i = JI }
+            else {
+                v = ""
+                while (i <= L && (c = substr($0, i, 1)) != "," && c != "}") { v = v c; i++ }
+                if (v == "null") v = ""
+            }
+            n++; K[n] = k; V[n] = v
+            if (k == "input") key = v
+        }
+        for (j = 1; j <= n; j++) if (K[j] != "input") print key "\t" K[j] "\t" V[j]
+        next
+    }
+    kind == "csv" {
+        sub(/\r$/, "")
+        nf = csv_split($0, f)
+        if (NR == 1) { for (j = 1; j <= nf; j++) H[j] = f[j]; hn = nf; next }
+        for (j = 1; j <= hn; j++)
+            if (substr(H[j], 1, 8) == "mailvet_") print f[1] "\t" substr(H[j], 9) "\t" esc(f[j])
+    }' "$2"
+}
+
+# tsv_field TSV KEY FIELD: the value of FIELD for KEY in results_tsv output
+# ("<absent>" when there is no such line).
+tsv_field() {
+    awk -F '\t' -v k="$2" -v f="$3" '$1 == k && $2 == f { print $3; found = 1; exit }
+        END { if (!found) print "<absent>" }' "$1"
+}
+
+# expect_tsv TSV KEY FIELD VALUE [WHAT]: FIELD of KEY is VALUE
+expect_tsv() {
+    got=$(tsv_field "$1" "$2" "$3")
+    if [ "$got" = "$4" ]; then ok; else bad "${5:-}$2: want $3=$4, got $3=$got"; fi
+}

@@ -82,6 +82,46 @@ static void test_refusals(void **state)
     assert_int_equal(parse(CMD_REPORT, &o, 4, fmt), EXIT_USAGE);
 }
 
+/* The option audit: no option is parsed and then ignored. --threads is gone,
+ * --progress is clean's only (check prints its verdicts at the end). */
+static void test_no_ignored_options(void **state)
+{
+    (void)state;
+    cli_opts o;
+    const char *threads_check[] = {"check", "--threads", "4", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, threads_check), EXIT_USAGE);
+    const char *threads_clean[] = {"clean", "--threads=2", "in.csv", "-o", "out.csv"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 5, threads_clean), EXIT_USAGE);
+    const char *progress_check[] = {"check", "--progress", "never", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, progress_check), EXIT_USAGE);
+    const char *progress_clean[] = {"clean", "--progress", "never", "in.csv", "-o", "out.csv"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 6, progress_clean), -1);
+    assert_int_equal(o.progress, PROGRESS_NEVER);
+    cli_opts_free(&o);
+    const char *progress_report[] = {"report", "--progress", "never", "s.state"};
+    assert_int_equal(parse(CMD_REPORT, &o, 4, progress_report), EXIT_USAGE);
+    /* the state file's options where no state file is kept */
+    const char *syn_shard[] = {"clean", "--level", "syntax", "--shard", "1/2", "in.csv", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 8, syn_shard), EXIT_USAGE);
+    const char *syn_state[] = {"clean", "--level", "syntax", "--state", "s", "in.csv", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 8, syn_state), EXIT_USAGE);
+    const char *syn_restart[] = {"clean", "--level", "syntax", "--restart", "in.csv", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 7, syn_restart), EXIT_USAGE);
+    const char *syn_report[] = {"clean", "--level", "syntax", "--report", "r.html", "in.csv", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 8, syn_report), EXIT_USAGE);
+    const char *stdin_state[] = {"clean", "--state", "s", "-", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 6, stdin_state), EXIT_USAGE);
+    const char *stdin_restart[] = {"clean", "--restart", "-", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 5, stdin_restart), EXIT_USAGE);
+    const char *stdin_shard[] = {"clean", "--shard", "1/2", "-", "-o", "o"};   /* OUTPUT: shard's rows */
+    assert_int_equal(parse(CMD_CLEAN, &o, 6, stdin_shard), -1);
+    cli_opts_free(&o);
+    const char *dns_state[] = {"clean", "--level", "dns", "--state", "s", "--restart", "--report",
+                               "r.html", "--shard", "1/2", "in.csv", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 13, dns_state), -1);
+    cli_opts_free(&o);
+}
+
 static void test_help_exits_zero(void **state)
 {
     (void)state;
@@ -178,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_values_anywhere),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_no_ignored_options),
         cmocka_unit_test(test_help_exits_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
