@@ -307,7 +307,7 @@ batch *batch_start(const cli_opts *o, state_writer *w, size_t window,
         return NULL;
     }
     *b = (batch){.o = o, .w = w, .window = window ? window : 1, .cancel = cancel,
-                 .known = known, .nknown = nknown, .tty = isatty(2)};
+                 .known = known, .nknown = nknown, .tty = o->progress == PROGRESS_ALWAYS || isatty(2)};
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
     if (pthread_create(&b->thread, NULL, batch_thread, b) != 0) {
