@@ -34,9 +34,10 @@ typedef struct batch_progress {
     uint64_t by_status[4];
 } batch_progress;
 
-/* Start the thread. CANCEL is polled (a signal handler's flag). */
+/* Start the thread. CANCEL is polled (a signal handler's flag).
+ * CATCHALL_SEED: the engine's (engine_opts), kept in the state. */
 batch *batch_start(const cli_opts *o, state_writer *w, size_t window,
-                   const batch_domain *known, size_t nknown,
+                   const batch_domain *known, size_t nknown, uint64_t catchall_seed,
                    volatile sig_atomic_t *cancel, char *err, size_t errlen);
 
 /* Give IT to the engine; blocks while the window is full. False when the

@@ -47,6 +47,10 @@ typedef struct engine_opts {
     char helo[PROBE_HELO_MAX], from[PROBE_FROM_MAX];
     probe_opts probe;           /* starttls and timeouts (helo/from are taken from above) */
     const egress *routes;       /* borrowed, must outlive the engine; NULL: one direct route */
+    /* Names each domain's catch-all probe address. The same seed gives the
+     * same addresses, so a resumed run asks a greylisting server for what it
+     * has already seen (clean keeps it in the state); 0: a random one. */
+    uint64_t catchall_seed;
     size_t nroutes;
 } engine_opts;
 

@@ -45,6 +45,7 @@ struct batch {
     engine *eng;                      /* eu's engine */
     const batch_domain *known;
     size_t nknown;
+    uint64_t catchall_seed;
     bool shutting_down, cancelled, failed, tty;
     uint64_t last_print, started_ms;
     uint64_t retries_used;
@@ -250,6 +251,7 @@ static bool loop_init(batch *b)
     }
     engine_opts eo;
     engine_opts_from_cli(&eo, b->o);
+    eo.catchall_seed = b->catchall_seed;
     if (!(b->eu = engine_uv_new(&b->loop, b->dns, &eo, &events, b))) {
         snprintf(b->err, sizeof b->err, "out of memory");
         dns_close(b->dns, on_dns_closed, NULL);
@@ -298,7 +300,7 @@ static void *batch_thread(void *arg)
 /* ---- the feeder's side ---- */
 
 batch *batch_start(const cli_opts *o, state_writer *w, size_t window,
-                   const batch_domain *known, size_t nknown,
+                   const batch_domain *known, size_t nknown, uint64_t catchall_seed,
                    volatile sig_atomic_t *cancel, char *err, size_t errlen)
 {
     batch *b = calloc(1, sizeof *b);
@@ -307,7 +309,7 @@ batch *batch_start(const cli_opts *o, state_writer *w, size_t window,
         return NULL;
     }
     *b = (batch){.o = o, .w = w, .window = window ? window : 1, .cancel = cancel,
-                 .known = known, .nknown = nknown, .tty = o->progress == PROGRESS_ALWAYS || isatty(2)};
+                 .known = known, .nknown = nknown, .catchall_seed = catchall_seed, .tty = o->progress == PROGRESS_ALWAYS || isatty(2)};
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
     if (pthread_create(&b->thread, NULL, batch_thread, b) != 0) {

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,6 +93,7 @@ typedef struct clean_ctx {
     bool resumed;
     double elapsed_before;    /* run time of earlier, interrupted runs */
     uint64_t retries_before;  /* retries used by earlier runs */
+    uint64_t catchall_seed;   /* the engine's, kept for a resume */
     /* while feeding the batch */
     batch *b;
     state_writer *w;
@@ -419,6 +421,13 @@ static void save_run_meta(clean_ctx *c)
     if (state_meta_get(db, "elapsed_s", buf, sizeof buf))
         c->elapsed_before = strtod(buf, NULL);
     c->retries_before = meta_get_u64(db, "retries_used");
+    /* The catch-all probes keep their addresses across a resume. */
+    if (!(c->catchall_seed = meta_get_u64(db, "catchall_seed"))) {
+        while (!c->catchall_seed && getrandom(&c->catchall_seed, sizeof c->catchall_seed, 0) !=
+                                        (ssize_t)sizeof c->catchall_seed)
+            ;
+        meta_set_u64(db, "catchall_seed", c->catchall_seed);
+    }
 }
 
 static bool skipped(const clean_ctx *c, uint64_t row)
@@ -540,7 +549,8 @@ static int run_batch(clean_ctx *c, retry_load *rl, known_load *kl)
     struct stat st;
     if (!(c->w = state_writer_start(c->db, err, sizeof err)))
         return fail("cannot write the state file", err, EXIT_RUNTIME);
-    c->b = batch_start(c->o, c->w, WINDOW, kl->d, kl->n, &interrupted, err, sizeof err);
+    c->b = batch_start(c->o, c->w, WINDOW, kl->d, kl->n, c->catchall_seed, &interrupted, err,
+                       sizeof err);
     if (!c->b) {
         state_writer_stop(c->w, err, sizeof err);
         return fail(err, NULL, EXIT_USAGE);

@@ -177,7 +177,7 @@ struct engine {
     uint64_t armed;              /* the wake-up asked of ops->arm; UINT64_MAX: none */
     engine_stats st;
     bool cancelled;
-    uint64_t rng;
+    uint64_t catchall_seed;
 };
 
 /* ---- items ---- */
@@ -304,10 +304,13 @@ static sdomain *domain_find(engine *s, const char *name)
     return NULL;
 }
 
+static uint64_t mix64(uint64_t x);
+
+/* The same address at every retry and, with the same seed, in every run:
+ * a greylisting server lets it through once it has seen it. */
 static void make_catchall(engine *s, sdomain *d)
 {
-    s->rng ^= s->rng << 13, s->rng ^= s->rng >> 7, s->rng ^= s->rng << 17;
-    d->ca_token = s->rng;        /* the same address at every retry (greylisting) */
+    d->ca_token = mix64(s->catchall_seed ^ hash_bytes(d->name, strlen(d->name)));
 }
 
 static sdomain *domain_get(engine *s, const char *name)
@@ -1304,7 +1307,8 @@ engine *engine_new(const engine_opts *o, const engine_ops *ops, void *ctx,
     s->ev = *ev;
     s->ud = ud;
     s->armed = UINT64_MAX;
-    s->rng = (uint64_t)(wall_now(s) * 1000) * 2654435761ULL ^ (uintptr_t)s;
+    s->catchall_seed = o->catchall_seed ? o->catchall_seed
+                                        : mix64((uint64_t)(wall_now(s) * 1e6) ^ (uintptr_t)s);
     s->nroutes = s->routes_alive = o->nroutes ? o->nroutes : 1;
     if (!(s->routes = calloc(s->nroutes, sizeof *s->routes)) || !(s->retry = retry_new()) ||
         !(s->pauses = retry_new())) {
