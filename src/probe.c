@@ -23,6 +23,7 @@
 #include "smtp_reply.h"
 
 #define QUIT_TIMEOUT_MS 5000
+#define STOP_WAIT_MS 3000      /* a stop waits this long at most for outstanding RCPT replies */
 
 typedef enum pstate {
     S_CONNECT, S_BANNER, S_EHLO, S_HELO, S_STARTTLS, S_TLS, S_EHLO_TLS, S_MAIL, S_RCPT,
@@ -487,6 +488,8 @@ void probe_cancel(probe *p)
 {
     if (p->state == S_RCPT && !p->finishing && rcpts_outstanding(p) > 0) {
         p->stopping = true;
+        arm(p, p->opts.command_timeout_ms < STOP_WAIT_MS ? p->opts.command_timeout_ms
+                                                         : STOP_WAIT_MS);
         return;
     }
     finish(p, PROBE_TEMPORARY, REASON_TEMPORARY_FAILURE, NULL);
