@@ -1,39 +1,64 @@
 #!/bin/sh
-# world.sh NAME ADDRESSES DOMAINS MAILVET MAILSIM SCORE — one bench row against
-# a generated mailsim world (issue 5's mix: Zipf domains, 20 ms replies,
-# per-host cap 5 with 421 beyond it, 100 recipients per session, 10% of
-# domains greylisting for 5 s, 5% catch-all, 2% tarpits, 2% dead hosts).
-# Runs inside its own private network namespace; prints one table row.
+# world.sh NAME ADDRESSES DOMAINS MAILVET MAILSIM SCORE [KIND] — one bench row
+# against a generated mailsim world. Runs inside its own private network
+# namespace; prints one table row.
+#
+# KIND zipf (default; issue 5's mix): Zipf domains, 20 ms replies, per-host
+#   cap 5 with 421 beyond it, 100 recipients per session, 10% of domains
+#   greylisting for 5 s, 5% catch-all, 2% tarpits, 2% dead hosts; mailvet
+#   --per-mx 5 --concurrency 1000 (its default).
+# KIND b2b (DESIGN.md "The ideal time of a world"): about 1.25 addresses per
+#   domain (Zipf exponent 0, no giants), half of the domains on 8 provider
+#   fleets of 8 MX hosts each (conn-cap 10, rcpt-cap 50), the others on
+#   their own host (conn-cap 5), 20 ms replies, no greylisting, 5% catch-all,
+#   2% dead hosts (no tarpits: each would hold a --concurrency slot for the
+#   command timeout and measure that rather than the scheduler); mailvet
+#   --concurrency 2000 --rcpt-per-session 100 --per-mx 10 (a fleet host's
+#   cap). The ideal gets the same --concurrency: its global term
+#   (sum of connection-seconds / 2000) sets it.
+# Columns: those of the world rows, then peak conns (mailsim's highest number
+# of simultaneously open SMTP connections, all hosts).
 set -eu
 [ -n "${BENCH_TRACE:-}" ] && set -x
 if [ -z "${MAILVET_IN_NETNS:-}" ]; then
     MAILVET_IN_NETNS=1 exec unshare -n sh "$0" "$@"
 fi
 ip link set lo up
-NAME=$1 N=$2 D=$3 MAILVET=$4 SIM=$5 SCORE=$6
+NAME=$1 N=$2 D=$3 MAILVET=$4 SIM=$5 SCORE=$6 KIND=${7:-zipf}
 T=$(mktemp -d)
 trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; rm -rf "$T"' EXIT
 SIMPID=
 zero=nxdomain=0,servfail=0,dnsdrop=0,nullmx=0,nodata=0,aonly=0,banner554=0,block=0,tls=0,drop=0,garbage=0,drip=0,slowdns=0,ratecap=0,rcptcap=0,conncap=0,shared=0,outlook=0
-"$SIM" gen --addresses "$N" --domains "$D" --seed 1 --giant-latency 20 --tail-latency 20 \
-    --giant-conn-cap 5 --tail-conn-cap 5 --giant-rcpt-cap 100 --greylist-delay 5 \
-    --mix "catchall=5,greylist=10,tarpit=2,dead=2,$zero" --out-dir "$T/w" > /dev/null
-ideal=$("$SIM" ideal --world "$T/w/world.txt" --list "$T/w/list.csv" --per-mx 5)
+case $KIND in
+zipf)
+    "$SIM" gen --addresses "$N" --domains "$D" --seed 1 --giant-latency 20 --tail-latency 20 \
+        --giant-conn-cap 5 --tail-conn-cap 5 --giant-rcpt-cap 100 --greylist-delay 5 \
+        --mix "catchall=5,greylist=10,tarpit=2,dead=2,$zero" --out-dir "$T/w" > /dev/null 2>&1
+    CONC=1000 PERMX=5 ;;
+b2b)
+    "$SIM" gen --addresses "$N" --domains "$D" --seed 1 --zipf 0 --giants 0 --tail-latency 20 \
+        --tail-conn-cap 5 --shared-providers 8 --shared-mx 8 \
+        --mix "$zero,catchall=5,greylist=0,tarpit=0,dead=2,shared=50" --out-dir "$T/w" > /dev/null 2>&1
+    CONC=2000 PERMX=10 ;;
+*) echo "world.sh: unknown world kind $KIND (zipf, b2b)" >&2; exit 2 ;;
+esac
+ideal=$("$SIM" ideal --world "$T/w/world.txt" --list "$T/w/list.csv" --per-mx $PERMX --concurrency $CONC)
 "$SIM" serve --world "$T/w/world.txt" --dns 127.0.0.1:53 --smtp-port 25 --counters "$T/counters.json" \
     --ready-file "$T/ready" 2> "$T/sim.log" &
 SIMPID=$!
 i=0; while [ ! -f "$T/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 /usr/bin/time -f '%e %U %S %M' -o "$T/time" "$MAILVET" clean --dns 127.0.0.1 --allow-private-mx \
-    --smtp-port 25 --retry-schedule 6,12 --rcpt-per-session 100 --per-mx 5 --per-domain 10 \
-    --connect-timeout 5 --command-timeout 10 --progress never "$T/w/list.csv" -o "$T/out.csv" \
+    --smtp-port 25 --retry-schedule 6,12 --rcpt-per-session 100 --per-mx $PERMX --per-domain 10 \
+    --concurrency $CONC --connect-timeout 5 --command-timeout 10 --progress never "$T/w/list.csv" -o "$T/out.csv" \
     > "$T/summary.txt" 2> "$T/err.txt" || { cat "$T/err.txt" >&2; exit 1; }
 kill $SIMPID; wait $SIMPID 2>/dev/null || true; SIMPID=
 acc=$("$SCORE" "$T/out.csv" "$T/w/truth.csv" --quiet | sed -n 's/^accuracy: \([0-9]*\/[0-9]*\) .*(\([0-9.]*%\)).*/\2 (\1)/p')
 conns=$(sed -n 's/.*"total":{"connections":\([0-9]*\).*/\1/p' "$T/counters.json")
 s421=$(sed -n 's/.*"total":{[^}]*"sent_421":\([0-9]*\).*/\1/p' "$T/counters.json")
+peak=$(sed -n 's/.*"total":{[^}]*"conn_peak":\([0-9]*\).*/\1/p' "$T/counters.json")
 read -r wall user sys rss < "$T/time"
 awk -v n="$NAME" -v a="$N" -v d="$D" -v w="$wall" -v i="$ideal" -v u="$user" -v s="$sys" -v r="$rss" \
-    -v acc="$acc" -v c="${conns:-0}" -v x="${s421:-0}" 'BEGIN {
+    -v acc="$acc" -v c="${conns:-0}" -v x="${s421:-0}" -v p="${peak:-0}" 'BEGIN {
     cpu = u + s
-    printf "| %-9s | %9d | %7d | %7.1f | %7.1f | %5.2f | %8.0f | %8.4f | %6.1f | %-22s | %6.2f |\n",
-        n, a, d, w, i, w / i, a / w, cpu * 1000 / a, r / 1024, acc, c ? 1000 * x / c : 0 }'
+    printf "| %-9s | %9d | %7d | %7.1f | %7.1f | %5.2f | %8.0f | %8.4f | %6.1f | %-22s | %12.2f | %10d |\n",
+        n, a, d, w, i, w / i, a / w, cpu * 1000 / a, r / 1024, acc, c ? 1000 * x / c : 0, p }'

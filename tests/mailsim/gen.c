@@ -84,6 +84,8 @@ typedef struct gen_opts {
     double zipf;
     int giant_latency, tail_latency, giant_conn_cap, giant_rcpt_cap, tail_conn_cap;
     int greylist_delay;
+    int shared_providers; /* shared provider fleets (default: one per 200 domains, + 1) */
+    int shared_mx;        /* MX hosts of each provider, equal preference (default 1) */
     double unknown_pct, full_pct, disabled_pct, invalid_pct, role_pct;
     int every;           /* give each behaviour to at least one tail domain first */
     int sorted;          /* keep each domain's rows together (default: shuffled, like real lists) */
@@ -306,11 +308,13 @@ static int gen_run(const gen_opts *o)
                     m, d[i].name, ip, styles[i < 3 ? i : 3], o->giant_latency, o->giant_conn_cap, o->giant_rcpt_cap);
         }
     }
-    int nshared = (int)(M / 200) + 1;
+    int nshared = o->shared_providers > 0 ? o->shared_providers : (int)(M / 200) + 1;
     for (int s = 0; s < nshared; s++) {
-        gen_ip(nhost++, ip, sizeof ip);
-        fprintf(w, "host mx1.hostprovider%d.net %s\n  latency %d\n  conn-cap %d\n  rcpt-cap 50\n", s, ip,
-                o->tail_latency, o->tail_conn_cap * 2);
+        for (int m = 1; m <= o->shared_mx; m++) {
+            gen_ip(nhost++, ip, sizeof ip);
+            fprintf(w, "host mx%d.hostprovider%d.net %s\n  latency %d\n  conn-cap %d\n  rcpt-cap 50\n", m, s, ip,
+                    o->tail_latency, o->tail_conn_cap * 2);
+        }
     }
     fputc('\n', w);
     char **rows_l = calloc((size_t)N + 1, sizeof *rows_l);   /* list and truth lines, */
@@ -331,7 +335,9 @@ static int gen_run(const gen_opts *o)
         if (i < G) {
             fprintf(w, "domain %s\n  mx 10 mx1.%s\n  mx 10 mx2.%s\n", dn, dn, dn);
         } else if (kind == G_SHARED) {
-            fprintf(w, "domain %s\n  mx 10 mx1.hostprovider%ld.net\n", dn, i % nshared);
+            fprintf(w, "domain %s\n", dn);
+            for (int m = 1; m <= o->shared_mx; m++)
+                fprintf(w, "  mx 10 mx%d.hostprovider%ld.net\n", m, i % nshared);
         } else if (kind == G_NXDOMAIN) {
             fprintf(w, "domain %s\n  dns nxdomain\n", dn);
         } else if (kind == G_NULLMX) {
@@ -453,6 +459,7 @@ static const char gen_usage[] =
     "       [--giants K] [--zipf S] [--giant-latency MS] [--tail-latency MS]\n"
     "       [--giant-conn-cap N] [--giant-rcpt-cap N] [--tail-conn-cap N] [--greylist-delay S]\n"
     "       [--unknown PCT] [--full PCT] [--disabled PCT] [--invalid PCT] [--role PCT]\n"
+    "       [--shared-providers K] [--shared-mx N]\n"
     "       [--every-behaviour] [--sorted] [--mix KIND=PCT,...]   kinds: catchall greylist nxdomain servfail dnsdrop nullmx\n"
     "        nodata aonly dead tarpit banner554 block tls drop garbage drip slowdns ratecap\n"
     "        rcptcap conncap shared outlook  (percent of tail domains; --mix none=0 is not needed:\n"
@@ -471,12 +478,13 @@ int gen_main(int argc, char **argv)
         { "disabled", required_argument, 0, 9 }, { "invalid", required_argument, 0, 10 },
         { "role", required_argument, 0, 11 }, { "mix", required_argument, 0, 12 },
         { "every-behaviour", no_argument, 0, 13 }, { "sorted", no_argument, 0, 14 },
+        { "shared-providers", required_argument, 0, 15 }, { "shared-mx", required_argument, 0, 16 },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     gen_opts o = { .addresses = 1000, .domains = 100, .seed = 1, .giants = -1, .zipf = 1.0,
                    .giant_latency = 20, .tail_latency = 10, .giant_conn_cap = 10, .giant_rcpt_cap = 100,
                    .tail_conn_cap = 3, .greylist_delay = 5, .unknown_pct = 15, .full_pct = 1,
-                   .disabled_pct = 1, .invalid_pct = 1, .role_pct = 3 };
+                   .disabled_pct = 1, .invalid_pct = 1, .role_pct = 3, .shared_mx = 1 };
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -501,11 +509,14 @@ int gen_main(int argc, char **argv)
         case 12: if (gen_parse_mix(optarg) < 0) return 2; break;
         case 13: o.every = 1; break;
         case 14: o.sorted = 1; break;
+        case 15: o.shared_providers = atoi(optarg); if (o.shared_providers < 1) o.shared_providers = -1; break;
+        case 16: o.shared_mx = atoi(optarg); break;
         case 'h': fputs(gen_usage, stdout); return 0;
         default: fputs(gen_usage, stderr); return 2;
         }
     }
-    if (!o.out || o.addresses < 1 || o.domains < 1 || o.tail_conn_cap < 1 || o.giant_conn_cap < 1) {
+    if (!o.out || o.addresses < 1 || o.domains < 1 || o.tail_conn_cap < 1 || o.giant_conn_cap < 1 ||
+        o.shared_providers < 0 || o.shared_mx < 1 || o.shared_mx > 8) {
         fputs(gen_usage, stderr);
         return 2;
     }

@@ -1,7 +1,9 @@
 /* ideal.c — `mailsim ideal`: the ideal time of a world (DESIGN.md "The
  * ideal time of a world"): the lower bound that per-host connection caps,
  * recipient caps, latencies (and greylisting, per-minute caps) allow for
- * checking every address of the list once. See README.md for the exact
+ * checking every address of the list once, and with --concurrency N the
+ * bound of a global ceiling of N open sessions: (sum over hosts of the
+ * connection-seconds W_h each needs) / N. See README.md for the exact
  * routing and the extensions to the formula. */
 #include <ctype.h>
 #include <getopt.h>
@@ -86,10 +88,12 @@ int ideal_main(int argc, char **argv)
     static const struct option opts[] = {
         { "world", required_argument, 0, 'w' }, { "list", required_argument, 0, 'l' },
         { "per-mx", required_argument, 0, 'c' }, { "verbose", no_argument, 0, 'v' },
+        { "concurrency", required_argument, 0, 'n' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     const char *wp = NULL, *lp = NULL;
     int per_mx = 5, verbose = 0, ch;
+    long concurrency = 0;   /* 0: no global ceiling (the per-host bound only) */
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -97,15 +101,16 @@ int ideal_main(int argc, char **argv)
         case 'l': lp = optarg; break;
         case 'c': per_mx = atoi(optarg); break;
         case 'v': verbose = 1; break;
+        case 'n': concurrency = atol(optarg); if (concurrency < 1) concurrency = -1; break;
         case 'h':
         default:
-            fputs("usage: mailsim ideal --world FILE [--list FILE] [--per-mx N] [--verbose]\n",
+            fputs("usage: mailsim ideal --world FILE [--list FILE] [--per-mx N] [--concurrency N] [--verbose]\n",
                   ch == 'h' ? stdout : stderr);
             return ch == 'h' ? 0 : 2;
         }
     }
-    if (!wp || per_mx < 1) {
-        fputs("usage: mailsim ideal --world FILE [--list FILE] [--per-mx N] [--verbose]\n", stderr);
+    if (!wp || per_mx < 1 || concurrency < 0) {
+        fputs("usage: mailsim ideal --world FILE [--list FILE] [--per-mx N] [--concurrency N] [--verbose]\n", stderr);
         return 2;
     }
     world w;
@@ -176,7 +181,7 @@ int ideal_main(int argc, char **argv)
     if (f)
         fclose(f);
     free(line);
-    double ideal = 0;
+    double ideal = 0, work = 0;   /* work: sum of W_h, connection-seconds */
     const char *worst = "-";
     for (int i = 0; i < w.n_hosts; i++) {
         world_host *h = w.hosts[i];
@@ -189,27 +194,43 @@ int ideal_main(int argc, char **argv)
         double L = (h->latency_ms + h->drip_ms * 30.0) / 1000.0;
         double S = ceil(R / cap);
         double T = (R + 4 * S) * L / C;
+        double busy = (R + 4 * S) * L;   /* connection-seconds of replies */
         if (x->grey > 0) {
             double a = (2 * R + 4 * ceil(2 * R / cap)) * L / C;
             double b = x->grey + R * L / C;
             S = ceil(2 * R / cap);
             T = a > b ? a : b;
+            busy = a * C;   /* the greylist wait holds no connection */
         }
         if (h->conn_per_min > 0) {   /* sessions beyond the first minute's allowance */
             double minutes = ceil(S / h->conn_per_min) - 1;
             if (minutes * 60 > T)
                 T = minutes * 60;
         }
+        /* W_h = T_h·C_h (the waits of greylisting and per-minute caps left
+         * out: they hold no connection) + one L per session for the connect */
+        double W = busy + S * L;
+        work += W;
         if (verbose)
-            fprintf(stderr, "%-40s R=%.0f S=%.0f L=%.3f C=%.0f grey=%d T=%.3f\n", h->name, R, S, L, C, x->grey, T);
+            fprintf(stderr, "%-40s R=%.0f S=%.0f L=%.3f C=%.0f grey=%d T=%.3f W=%.3f\n", h->name, R, S, L, C,
+                    x->grey, T, W);
         if (T > ideal) {
             ideal = T;
             worst = h->name;
         }
     }
+    double hosts_term = ideal, global = concurrency > 0 ? work / (double)concurrency : 0;
+    if (global > ideal) {
+        ideal = global;
+        worst = "--concurrency";
+    }
     printf("%.3f\n", ideal);
-    if (verbose)
-        fprintf(stderr, "ideal %.3f s over %ld addresses; bottleneck %s\n", ideal, rows, worst);
+    if (verbose) {
+        fprintf(stderr, "hosts term %.3f s; sum of W %.3f connection-seconds", hosts_term, work);
+        if (concurrency > 0)
+            fprintf(stderr, "; concurrency term %.3f s (--concurrency %ld)", global, concurrency);
+        fprintf(stderr, "\nideal %.3f s over %ld addresses; bottleneck %s\n", ideal, rows, worst);
+    }
     free(ih);
     table_free(&hidx);
     table_free(&dseen);

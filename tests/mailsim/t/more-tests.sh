@@ -28,6 +28,15 @@ for b in catchall greylist nxdomain servfail nullmx nodata aonly dead tarpit ban
     grep -q ",$b\$" "$T/g1/truth.csv" || missing="${missing:-} $b"
 done
 expect_not "the default mix has every common behaviour" "${missing:-}" "[a-z]"
+# provider fleets (the B2B bench world): --shared-providers K fleets of --shared-mx N hosts each
+"$FAST" gen --addresses 500 --domains 400 --seed 5 --zipf 0 --giants 0 --mix shared=50 \
+    --shared-providers 3 --shared-mx 4 --out-dir "$T/gs" 2>>"$T/gen.log"
+expect "gen --shared-providers 3 --shared-mx 4: twelve fleet hosts" "$(grep -c '^host mx[1-4]\.hostprovider[0-2]\.net ' "$T/gs/world.txt")/$(grep -c '^host .*hostprovider' "$T/gs/world.txt")" "^12/12$"
+fleet=$(awk 'function fin() { if (n) any++; if (n == 4) k++; n = 0 } /^domain /{fin()} /^  mx 10 mx[0-9]+\.hostprovider[0-9]+\.net$/{n++} END{fin(); print k + 0, any + 0}' "$T/gs/world.txt")
+n4=${fleet% *} nsd=${fleet#* }
+expect "every shared domain has its fleet's four MX hosts at one preference ($n4 of $nsd)" "$n4" "^$nsd$"
+if [ "$nsd" -ge 160 ] && [ "$nsd" -le 240 ]; then ok "--mix shared=50 puts about half of the domains on the fleets ($nsd of 400)"; else bad "about half of the domains on the fleets" "$nsd"; fi
+expect "--shared-mx 9 is refused (8 MX records at most)" "$("$FAST" gen --domains 10 --shared-mx 9 --out-dir "$T/gx" 2>&1; echo "rc=$?")" "rc=2"
 
 echo "# a generated world is served as its truth says"
 start_sim "$T/g1/world.txt" || exit 1
@@ -86,6 +95,23 @@ for i in $(seq 9); do echo "g,u$i@g.com"; done >>"$T/il.csv"
 expect "ideal: a greylisting host costs G + R·L/C = 6 s" "$("$FAST" ideal --world "$T/iw.txt" --list "$T/il.csv")" "^6.000$"
 expect "ideal: the email column is found by its header" "$("$FAST" ideal --world "$T/iw.txt" --list "$T/il.csv" --verbose 2>&1)" "over 53 addresses"
 expect "ideal of a generated world" "$("$FAST" ideal --world "$T/g1/world.txt" --list "$T/g1/list.csv")" "^[0-9]+\.[0-9]{3}$"
+# the global --concurrency term: ideal = max(max_h T_h, (sum_h W_h) / N), W_h = T_h·C_h + S_h·L_h
+expect "ideal --concurrency: a greylist wait holds no connection: W = 5.9 + 2.5, / 1 = 8.4 s" \
+    "$("$FAST" ideal --world "$T/iw.txt" --list "$T/il.csv" --concurrency 1)" "^8.400$"
+expect "ideal --concurrency 100: the hosts' term (6 s) still sets it" \
+    "$("$FAST" ideal --world "$T/iw.txt" --list "$T/il.csv" --concurrency 100)" "^6.000$"
+# four small hosts (a B2B list in miniature): each R = 1 address + 1 probe = 2, S = 1, L = 0.1, C = 2:
+# T = (2 + 4·1)·0.1/2 = 0.3 s, W = (2 + 4)·0.1 + 1·0.1 = 0.7 connection-seconds, sum 2.8
+{ for i in 1 2 3 4; do printf 'host mx.h%d.com 127.1.1.%d\n  latency 100\n  conn-cap 2\ndomain h%d.com\n  mx 10 mx.h%d.com\n  mailbox u\n' "$i" "$i" "$i" "$i"; done; } >"$T/iw2.txt"
+{ echo "email"; for i in 1 2 3 4; do echo "u@h$i.com"; done; } >"$T/il2.csv"
+expect "ideal without --concurrency: the slowest host, 0.3 s" "$("$FAST" ideal --world "$T/iw2.txt" --list "$T/il2.csv")" "^0.300$"
+expect "ideal --concurrency 2: the global term dominates, 2.8 / 2 = 1.4 s" \
+    "$("$FAST" ideal --world "$T/iw2.txt" --list "$T/il2.csv" --concurrency 2)" "^1.400$"
+expect "ideal --concurrency 10: 2.8 / 10 = 0.28 s < 0.3 s, the host term stays" \
+    "$("$FAST" ideal --world "$T/iw2.txt" --list "$T/il2.csv" --concurrency 10)" "^0.300$"
+expect "ideal --concurrency --verbose names the bottleneck" \
+    "$("$FAST" ideal --world "$T/iw2.txt" --list "$T/il2.csv" --concurrency 2 --verbose 2>&1 >/dev/null)" "bottleneck --concurrency"
+expect "ideal --concurrency 0 is a usage error" "$("$FAST" ideal --world "$T/iw2.txt" --concurrency 0 2>&1; echo "rc=$?")" "rc=2"
 
 echo "# the bundled demo world (data/demo)"
 DEMO=$ROOT/data/demo
