@@ -78,7 +78,9 @@ series() {
         cmp -s "$T/out.cut" "$T/ref.cut" && ok || { bad "KILL: OUTPUT differs from the uninterrupted run"; diff "$T/out.cut" "$T/ref.cut" | head -5; }
         sed 's/.*,//' "$out" > "$T/out.att"; sed 's/.*,//' "$T/ref.csv" > "$T/ref.att"
         more=$(paste "$T/out.att" "$T/ref.att" | awk 'NR > 1 && $1 + 0 > $2 + 0 { m++ } END { print m + 0 }')
-        [ "$more" -eq 0 ] && ok || bad "KILL: $more rows show more attempts than the uninterrupted run"
+        [ "$more" -eq 0 ] && ok || { bad "KILL: $more rows show more attempts than the uninterrupted run"
+            paste -d, "$T/out.att" "$T/ref.att" | awk -F, 'NR > 1 && $1 + 0 > $2 + 0 { print NR }' \
+                | head -5 | while read -r n; do sed -n "${n}p" "$out"; done; }
     else
         cmp -s "$out" "$T/ref.csv" && ok || { bad "$sig: OUTPUT differs from the uninterrupted run"; diff "$out" "$T/ref.csv" | head -5; }
     fi
