@@ -1175,10 +1175,13 @@ static void on_probe_done(void *ud, const probe_result *res)
         take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx);
     }
     /* A busy answer throttles the host; once busy answers ran out it is
-     * not us: the host will not take mail, and it counts as a failure. */
-    bool busy = engine_host_is_busy(&h->pol, res) && engine_host_throttle(&h->pol, now_ms(s));
-    if (busy)
-        s->st.busy_replies++;
+     * not us: the host will not take mail, and it counts as a failure. A
+     * host given up meanwhile keeps the verdict it earned: a 421 racing its
+     * 554 must not make a different verdict (or attempt count) by timing. */
+    bool busy = engine_host_is_busy(&h->pol, res);
+    if (busy && !host_dead(h) && !engine_host_throttle(&h->pol, now_ms(s)))
+        busy = false;
+    s->st.busy_replies += busy;
     if (res->outcome == PROBE_DONE)
         engine_host_unthrottle(&h->pol, res->too_many_recipients, real);
     else if (!busy)
