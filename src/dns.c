@@ -32,6 +32,7 @@
 #include "dns.h"
 
 #include "dns_cname.h"
+#include "str.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -681,14 +682,14 @@ static void dns_fill(dns_result *res, const dns_dom *d)
     res->nmx = d->nmx;
     for (int i = 0; i < d->nmx; i++) {
         dns_mx *m = &res->mx[i];
-        snprintf(m->host, sizeof m->host, "%s", d->mx[i].host);
+        str_copy(m->host, sizeof m->host, d->mx[i].host);
         m->pref = d->mx[i].pref;
         m->naddrs = d->mx[i].n;
         for (int k = 0; k < d->mx[i].n; k++)
             dns_ip_to_sa(&d->mx[i].ip[k], &m->addrs[k]);
     }
     if (d->detail)
-        snprintf(res->detail, sizeof res->detail, "%s", d->detail);
+        str_copy(res->detail, sizeof res->detail, d->detail);
 }
 
 static void dns_deliver(dns_resolver *r, dns_ready *it)
@@ -705,7 +706,7 @@ static void dns_deliver(dns_resolver *r, dns_ready *it)
         it->dom->node.refs--;
     } else {
         res->status = it->status;
-        snprintf(res->detail, sizeof res->detail, "%s", it->detail);
+        str_copy(res->detail, sizeof res->detail, it->detail);
     }
     it->cb(it->ud, res);
 }

@@ -31,6 +31,7 @@
 
 #include "json.h"
 #include "result.h"
+#include "str.h"
 #include "verdict.h"
 
 #ifndef MAILVET_VERSION
@@ -98,19 +99,6 @@ struct report {
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
-
-static void copy(char *dst, size_t size, const char *src)
-{
-    size_t n = src ? strlen(src) : 0;
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-            n--;                /* never cut a UTF-8 sequence in half */
-    }
-    if (n)
-        memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 static double pct(uint64_t n, uint64_t of)
 {
@@ -327,7 +315,7 @@ static int check_format(loader *l)
     rc = sqlite3_step(st);
     char version[32] = "";
     if (rc == SQLITE_ROW)
-        copy(version, sizeof version, col_text(st, 0));
+        str_copy_utf8(version, sizeof version, col_text(st, 0));
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return db_fail(l, "cannot read the state file");
@@ -347,9 +335,9 @@ static int check_format(loader *l)
 static void meta_value(report *r, const char *key, const char *v)
 {
     if (strcmp(key, "input_path") == 0)
-        copy(r->input_path, sizeof r->input_path, v);
+        str_copy_utf8(r->input_path, sizeof r->input_path, v);
     else if (strcmp(key, "level") == 0)
-        copy(r->level, sizeof r->level, v);
+        str_copy_utf8(r->level, sizeof r->level, v);
     else if (strcmp(key, "rows_total") == 0 && *v) {
         r->rows_total = strtoull(v, NULL, 10);
         r->total_known = true;
@@ -433,7 +421,7 @@ static int load_top_domains(loader *l)
             if (r->ntop == REPORT_TOP_DOMAINS)
                 continue;
             report_domain *d = &r->top[r->ntop++];
-            copy(d->name, sizeof d->name, name);
+            str_copy_utf8(d->name, sizeof d->name, name);
             d->rows = (uint64_t)sqlite3_column_int64(st, 1);
         }
         r->top[r->ntop - 1].by_status[status_column(col_text(st, 2))] +=
@@ -466,7 +454,7 @@ static int load_accept_all(loader *l)
         if (r->naccept_all == REPORT_MAX_ACCEPT_ALL)
             continue;
         report_domain *d = &r->accept_all[r->naccept_all++];
-        copy(d->name, sizeof d->name, col_text(st, 0));
+        str_copy_utf8(d->name, sizeof d->name, col_text(st, 0));
         d->rows = (uint64_t)sqlite3_column_int64(st, 1);
     }
     return finish(l, st, rc);
@@ -493,14 +481,14 @@ static int load_hosts(loader *l)
         if (r->nhosts == REPORT_MAX_HOSTS)
             continue;
         report_host *h = &r->hosts[r->nhosts++];
-        copy(h->host, sizeof h->host, col_text(st, 0));
-        copy(h->ip, sizeof h->ip, col_text(st, 1));
+        str_copy_utf8(h->host, sizeof h->host, col_text(st, 0));
+        str_copy_utf8(h->ip, sizeof h->ip, col_text(st, 1));
         h->sessions = sqlite3_column_int64(st, 2);
         h->timeouts = sqlite3_column_int64(st, 3);
         h->blocks = sqlite3_column_int64(st, 4);
         h->last_code = sqlite3_column_int64(st, 5);
-        copy(h->last_enhanced, sizeof h->last_enhanced, col_text(st, 6));
-        copy(h->last_text, sizeof h->last_text, col_text(st, 7));
+        str_copy_utf8(h->last_enhanced, sizeof h->last_enhanced, col_text(st, 6));
+        str_copy_utf8(h->last_text, sizeof h->last_text, col_text(st, 7));
         h->rows_unknown = (uint64_t)sqlite3_column_int64(st, 8);
         h->problem = classify_host(h);
     }
@@ -562,7 +550,7 @@ report *report_load(const char *state_path, char *err, size_t errlen)
         return NULL;
     }
     r->from_state = true;
-    copy(r->state_path, sizeof r->state_path, state_path);
+    str_copy_utf8(r->state_path, sizeof r->state_path, state_path);
     loader l = {NULL, r, err, errlen};
     if (sqlite3_open_v2(state_path, &l.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         db_fail(&l, "cannot open the state file");
@@ -967,7 +955,7 @@ static void h_short(FILE *out, const char *s, size_t max)
         h(out, s);
         return;
     }
-    copy(buf, max + 1 < sizeof buf ? max + 1 : sizeof buf, s);
+    str_copy_utf8(buf, max + 1 < sizeof buf ? max + 1 : sizeof buf, s);
     h(out, buf);
     fputs("…", out);
 }

@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "str.h"
+
 #define HEAD_BYTES (1u << 20)      /* the part of INPUT that is hashed */
 #define BUSY_TIMEOUT_MS 5000
 #define META_KEY_MAX 256
@@ -104,17 +106,10 @@ static void msg_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
         *used += (size_t)n < len - *used ? (size_t)n : len - *used - 1;
 }
 
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = src ? strnlen(src, cap - 1) : 0;
-    memcpy(dst, src ? src : "", n);
-    dst[n] = '\0';
-}
-
 /* Column I of ST as text into DST (CAP bytes); NULL reads as "". */
 static void col_str(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
-    copy_str(dst, cap, (const char *)sqlite3_column_text(st, i));
+    str_copy(dst, cap, (const char *)sqlite3_column_text(st, i));
 }
 
 static result_tri col_tri(sqlite3_stmt *st, int i)
@@ -354,10 +349,10 @@ static int discard(const char *path, char *err, size_t errlen)
 static void fsync_dir_of(const char *path)
 {
     char dir[PATH_MAX];
-    copy_str(dir, sizeof dir, path);
+    str_copy(dir, sizeof dir, path);
     char *slash = strrchr(dir, '/');
     if (!slash)
-        copy_str(dir, sizeof dir, ".");
+        str_copy(dir, sizeof dir, ".");
     else if (slash == dir)
         dir[1] = '\0';
     else
@@ -510,7 +505,7 @@ static int check_intact(state *s, char *err, size_t errlen)
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
         col_str(st, 0, what, sizeof what);
     if (rc != SQLITE_ROW)
-        snprintf(what, sizeof what, "%s", sqlite3_errmsg(s->db));
+        str_copy(what, sizeof what, sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
     if (strcmp(what, "ok") == 0)
         return 0;
@@ -709,7 +704,7 @@ static int open_state(const char *path, const state_identity *id, bool restart, 
         seterr(err, errlen, "out of memory");
         return -1;
     }
-    copy_str(s->path, sizeof s->path, path);
+    str_copy(s->path, sizeof s->path, path);
     s->lock_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     bool fresh = false;
     if (s->lock_fd < 0 && errno == ENOENT && id) {
@@ -830,7 +825,7 @@ int state_each_retry(state *s, int (*fn)(void *ud, const state_retry *r), void *
         col_str(st, 3, r->email, sizeof r->email);
         col_str(st, 4, r->domain, sizeof r->domain);
         result_init(&r->last);
-        copy_str(r->last.email, sizeof r->last.email, r->email);
+        str_copy(r->last.email, sizeof r->last.email, r->email);
         r->last.attempts = r->attempts;
         if (col_reason(st, 5, &r->last.reason)) {
             ret = -1;
