@@ -2,7 +2,7 @@
  *
  * Reads the state file's schema (include/state.h) directly through the
  * SQLite C API, read-only and in one read transaction, so it works while a
- * `clean` is still writing to the file and never depends on state.c. The
+ * `clean` is still writing to the file and never depends on state_*.c. The
  * report it returns is the caller's (report_free); it holds copies of
  * everything, and the database is closed before it returns. Strings are
  * copied into bounded fields, never cut inside a UTF-8 sequence.
