@@ -9,9 +9,10 @@
  *                    state file says are finished, screens the rest and hands
  *                    those that need the network to the batch (its own
  *                    thread); verdicts go to the state file. When every row
- *                    is finished, OUTPUT is written by streaming INPUT again
- *                    beside the results in row order. Rerunning after an
- *                    interruption resumes from the state file.
+ *                    is finished, OUTPUT is written by the output pass
+ *                    (output.c): INPUT streamed again beside the results in
+ *                    row order. Rerunning after an interruption resumes from
+ *                    the state file.
  * Standard input is copied to a temporary file first (the second pass needs
  * to read it again); that disables resume.
  *
@@ -40,6 +41,7 @@
 #include "batch.h"
 #include "column.h"
 #include "csvio.h"
+#include "output.h"
 #include "report.h"
 #include "screen.h"
 #include "shard.h"
@@ -78,13 +80,11 @@ typedef struct clean_ctx {
     char state_path[PATH_MAX];
     bool state_is_temp;
     csvio_reader *in;
-    csvio_writer *out;
+    output *out;              /* OUTPUT of the --level syntax pass */
     screen *scr;
     column_choice col;
     size_t width;             /* fields in the header (or first row) */
     bool bom;
-    char tmp_path[PATH_MAX];
-    int tmp_fd;
     batch_stats st;
     csvio_row *sample[COLUMN_SAMPLE_ROWS];
     size_t nsample;
@@ -100,12 +100,9 @@ typedef struct clean_ctx {
     uint8_t *skip;            /* rows finished or waiting in the retry table */
     uint64_t nskip;
     retry_load *retries;      /* rows an earlier run left waiting */
-    /* while writing OUTPUT: results in row order, one looked ahead */
-    clean_result_fn next;
+    /* the results the output pass writes beside INPUT's rows */
+    output_result_fn next;
     void *next_ud;
-    bool have_peek;
-    uint64_t peek_row;
-    result peek;
 } clean_ctx;
 
 static double now(void)
@@ -151,51 +148,10 @@ static int check_paths(const cli_opts *o)
     return 0;
 }
 
-/* A private temporary file beside OUTPUT: PATH gets its name. */
-static int make_temp(const char *output, const char *tag, char *path, size_t len)
-{
-    int n = snprintf(path, len, "%s.%s-XXXXXX", output, tag);
-    if (n < 0 || (size_t)n >= len)
-        return -ENAMETOOLONG;
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        path[0] = '\0';
-        return -errno;
-    }
-    fchmod(fd, 0600);
-    return fd;
-}
-
-static int open_tmp(clean_ctx *c)
-{
-    c->tmp_fd = make_temp(c->o->output, "tmp", c->tmp_path, sizeof c->tmp_path);
-    if (c->tmp_fd < 0)
-        return fail("cannot create the output file", strerror(-c->tmp_fd), EXIT_RUNTIME);
-    c->out = csvio_writer_new(c->tmp_fd);
-    return c->out ? 0 : fail("out of memory", NULL, EXIT_RUNTIME);
-}
-
-/* Flush, sync and rename the temporary file into place. */
-static int finish_output(clean_ctx *c)
-{
-    int err = csvio_flush(c->out);
-    if (err == 0 && fsync(c->tmp_fd) != 0)
-        err = -errno;
-    if (close(c->tmp_fd) != 0 && err == 0)
-        err = -errno;
-    c->tmp_fd = -1;
-    if (err == 0 && rename(c->tmp_path, c->o->output) != 0)
-        err = -errno;
-    if (err)
-        return fail("cannot write OUTPUT", strerror(-err), EXIT_RUNTIME);
-    c->tmp_path[0] = '\0';
-    return 0;
-}
-
 /* Standard input is read twice (rows, then OUTPUT): keep a private copy. */
 static int spool_stdin(clean_ctx *c)
 {
-    int fd = make_temp(c->o->output, "stdin", c->spool, sizeof c->spool);
+    int fd = output_temp(c->o->output, "stdin", c->spool, sizeof c->spool);
     if (fd < 0)
         return fail("cannot create a temporary file for standard input", strerror(-fd), EXIT_RUNTIME);
     char buf[1 << 16];
@@ -285,38 +241,6 @@ static int each_row(clean_ctx *c, int (*fn)(clean_ctx *c, const csvio_row *row, 
     return got < 0 ? fail(c->o->args[0], csvio_error(c->in), EXIT_USAGE) : 0;
 }
 
-/* ---- writing OUTPUT ---- */
-
-static void write_header(clean_ctx *c)
-{
-    if (c->bom)
-        csvio_put_raw(c->out, "\xEF\xBB\xBF", 3);
-    if (!c->col.has_header)
-        return;
-    const csvio_row *h = c->sample[0];
-    for (size_t i = 0; i < h->n; i++)
-        csvio_put(c->out, h->f[i].p, h->f[i].len);
-    for (int i = 0; i < RESULT_NCOLUMNS; i++)
-        csvio_put_str(c->out, result_column_names[i]);
-    csvio_end_row(c->out);
-}
-
-/* Write ROW with its verdict R and count it. */
-static void write_row(clean_ctx *c, const csvio_row *row, const result *r)
-{
-    c->st.no_email_cell += email_cell(c, row) == NULL;
-    c->st.long_rows += row->n > c->width;
-    for (size_t i = 0; i < row->n; i++)
-        csvio_put(c->out, row->f[i].p, row->f[i].len);
-    for (size_t i = row->n; i < c->width; i++)
-        csvio_put(c->out, "", 0);           /* pad short rows so columns line up */
-    char buf[ADDR_BUF];
-    for (int i = 0; i < RESULT_NCOLUMNS; i++)
-        csvio_put(c->out, buf, result_column(r, i, buf, sizeof buf));
-    csvio_end_row(c->out);
-    stats_add(&c->st, r);
-}
-
 /* ---- --level syntax: one pass ---- */
 
 static int syntax_row(clean_ctx *c, const csvio_row *row, uint64_t i)
@@ -326,19 +250,26 @@ static int syntax_row(clean_ctx *c, const csvio_row *row, uint64_t i)
     addr a;
     const csvio_field *cell = email_cell(c, row);
     screen_address(c->scr, cell ? cell->p : "", cell ? cell->len : 0, true, &r, &a);
-    write_row(c, row, &r);
+    output_row(c->out, row, &r);
     return 0;
 }
 
 static int run_syntax(clean_ctx *c)
 {
     int rc;
-    if ((rc = open_input(c)) || (rc = detect(c)) || (rc = open_tmp(c)))
+    if ((rc = open_input(c)) || (rc = detect(c)))
         return rc;
-    write_header(c);
+    output_shape shape = {c->width, c->col.index, &c->st};
+    int err;
+    if (!(c->out = output_open(c->o->output, &shape, &err)))
+        return err ? fail("cannot create the output file", strerror(-err), EXIT_RUNTIME)
+                   : fail("out of memory", NULL, EXIT_RUNTIME);
+    output_header(c->out, c->col.has_header ? c->sample[0] : NULL, c->bom);
     if ((rc = each_row(c, syntax_row)))
         return rc;
-    return finish_output(c);
+    if ((err = output_finish(c->out)))
+        return fail("cannot write OUTPUT", strerror(-err), EXIT_RUNTIME);
+    return 0;
 }
 
 /* ---- --level dns|smtp: state, feeder, batch ---- */
@@ -370,7 +301,7 @@ static int open_state(clean_ctx *c)
     options_text(c->o, opts, sizeof opts);
     id.options = opts;
     if (c->state_is_temp) {
-        int fd = make_temp(c->o->output, "state", c->state_path, sizeof c->state_path);
+        int fd = output_temp(c->o->output, "state", c->state_path, sizeof c->state_path);
         if (fd < 0)
             return fail("cannot create a temporary state file", strerror(-fd), EXIT_RUNTIME);
         close(fd);
@@ -574,27 +505,31 @@ static int run_batch(clean_ctx *c, retry_load *rl, known_load *kl)
     return rc ? rc : brc;
 }
 
-/* Stream INPUT again beside the results, in row order. */
-static int output_row(clean_ctx *c, const csvio_row *row, uint64_t i);
-static int result_for(clean_ctx *c, uint64_t i, result **r);
+/* A row the results skip: another shard's, or a missing result. */
+static bool skipped_is_other_shard(void *ud, const csvio_row *row)
+{
+    clean_ctx *c = ud;
+    result sr;
+    addr a;
+    screen_row(c, row, &sr, &a);
+    return other_shard(c, &sr, &a);
+}
 
+/* OUTPUT from INPUT streamed again beside c->next's results. */
 static int write_output(clean_ctx *c)
 {
-    csvio_close(c->in);
+    csvio_close(c->in);                   /* the pass reads INPUT itself */
     c->in = NULL;
-    for (size_t i = 0; i < c->nsample; i++)
-        free(c->sample[i]);
-    c->nsample = 0;
-    int rc;
-    if ((rc = open_input(c)) || (rc = read_sample(c)) || (rc = open_tmp(c)))
-        return rc;
-    write_header(c);
-    rc = each_row(c, output_row);
-    result *extra;
-    if (rc == 0 && result_for(c, UINT64_MAX, &extra) == 0 && c->have_peek)
-        rc = fail(c->state_path, "has results for rows past the end of INPUT (INPUT changed?); "
-                  "OUTPUT not written", EXIT_RUNTIME);
-    return rc ? rc : finish_output(c);
+    output_pass p = {
+        .prog = "mailvet clean", .input = c->in_path, .input_name = c->o->args[0],
+        .output = c->o->output, .source = c->state_path,
+        .col = c->col, .width = c->width, .bom = c->bom,
+        .next = c->next, .next_ud = c->next_ud,
+        .other_shard = skipped_is_other_shard, .shard_ud = c, .sharded = c->o->shard_n != 0,
+        .st = &c->st, .cancel = &interrupted,
+    };
+    int rc = output_pass_run(&p);
+    return rc == EXIT_INTERRUPTED ? interrupted_exit(c) : rc;
 }
 
 static int cursor_next(void *ud, uint64_t *row, result *r)
@@ -633,40 +568,6 @@ static int write_output_from_state(clean_ctx *c)
     rc = write_output(c);
     state_cursor_free(cur);
     return rc;
-}
-
-/* The result for row I, if the source has one (it gives rows in order). */
-static int result_for(clean_ctx *c, uint64_t i, result **r)
-{
-    if (!c->have_peek) {
-        int got = c->next(c->next_ud, &c->peek_row, &c->peek);
-        if (got < 0)
-            return -1;
-        c->have_peek = got == 1;
-    }
-    *r = c->have_peek && c->peek_row == i ? &c->peek : NULL;
-    return 0;
-}
-
-static int output_row(clean_ctx *c, const csvio_row *row, uint64_t i)
-{
-    result *r;
-    if (result_for(c, i, &r) != 0)
-        return fail(c->state_path, "cannot read the results", EXIT_RUNTIME);
-    if (!r) {
-        result sr;
-        addr a;
-        screen_row(c, row, &sr, &a);
-        if (other_shard(c, &sr, &a))
-            return 0;                        /* another shard's row */
-        char msg[160];
-        snprintf(msg, sizeof msg, "no result for row %llu%s", (unsigned long long)i + 1,
-                 c->o->shard_n ? "" : "; rerun with --restart");
-        return fail(c->state_path, msg, EXIT_RUNTIME);
-    }
-    write_row(c, row, r);
-    c->have_peek = false;
-    return 0;
 }
 
 static int run_network(clean_ctx *c)
@@ -733,15 +634,11 @@ static void install_signals(void)
 
 static void cleanup(clean_ctx *c)
 {
-    if (c->tmp_fd >= 0)
-        close(c->tmp_fd);
-    if (c->tmp_path[0])
-        unlink(c->tmp_path);
     if (c->spool[0])
         unlink(c->spool);
     for (size_t i = 0; i < c->nsample; i++)
         free(c->sample[i]);
-    csvio_writer_free(c->out);
+    output_free(c->out);
     csvio_close(c->in);
     screen_free(c->scr);
     if (c->db)
@@ -770,7 +667,6 @@ static clean_ctx *ctx_new(const cli_opts *o, const lists *l)
     c->o = o;
     c->l = l;
     c->in_path = o->args[0];
-    c->tmp_fd = -1;
     install_signals();
     return c;
 }
@@ -782,7 +678,7 @@ static void ctx_free(clean_ctx *c)
 }
 
 int clean_merge_output(const cli_opts *o, const lists *l, const char *state_label,
-                       double elapsed, clean_result_fn next, void *ud)
+                       double elapsed, output_result_fn next, void *ud)
 {
     clean_ctx *c = ctx_new(o, l);
     if (!c)

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "str.h"
+
 #define READ_BLOCK (256u << 10)
 #define WRITE_BLOCK (1u << 20)
 #define NBATCHES 3
@@ -101,7 +103,7 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem)
 static void parse_fail(csvio_reader *r, const char *msg)
 {
     if (!r->perr)
-        snprintf(r->perrmsg, sizeof r->perrmsg, "%s", msg);
+        str_copy(r->perrmsg, sizeof r->perrmsg, msg);
     r->perr = true;
 }
 

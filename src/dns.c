@@ -13,15 +13,10 @@
  * doubling back-off, up to `tries` attempts in all. Timeouts are retried by
  * c-ares itself (`tries` attempts, each wait longer than the last).
  *
- * Errors (SERVFAIL, timeouts) are cached for DNS_ERROR_TTL_MS only: one bad
- * moment of the resolver must not fail a popular MX host for a whole run.
- *
- * Cache: one entry per domain and per MX host name, negative answers
- * included, for the whole run. A domain being resolved collects every caller
- * asking for it (one query, many callbacks). Each table holds at most
- * DNS_CACHE_MAX entries; beyond that the oldest *finished* entries are
- * evicted (first finished, first evicted), so memory stays bounded on lists
- * of millions of domains while lookups in flight are never dropped.
+ * Cache (dns_cache.c): one entry per domain and per MX host name, bounded,
+ * errors kept briefly. A domain being resolved collects every caller asking
+ * for it (one query, many callbacks). Which addresses count as public is
+ * dns_addr.c's.
  *
  * Callbacks never run inside dns_resolve_mail: finished answers wait in a
  * ready queue that a uv_idle_t drains on the next loop iteration.
@@ -31,7 +26,10 @@
  */
 #include "dns.h"
 
+#include "dns_addr.h"
+#include "dns_cache.h"
 #include "dns_cname.h"
+#include "str.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -42,35 +40,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef DNS_CACHE_MAX
-#define DNS_CACHE_MAX 200000    /* entries per table (domains; MX hosts) */
-#endif
-#define DNS_EVICT_SCAN 64       /* finished entries looked at per eviction */
 #define DNS_BACKOFF_MS 200      /* first back-off after a quick SERVFAIL */
 #define DNS_ANSWERS_MAX 32      /* A/AAAA records parsed per answer */
 #define DNS_MAX_INFLIGHT 256    /* queries on the wire; the rest wait in line */
-#define DNS_ERROR_TTL_MS 60000  /* SERVFAIL/timeouts are transient: cache briefly */
 
 enum { QT_A = 1, QT_PTR = 12, QT_MX = 15, QT_TXT = 16, QT_AAAA = 28 };   /* RR types we ask for */
-
-/* ---- cache tables ------------------------------------------------------ */
-
-/* Common head of a cache entry: hash chain and age list (finished only). */
-typedef struct dns_node {
-    struct dns_node *hnext, *older, *newer;
-    uint64_t at;                /* when it finished (loop ms) */
-    uint32_t hash;
-    bool done;
-    unsigned refs;              /* ready-queue items pointing here */
-    char *name;
-} dns_node;
-
-typedef struct dns_table {
-    dns_node **b;
-    size_t nb, n;
-    dns_node *oldest, *newest;  /* finished entries, by completion */
-    void (*free_entry)(dns_node *);
-} dns_table;
 
 /* ---- answers ------------------------------------------------------------ */
 
@@ -190,7 +164,7 @@ struct dns_resolver {
     int inflight;               /* questions c-ares is working on */
     bool pumping;
     dns_ready *ready, **rtail;
-    dns_table doms, hosts;
+    dns_cache doms, hosts;
     dns_result scratch;         /* what callbacks see */
     void (*on_closed)(void *);
     void *closed_ud;
@@ -264,67 +238,14 @@ static void dns_fail_text(char *buf, size_t len, int status, int type, const cha
     snprintf(buf, len, "%s for %s %s", what, dns_type_name(type), name);
 }
 
-/* ---- address classification --------------------------------------------- */
-
-static bool dns_v4_public(uint32_t a)
-{
-    static const struct { uint32_t net; int bits; } bad[] = {
-        {0x00000000, 8},  {0x0a000000, 8},  {0x7f000000, 8},  {0x64400000, 10},
-        {0xa9fe0000, 16}, {0xac100000, 12}, {0xc0000000, 24}, {0xc0000200, 24},
-        {0xc0a80000, 16}, {0xc6120000, 15}, {0xc6336400, 24}, {0xcb007100, 24},
-        {0xe0000000, 4},  {0xf0000000, 4},  /* 240/4 includes 255.255.255.255 */
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        uint32_t mask = 0xffffffffu << (32 - bad[i].bits);
-        if ((a & mask) == bad[i].net)
-            return false;
-    }
-    return true;
-}
-
-static uint32_t dns_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static bool dns_v6_public(const uint8_t *a)
-{
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    static const uint8_t compat[12] = {0};
-    static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b};
-    if (!memcmp(a, mapped, 12) || !memcmp(a, compat, 12) || !memcmp(a, nat64, 12))
-        return dns_v4_public(dns_be32(a + 12));   /* includes :: and ::1 */
-    if ((a[0] & 0xe0) != 0x20)  /* only 2000::/3 is global unicast today: this
-                                 * drops fc00::/7, fe80::/10, ff00::/8, fec0::/10,
-                                 * 64:ff9b:1::/48, 100::/64 and the rest */
-        return false;
-    if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8)
-        return false;           /* 2001:db8::/32 documentation */
-    if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0x02 && a[4] == 0 && a[5] == 0)
-        return false;           /* 2001:2::/48 benchmarking */
-    if (a[0] == 0x20 && a[1] == 0x02)
-        return dns_v4_public(dns_be32(a + 2));    /* 6to4 wraps a v4 */
-    return true;
-}
-
-bool dns_addr_is_public(const struct sockaddr *sa)
-{
-    if (!sa)
-        return false;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        return dns_v4_public(ntohl(s4->sin_addr.s_addr));
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        return dns_v6_public(s6->sin6_addr.s6_addr);
-    }
-    return false;
-}
+/* ---- addresses ------------------------------------------------------------ */
 
 static bool dns_ip_public(const dns_ip *ip)
 {
-    return ip->fam == 4 ? dns_v4_public(dns_be32(ip->a)) : dns_v6_public(ip->a);
+    if (ip->fam == 4)
+        return dns_addr_v4_public((uint32_t)ip->a[0] << 24 | (uint32_t)ip->a[1] << 16 |
+                                  (uint32_t)ip->a[2] << 8 | ip->a[3]);
+    return dns_addr_v6_public(ip->a);
 }
 
 static void dns_ip_to_sa(const dns_ip *ip, struct sockaddr_storage *ss)
@@ -352,136 +273,6 @@ const char *dns_status_name(dns_status s)
     case DNS_ERROR: return "dns_error";
     }
     return "?";
-}
-
-/* ---- cache tables ------------------------------------------------------- */
-
-static uint32_t dns_hash(const char *s)
-{
-    uint32_t h = 2166136261u;   /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
-static void dns_table_init(dns_table *t, void (*free_entry)(dns_node *))
-{
-    memset(t, 0, sizeof *t);
-    t->nb = 1024;
-    t->b = dns_xcalloc(t->nb, sizeof *t->b);
-    t->free_entry = free_entry;
-}
-
-static dns_node *dns_table_find(dns_table *t, const char *name, uint32_t h)
-{
-    for (dns_node *n = t->b[h & (t->nb - 1)]; n; n = n->hnext)
-        if (n->hash == h && !strcmp(n->name, name))
-            return n;
-    return NULL;
-}
-
-static void dns_table_grow(dns_table *t)
-{
-    size_t nb = t->nb * 2;
-    dns_node **b = calloc(nb, sizeof *b);
-    if (!b)
-        return;                 /* longer chains, still correct */
-    for (size_t i = 0; i < t->nb; i++) {
-        for (dns_node *n = t->b[i], *next; n; n = next) {
-            next = n->hnext;
-            n->hnext = b[n->hash & (nb - 1)];
-            b[n->hash & (nb - 1)] = n;
-        }
-    }
-    free(t->b);
-    t->b = b;
-    t->nb = nb;
-}
-
-static void dns_age_unlink(dns_table *t, dns_node *n)
-{
-    if (n->older)
-        n->older->newer = n->newer;
-    else
-        t->oldest = n->newer;
-    if (n->newer)
-        n->newer->older = n->older;
-    else
-        t->newest = n->older;
-    n->older = n->newer = NULL;
-}
-
-static void dns_table_remove(dns_table *t, dns_node *n)
-{
-    dns_node **pp = &t->b[n->hash & (t->nb - 1)];
-    while (*pp != n)
-        pp = &(*pp)->hnext;
-    *pp = n->hnext;
-    if (n->done)
-        dns_age_unlink(t, n);
-    t->n--;
-    t->free_entry(n);
-}
-
-/* Make room: evict the oldest finished entries nobody is about to read. */
-static void dns_table_evict(dns_table *t)
-{
-    dns_node *n = t->oldest;
-    for (int seen = 0; n && t->n >= DNS_CACHE_MAX && seen < DNS_EVICT_SCAN; seen++) {
-        dns_node *newer = n->newer;
-        if (n->refs == 0)
-            dns_table_remove(t, n);
-        n = newer;
-    }
-}
-
-static void dns_table_add(dns_table *t, dns_node *n, const char *name, uint32_t h)
-{
-    if (t->n >= DNS_CACHE_MAX)
-        dns_table_evict(t);
-    if (t->n >= t->nb)
-        dns_table_grow(t);
-    n->name = dns_xstrdup(name);
-    n->hash = h;
-    n->hnext = t->b[h & (t->nb - 1)];
-    t->b[h & (t->nb - 1)] = n;
-    t->n++;
-}
-
-/* A finished entry joins the age list (newest end). */
-static void dns_table_done(dns_table *t, dns_node *n, uint64_t now)
-{
-    n->done = true;
-    n->at = now;
-    n->older = t->newest;
-    n->newer = NULL;
-    if (t->newest)
-        t->newest->newer = n;
-    else
-        t->oldest = n;
-    t->newest = n;
-}
-
-/* An error answer past its short life is dropped so the name is asked
- * again; true when N was dropped. */
-static bool dns_stale(dns_resolver *r, dns_table *t, dns_node *n)
-{
-    if (!n->done || n->refs || uv_now(r->loop) - n->at < DNS_ERROR_TTL_MS)
-        return false;
-    dns_table_remove(t, n);
-    return true;
-}
-
-static void dns_table_free(dns_table *t)
-{
-    for (size_t i = 0; i < t->nb; i++) {
-        for (dns_node *n = t->b[i], *next; n; n = next) {
-            next = n->hnext;
-            t->free_entry(n);
-        }
-    }
-    free(t->b);
-    t->b = NULL;
 }
 
 static void dns_cmx_clear(dns_cmx *m)
@@ -517,8 +308,8 @@ static void dns_maybe_free(dns_resolver *r)
         return;
     void (*on_closed)(void *) = r->on_closed;
     void *ud = r->closed_ud;
-    dns_table_free(&r->doms);
-    dns_table_free(&r->hosts);
+    dns_cache_free(&r->doms);
+    dns_cache_free(&r->hosts);
     free(r);
     if (on_closed)
         on_closed(ud);
@@ -681,14 +472,14 @@ static void dns_fill(dns_result *res, const dns_dom *d)
     res->nmx = d->nmx;
     for (int i = 0; i < d->nmx; i++) {
         dns_mx *m = &res->mx[i];
-        snprintf(m->host, sizeof m->host, "%s", d->mx[i].host);
+        str_copy(m->host, sizeof m->host, d->mx[i].host);
         m->pref = d->mx[i].pref;
         m->naddrs = d->mx[i].n;
         for (int k = 0; k < d->mx[i].n; k++)
             dns_ip_to_sa(&d->mx[i].ip[k], &m->addrs[k]);
     }
     if (d->detail)
-        snprintf(res->detail, sizeof res->detail, "%s", d->detail);
+        str_copy(res->detail, sizeof res->detail, d->detail);
 }
 
 static void dns_deliver(dns_resolver *r, dns_ready *it)
@@ -705,7 +496,7 @@ static void dns_deliver(dns_resolver *r, dns_ready *it)
         it->dom->node.refs--;
     } else {
         res->status = it->status;
-        snprintf(res->detail, sizeof res->detail, "%s", it->detail);
+        str_copy(res->detail, sizeof res->detail, it->detail);
     }
     it->cb(it->ud, res);
 }
@@ -942,7 +733,7 @@ static void dns_host_finish(dns_resolver *r, dns_host *h)
     h->job = NULL;
     dns_hwait *w = j->waiters;
     free(j);
-    dns_table_done(&r->hosts, &h->node, uv_now(r->loop));
+    dns_cache_done(&r->hosts, &h->node, uv_now(r->loop));
     while (w) {
         dns_hwait *next = w->next;
         dns_slot_fill(w->dom, w->slot, h);
@@ -972,9 +763,8 @@ static void dns_host_answer(dns_resolver *r, void *owner, int type, int status,
  * lookup in flight, or by asking. D's job->pending counts what is waited for. */
 static void dns_host_start(dns_resolver *r, dns_dom *d, int slot, const char *name)
 {
-    uint32_t hv = dns_hash(name);
-    dns_host *h = (dns_host *)dns_table_find(&r->hosts, name, hv);
-    if (h && h->hst == H_ERROR && dns_stale(r, &r->hosts, &h->node))
+    dns_host *h = (dns_host *)dns_cache_find(&r->hosts, name);
+    if (h && h->hst == H_ERROR && dns_cache_stale(&r->hosts, &h->node, uv_now(r->loop)))
         h = NULL;
     if (h && h->node.done) {
         dns_slot_fill(d, slot, h);
@@ -993,7 +783,7 @@ static void dns_host_start(dns_resolver *r, dns_dom *d, int slot, const char *na
     h->job = dns_xcalloc(1, sizeof *h->job);
     h->job->waiters = w;
     h->job->left = 2;
-    dns_table_add(&r->hosts, &h->node, name, hv);
+    dns_cache_add(&r->hosts, &h->node, dns_xstrdup(name));
     dns_ask(r, h->node.name, QT_A, dns_host_answer, h);
     dns_ask(r, h->node.name, QT_AAAA, dns_host_answer, h);
 }
@@ -1048,7 +838,7 @@ static void dns_dom_finish(dns_resolver *r, dns_dom *d)
         dns_cmx_clear(&j->mx[i]);
     free(j->err);
     d->job = NULL;
-    dns_table_done(&r->doms, &d->node, uv_now(r->loop));
+    dns_cache_done(&r->doms, &d->node, uv_now(r->loop));
     for (dns_waiter *w = j->waiters, *next; w; w = next) {
         next = w->next;
         dns_ready_push(r, w->cb, w->ud, d, DNS_OK, NULL);
@@ -1281,8 +1071,8 @@ dns_resolver *dns_new(uv_loop_t *loop, const dns_opts *opts, char *err, size_t e
     r->nhandles = 2;
     r->rtail = &r->ready;
     r->ltail = &r->line;
-    dns_table_init(&r->doms, dns_dom_free);
-    dns_table_init(&r->hosts, dns_host_free);
+    dns_cache_init(&r->doms, dns_dom_free);
+    dns_cache_init(&r->hosts, dns_host_free);
     return r;
 }
 
@@ -1297,9 +1087,8 @@ void dns_resolve_mail(dns_resolver *r, const char *ascii_domain, dns_cb cb, void
         dns_ready_push(r, cb, ud, NULL, DNS_NXDOMAIN, "invalid domain name");
         return;
     }
-    uint32_t hv = dns_hash(name);
-    dns_dom *d = (dns_dom *)dns_table_find(&r->doms, name, hv);
-    if (d && d->node.done && d->status == DNS_ERROR && dns_stale(r, &r->doms, &d->node))
+    dns_dom *d = (dns_dom *)dns_cache_find(&r->doms, name);
+    if (d && d->node.done && d->status == DNS_ERROR && dns_cache_stale(&r->doms, &d->node, uv_now(r->loop)))
         d = NULL;
     if (d && d->node.done) {
         dns_ready_push(r, cb, ud, d, DNS_OK, NULL);
@@ -1317,7 +1106,7 @@ void dns_resolve_mail(dns_resolver *r, const char *ascii_domain, dns_cb cb, void
     d->job = dns_xcalloc(1, sizeof *d->job);
     d->job->waiters = w;
     d->job->wtail = &w->next;
-    dns_table_add(&r->doms, &d->node, name, hv);
+    dns_cache_add(&r->doms, &d->node, dns_xstrdup(name));
     dns_ask(r, d->node.name, QT_MX, dns_mx_answer, d);
 }
 
@@ -1404,17 +1193,6 @@ bool dns_name_equal(const char *a, const char *b)
             return false;
     }
     return true;
-}
-
-bool dns_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 }
 
 verdict_reason dns_status_reason(dns_status s)

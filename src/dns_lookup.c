@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "str.h"
+
 enum { T_A = 1, T_PTR = 12, T_TXT = 16, T_AAAA = 28 };
 
 #define PARSE_MAX 32                /* A/AAAA records parsed per answer */
@@ -149,7 +151,7 @@ void dns_lookup_addrs(dns_resolver *r, const char *name, dns_addrs_cb cb, void *
     j->cb = cb;
     j->ud = ud;
     j->left = 2;
-    snprintf(j->name, sizeof j->name, "%s", name ? name : "");
+    str_copy(j->name, sizeof j->name, name);
     dns_query(r, name, T_A, lk_a_cb, j);
     dns_query(r, name, T_AAAA, lk_aaaa_cb, j);
 }
@@ -210,7 +212,7 @@ static void lk_names_add(dns_names *r, const char *name)
         return;
     }
     char *dst = r->name[r->n++];
-    snprintf(dst, DNS_NAME_MAX + 1, "%s", name);
+    str_copy(dst, DNS_NAME_MAX + 1, name);
     size_t len = strlen(dst);
     if (len > 1 && dst[len - 1] == '.')
         dst[len - 1] = '\0';
@@ -346,6 +348,6 @@ void dns_lookup_txt(dns_resolver *r, const char *name, dns_txts_cb cb, void *ud)
     lk_txts *j = lk_alloc(sizeof *j);
     j->cb = cb;
     j->ud = ud;
-    snprintf(j->name, sizeof j->name, "%s", name ? name : "");
+    str_copy(j->name, sizeof j->name, name);
     dns_query(r, name, T_TXT, lk_txt_cb, j);
 }

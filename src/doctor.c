@@ -26,6 +26,7 @@
 #include "doctor_self.h"
 #include "doctor_smtp.h"
 #include "probe.h"
+#include "str.h"
 
 #define DOCTOR_PARALLEL 4   /* route sessions at once: polite to the target */
 #define DOCTOR_TRIES 2      /* MX addresses tried per route when connecting fails */
@@ -99,7 +100,7 @@ static void doc_cand_add(doc *d, const dns_mx *m, size_t k)
     doc_cand *c = &d->cand[d->ncand++];
     c->addr = m->addrs[k];
     doc_set_port(&c->addr, d->o->smtp_port);
-    snprintf(c->host, sizeof c->host, "%s", m->host);
+    str_copy(c->host, sizeof c->host, m->host);
 }
 
 /* The addresses to try: each MX host's first (a second host is the better

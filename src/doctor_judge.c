@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "conn.h"
+#include "str.h"
 
 #define PROXY_HINT "use --proxy socks5://USER:PASS@HOST:PORT through a host whose port 25 is open"
 
@@ -25,7 +26,7 @@ const char *doctor_judge_level_name(doctor_level l)
 static void jl_set(doctor_line *l, const char *check, doctor_level lv)
 {
     l->level = lv;
-    snprintf(l->check, sizeof l->check, "%s", check);
+    str_copy(l->check, sizeof l->check, check);
     l->found[0] = l->fix[0] = '\0';
 }
 
@@ -399,7 +400,7 @@ static void ptr_one(doctor_line *l, const char *helo, const doctor_ptr *p)
     char ip[INET6_ADDRSTRLEN], name[128], want[128], other[128], detail[160];
     jl_ip(&p->addr, ip, sizeof ip);
     jl_clean(name, sizeof name, helo);
-    snprintf(want, sizeof want, "%s", doctor_judge_fqdn(helo) ? name : "this host's name");
+    str_copy(want, sizeof want, doctor_judge_fqdn(helo) ? name : "this host's name");
     if (p->ptr.status == DNS_LOOKUP_ERROR) {
         jl_set(l, "ptr", DOCTOR_WARN);
         FOUND(l, "could not look up the PTR of %s: %s", ip,

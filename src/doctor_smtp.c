@@ -13,6 +13,7 @@
 
 #include "conn.h"
 #include "smtp_reply.h"
+#include "str.h"
 
 #define QUIT_WAIT_MS 2000           /* QUIT's reply is a courtesy: wait briefly */
 
@@ -130,7 +131,7 @@ static void ds_on_connect(conn *c, void *ud, int status)
         s->res.stage = DSMTP_CONNECT;
         s->res.err = status;
         if (status == CONN_EEGRESS)
-            snprintf(s->res.egress, sizeof s->res.egress, "%s", conn_egress_error(c));
+            str_copy(s->res.egress, sizeof s->res.egress, conn_egress_error(c));
         return;
     }
     s->res.connect_s = ds_elapsed(s);
@@ -166,7 +167,7 @@ bool doctor_smtp_start(uv_loop_t *loop, const struct sockaddr *sa, const doctor_
     if (!s)
         return false;
     s->o = *o;
-    snprintf(s->helo, sizeof s->helo, "%s", o->helo);
+    str_copy(s->helo, sizeof s->helo, o->helo);
     for (char *p = s->helo; *p; p++)    /* one word on one line: no command injection */
         if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
             *p = '?';

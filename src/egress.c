@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "str.h"
+
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
@@ -96,7 +98,7 @@ static int parse_proxy(const char *s, size_t n, egress *e, char *err, size_t err
         p = at + 1;
     }
     char hostport[sizeof buf];
-    snprintf(hostport, sizeof hostport, "%s", p);   /* for messages: p is cut up below */
+    str_copy(hostport, sizeof hostport, p);   /* for messages: p is cut up below */
     char *host = p, *port;
     if (*p == '[') {
         char *close = strchr(p, ']');
@@ -138,7 +140,7 @@ static int parse_bind(const char *s, size_t n, egress *e, char *err, size_t errl
     else
         return fail(err, errlen, "--bind: '%s' is not an IP address", buf);
     e->kind = EGRESS_BIND;
-    snprintf(e->label, sizeof e->label, "%s", buf);
+    str_copy(e->label, sizeof e->label, buf);
     return 0;
 }
 

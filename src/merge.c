@@ -5,8 +5,9 @@
  * --shard, all with the same N and the same verdict-changing options, each
  * K exactly once, each finished, all from the same INPUT (size and the
  * SHA-256 of its head), and that INPUT here is that file. Then the shards'
- * result cursors are merged by row number and handed to clean's output pass
- * (clean_merge_output), so the file is byte for byte what one run writes.
+ * result cursors are merged by row number and handed to the output pass
+ * (output.c) through clean_merge_output, which reads INPUT's header and
+ * column as clean does, so the file is byte for byte what one run writes.
  *
  * Owns the opened states and their cursors.
  */

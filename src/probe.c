@@ -21,6 +21,7 @@
 
 #include "conn.h"
 #include "smtp_reply.h"
+#include "str.h"
 
 #define QUIT_TIMEOUT_MS 5000
 #define STOP_WAIT_MS 3000      /* a stop waits this long at most for outstanding RCPT replies */
@@ -464,12 +465,12 @@ void probe_opts_init(probe_opts *o, const cli_opts *cli, char helo[PROBE_HELO_MA
                      char from[PROBE_FROM_MAX])
 {
     if (cli->helo)
-        snprintf(helo, PROBE_HELO_MAX, "%s", cli->helo);
+        str_copy(helo, PROBE_HELO_MAX, cli->helo);
     else if (gethostname(helo, PROBE_HELO_MAX - 1) != 0 || !helo[0])
         snprintf(helo, PROBE_HELO_MAX, "localhost");
     helo[PROBE_HELO_MAX - 1] = '\0';
     if (cli->from)
-        snprintf(from, PROBE_FROM_MAX, "%s", cli->from);
+        str_copy(from, PROBE_FROM_MAX, cli->from);
     else
         snprintf(from, PROBE_FROM_MAX, "verify@%s", helo);
     *o = (probe_opts){

@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "str.h"
+
 struct tls {
     SSL *ssl;                 /* owns rbio and wbio (SSL_set_bio) */
     BIO *rbio;                /* ciphertext in: tls_feed writes here */
@@ -68,7 +70,7 @@ static void set_err(tls *t, const char *what)
         ERR_error_string_n(e, buf, sizeof buf);
         snprintf(t->err, sizeof t->err, "%s: %s", what, buf);
     } else {
-        snprintf(t->err, sizeof t->err, "%s", what);
+        str_copy(t->err, sizeof t->err, what);
     }
     ERR_clear_error();
 }

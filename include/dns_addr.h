@@ -1,0 +1,18 @@
+/* dns_addr.h — the public-address classifier on raw address bytes (pure, no
+ * I/O, any thread). dns_addr_is_public() and dns_addr_equal() on sockaddrs
+ * are declared in dns.h, their public home; this header adds the raw forms
+ * dns.c applies to its compact cached addresses. */
+#ifndef MAILVET_DNS_ADDR_H
+#define MAILVET_DNS_ADDR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A (host order) is a public unicast IPv4 address (ranges: dns.h). */
+bool dns_addr_v4_public(uint32_t a);
+
+/* A (16 bytes, network order) is a public unicast IPv6 address; the v4
+ * forms it wraps (mapped, compatible, NAT64, 6to4) are judged as IPv4. */
+bool dns_addr_v6_public(const uint8_t *a);
+
+#endif

@@ -1,0 +1,56 @@
+/* dns_cache.h — the resolver's cache of finished and in-flight names
+ * (internal to the dns family: dns.c is its one user).
+ *
+ * One dns_cache per kind of entry (mail domains; MX host names). The entries
+ * are dns.c's structs, each embedding a dns_node first; the cache links
+ * them by name (htab) and, once finished, by age. It never allocates an
+ * entry: dns.c does, and the cache hands every entry it drops (eviction,
+ * staleness, dns_cache_free) to the FREE_ENTRY callback, which frees the
+ * entry and its name. At most DNS_CACHE_MAX entries; beyond that the oldest
+ * finished entries that nobody is about to read (refs == 0) are evicted.
+ * Loop thread only.
+ */
+#ifndef MAILVET_DNS_CACHE_H
+#define MAILVET_DNS_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "htab.h"
+
+/* Common head of a cache entry: hash chain and age list (finished only). */
+typedef struct dns_node {
+    htab_node h;
+    struct dns_node *older, *newer;
+    uint64_t at;                /* when it finished (loop ms) */
+    bool done;
+    unsigned refs;              /* ready-queue items pointing here */
+    char *name;                 /* the entry's own (malloc'd; FREE_ENTRY frees it) */
+} dns_node;
+
+typedef struct dns_cache {
+    htab tab;
+    dns_node *oldest, *newest;  /* finished entries, by completion */
+    void (*free_entry)(dns_node *);
+} dns_cache;
+
+/* Empty cache whose dropped entries go to FREE_ENTRY. Out of memory aborts. */
+void dns_cache_init(dns_cache *c, void (*free_entry)(dns_node *));
+
+/* The entry for NAME (normalised), or NULL. */
+dns_node *dns_cache_find(dns_cache *c, const char *name);
+
+/* Add N under NAME, which N takes (malloc'd). Evicts first when full. */
+void dns_cache_add(dns_cache *c, dns_node *n, char *name);
+
+/* N has its answer: it joins the age list (newest end) at NOW (loop ms). */
+void dns_cache_done(dns_cache *c, dns_node *n, uint64_t now);
+
+/* An error answer past its short life (DNS_ERROR_TTL_MS) is dropped so the
+ * name is asked again; true when N was dropped (and freed). */
+bool dns_cache_stale(dns_cache *c, dns_node *n, uint64_t now);
+
+/* Drop and free every entry, then the table. */
+void dns_cache_free(dns_cache *c);
+
+#endif

@@ -1,0 +1,355 @@
+/* report_load.c — the report model from a state file (report_load).
+ *
+ * Reads the state file's schema (include/state.h) directly through the
+ * SQLite C API, read-only and in one read transaction, so it works while a
+ * `clean` is still writing to the file and never depends on state_*.c. The
+ * report it returns is the caller's (report_free); it holds copies of
+ * everything, and the database is closed before it returns. Strings are
+ * copied into bounded fields, never cut inside a UTF-8 sequence.
+ */
+#include "report_int.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "result.h"
+#include "str.h"
+
+static bool has_any(const char *text, const char *const *words)
+{
+    for (; *words; words++)
+        if (strcasestr(text, *words))
+            return true;
+    return false;
+}
+
+/* What the host's replies say is wrong with the verifier. */
+static report_problem classify_host(const report_host *h)
+{
+    static const char *const blocklist[] = {
+        "spamhaus", "blocklist", "blacklist", "block list", "black list", "dnsbl", "rbl",
+        "spamcop", "barracuda", "sorbs", "reputation", "listed", NULL};
+    static const char *const rdns[] = {
+        "ptr", "rdns", "reverse dns", "reverse-dns", "reverse hostname", "reverse lookup",
+        "reverse name", "no reverse", "fcrdns", NULL};
+    if (has_any(h->last_text, blocklist))
+        return PROBLEM_BLOCKLIST;
+    if (has_any(h->last_text, rdns) || strcmp(h->last_enhanced, "5.7.25") == 0)
+        return PROBLEM_RDNS;
+    if (h->timeouts > h->blocks)
+        return PROBLEM_TIMEOUT;
+    return PROBLEM_POLICY;
+}
+
+typedef struct loader {
+    sqlite3 *db;
+    report *r;
+    char *err;
+    size_t errlen;
+} loader;
+
+static int db_fail(loader *l, const char *what)
+{
+    snprintf(l->err, l->errlen, "%s: %s: %s", l->r->state_path, what, sqlite3_errmsg(l->db));
+    return -1;
+}
+
+/* Prepare SQL; a missing optional table yields *ST = NULL and 0. */
+static int prep(loader *l, const char *sql, bool optional, sqlite3_stmt **st)
+{
+    *st = NULL;
+    if (sqlite3_prepare_v2(l->db, sql, -1, st, NULL) == SQLITE_OK)
+        return 0;
+    if (optional && strstr(sqlite3_errmsg(l->db), "no such table"))
+        return 0;
+    return db_fail(l, "cannot read the state file");
+}
+
+static int finish(loader *l, sqlite3_stmt *st, int rc)
+{
+    int frc = sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_fail(l, "cannot read the state file");
+    return frc == SQLITE_OK ? 0 : db_fail(l, "cannot read the state file");
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : "";
+}
+
+/* Is this a mailvet state file of a format we read? */
+static int check_format(loader *l)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(l->db, "SELECT value FROM meta WHERE key = 'format_version'",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        int code = sqlite3_errcode(l->db);
+        if (code == SQLITE_NOTADB)
+            snprintf(l->err, l->errlen, "%s: not a mailvet state file (not an SQLite database)",
+                     l->r->state_path);
+        else if (strstr(sqlite3_errmsg(l->db), "no such table"))
+            snprintf(l->err, l->errlen, "%s: not a mailvet state file (no meta table)",
+                     l->r->state_path);
+        else
+            return db_fail(l, "cannot read the state file");
+        return -1;
+    }
+    rc = sqlite3_step(st);
+    char version[32] = "";
+    if (rc == SQLITE_ROW)
+        str_copy_utf8(version, sizeof version, col_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(l, "cannot read the state file");
+    if (rc == SQLITE_DONE) {
+        snprintf(l->err, l->errlen, "%s: not a mailvet state file (no format_version)",
+                 l->r->state_path);
+        return -1;
+    }
+    if (atoi(version) != 1) {
+        snprintf(l->err, l->errlen, "%s: state file format %s is not supported (this mailvet "
+                 "reads format 1)", l->r->state_path, version);
+        return -1;
+    }
+    return 0;
+}
+
+static void meta_value(report *r, const char *key, const char *v)
+{
+    if (strcmp(key, "input_path") == 0)
+        str_copy_utf8(r->input_path, sizeof r->input_path, v);
+    else if (strcmp(key, "level") == 0)
+        str_copy_utf8(r->level, sizeof r->level, v);
+    else if (strcmp(key, "rows_total") == 0 && *v) {
+        r->rows_total = strtoull(v, NULL, 10);
+        r->total_known = true;
+    } else if (strcmp(key, "started_at") == 0)
+        r->started_at = strtoll(v, NULL, 10);
+    else if (strcmp(key, "updated_at") == 0)
+        r->updated_at = strtoll(v, NULL, 10);
+    else if (strcmp(key, "finished_at") == 0)
+        r->finished_at = strtoll(v, NULL, 10);
+    else if (strcmp(key, "elapsed_s") == 0 && *v)
+        r->elapsed = strtod(v, NULL);
+    else if (strcmp(key, "retries_used") == 0 && *v)
+        r->retries_used = strtoll(v, NULL, 10);
+}
+
+static int load_meta(loader *l)
+{
+    sqlite3_stmt *st;
+    if (prep(l, "SELECT key, value FROM meta", false, &st))
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        meta_value(l->r, col_text(st, 0), col_text(st, 1));
+    l->r->finished = l->r->finished_at > 0;
+    return finish(l, st, rc);
+}
+
+static int load_counts(loader *l)
+{
+    sqlite3_stmt *st;
+    if (prep(l, "SELECT status, reason, count(*), total(risk), total(role), total(free), "
+                "total(disposable), total(coalesce(did_you_mean, '') <> '') "
+                "FROM results GROUP BY status, reason", false, &st))
+        return -1;
+    report *r = l->r;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int s = verdict_status_parse(col_text(st, 0));
+        int reason = verdict_reason_parse(col_text(st, 1));
+        uint64_t n = (uint64_t)sqlite3_column_int64(st, 2);
+        double risk = sqlite3_column_double(st, 3);
+        if (s < 0)      /* not in the vocabulary: the least committal status */
+            s = VERDICT_UNKNOWN;
+        r->done += n;
+        r->by_status[s] += n;
+        if (reason >= 0)
+            r->by_reason[reason] += n;
+        r->risk_sum += risk;
+        if (s == VERDICT_DELIVERABLE)
+            r->risk_sum_deliverable += risk;
+        r->role += (uint64_t)sqlite3_column_int64(st, 4);
+        r->free += (uint64_t)sqlite3_column_int64(st, 5);
+        r->disposable += (uint64_t)sqlite3_column_int64(st, 6);
+        r->typos += (uint64_t)sqlite3_column_int64(st, 7);
+    }
+    return finish(l, st, rc);
+}
+
+static int status_column(const char *name)
+{
+    int s = verdict_status_parse(name);
+    return s < 0 ? VERDICT_UNKNOWN : s;
+}
+
+/* Top domains by volume, ties by name, each with its status mix. */
+static int load_top_domains(loader *l)
+{
+    sqlite3_stmt *st;
+    if (prep(l, "WITH top AS (SELECT domain, count(*) AS n FROM results "
+                "  WHERE coalesce(domain, '') <> '' GROUP BY domain ORDER BY n DESC, domain "
+                "  LIMIT " "10" ") "
+                "SELECT t.domain, t.n, r.status, count(*) FROM top t "
+                "JOIN results r ON r.domain = t.domain "
+                "GROUP BY t.domain, r.status ORDER BY t.n DESC, t.domain", false, &st))
+        return -1;
+    report *r = l->r;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = col_text(st, 0);
+        if (r->ntop == 0 || strcmp(r->top[r->ntop - 1].name, name) != 0) {
+            if (r->ntop == REPORT_TOP_DOMAINS)
+                continue;
+            report_domain *d = &r->top[r->ntop++];
+            str_copy_utf8(d->name, sizeof d->name, name);
+            d->rows = (uint64_t)sqlite3_column_int64(st, 1);
+        }
+        r->top[r->ntop - 1].by_status[status_column(col_text(st, 2))] +=
+            (uint64_t)sqlite3_column_int64(st, 3);
+    }
+    return finish(l, st, rc);
+}
+
+/* Accept-all domains: learned by the catch-all probe (domains) or recorded
+ * on a row; with how many rows of the list they hold. */
+static int load_accept_all(loader *l)
+{
+    static const char *const sql[2] = {
+        "WITH aa(domain) AS (SELECT domain FROM domains WHERE accept_all = 1 "
+          "  UNION SELECT domain FROM results WHERE (accept_all = 1 OR reason = 'accept_all') "
+          "  AND coalesce(domain, '') <> ''), "
+          "n AS (SELECT domain, count(*) AS c FROM results WHERE domain IN aa GROUP BY domain) "
+          "SELECT aa.domain, coalesce(n.c, 0) FROM aa LEFT JOIN n USING (domain) "
+          "ORDER BY 2 DESC, 1",
+        /* without a domains table: what the rows say */
+        "SELECT domain, count(*) FROM results WHERE (accept_all = 1 OR reason = 'accept_all') "
+        "AND coalesce(domain, '') <> '' GROUP BY domain ORDER BY 2 DESC, 1"};
+    sqlite3_stmt *st;
+    if (prep(l, sql[0], true, &st) || (!st && prep(l, sql[1], false, &st)))
+        return -1;
+    report *r = l->r;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        r->accept_all_total++;
+        if (r->naccept_all == REPORT_MAX_ACCEPT_ALL)
+            continue;
+        report_domain *d = &r->accept_all[r->naccept_all++];
+        str_copy_utf8(d->name, sizeof d->name, col_text(st, 0));
+        d->rows = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    return finish(l, st, rc);
+}
+
+/* Hosts that blocked or timed out the verifier, worst first. */
+static int load_hosts(loader *l)
+{
+    sqlite3_stmt *st;
+    if (prep(l, "WITH u AS (SELECT mx, count(*) AS n FROM results "
+                "  WHERE status = 'unknown' AND coalesce(mx, '') <> '' GROUP BY mx) "
+                "SELECT h.host, h.ip, h.sessions, h.timeouts, h.blocks, h.last_code, "
+                "  h.last_enhanced, h.last_text, coalesce(u.n, 0) FROM hosts h "
+                "LEFT JOIN u ON u.mx = h.host WHERE h.blocks > 0 OR h.timeouts > 0 "
+                "ORDER BY coalesce(u.n, 0) DESC, h.blocks + h.timeouts DESC, h.host",
+             true, &st))
+        return -1;
+    if (!st)
+        return 0;
+    report *r = l->r;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        r->hosts_total++;
+        if (r->nhosts == REPORT_MAX_HOSTS)
+            continue;
+        report_host *h = &r->hosts[r->nhosts++];
+        str_copy_utf8(h->host, sizeof h->host, col_text(st, 0));
+        str_copy_utf8(h->ip, sizeof h->ip, col_text(st, 1));
+        h->sessions = sqlite3_column_int64(st, 2);
+        h->timeouts = sqlite3_column_int64(st, 3);
+        h->blocks = sqlite3_column_int64(st, 4);
+        h->last_code = sqlite3_column_int64(st, 5);
+        str_copy_utf8(h->last_enhanced, sizeof h->last_enhanced, col_text(st, 6));
+        str_copy_utf8(h->last_text, sizeof h->last_text, col_text(st, 7));
+        h->rows_unknown = (uint64_t)sqlite3_column_int64(st, 8);
+        h->problem = classify_host(h);
+    }
+    return finish(l, st, rc);
+}
+
+static int load_retry_queue(loader *l)
+{
+    sqlite3_stmt *st;
+    if (prep(l, "SELECT count(*) FROM retries", true, &st))
+        return -1;
+    if (!st)
+        return 0;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        l->r->retry_waiting = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = sqlite3_step(st);
+    }
+    return finish(l, st, rc);
+}
+
+static int load_all(loader *l)
+{
+    if (check_format(l) || load_meta(l) || load_counts(l) || load_top_domains(l) ||
+        load_accept_all(l) || load_hosts(l) || load_retry_queue(l))
+        return -1;
+    return 0;
+}
+
+
+report *report_load(const char *state_path, char *err, size_t errlen)
+{
+    struct stat sb;
+    err[0] = '\0';
+    if (stat(state_path, &sb) != 0) {
+        snprintf(err, errlen, "%s: %s", state_path, strerror(errno));
+        return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "%s: not a mailvet state file (not a regular file)", state_path);
+        return NULL;
+    }
+    if (access(state_path, R_OK) != 0) {
+        snprintf(err, errlen, "%s: %s", state_path, strerror(errno));
+        return NULL;
+    }
+    report *r = report_new();
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->from_state = true;
+    str_copy_utf8(r->state_path, sizeof r->state_path, state_path);
+    loader l = {NULL, r, err, errlen};
+    if (sqlite3_open_v2(state_path, &l.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        db_fail(&l, "cannot open the state file");
+        sqlite3_close(l.db);
+        free(r);
+        return NULL;
+    }
+    sqlite3_busy_timeout(l.db, 5000);     /* a running clean may be committing */
+    /* one read transaction: every figure comes from the same snapshot */
+    int rc = sqlite3_exec(l.db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? load_all(&l) : -1;
+    if (rc && !err[0])
+        db_fail(&l, "cannot read the state file");
+    sqlite3_exec(l.db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(l.db);
+    if (rc) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}

@@ -1,0 +1,180 @@
+/* report_text.c — the report as terminal text (report_write_text), and
+ * `clean`'s end-of-run summary from the run's counters. Strings from the
+ * state file are written with control characters replaced, so a hostile
+ * address cannot send escape sequences to the terminal. */
+#include "report_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* DB strings on a terminal: no control characters (escape sequences). */
+static void txt_put(FILE *out, const char *s)
+{
+    for (; *s; s++)
+        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+}
+
+static void text_header(const report *r, FILE *out)
+{
+    char b1[48], b2[48];
+    fprintf(out, "mailvet: %" PRIu64 " rows checked in %s (%s)\n", r->done,
+            report_duration(b1, r->elapsed), report_rate_text(b2, r));
+    if (r->from_state) {
+        fputs("Input: ", out);
+        txt_put(out, r->input_path[0] ? r->input_path : "(unknown)");
+        fputs("  (level ", out);
+        txt_put(out, r->level[0] ? r->level : "?");
+        fputs(", state ", out);
+        txt_put(out, r->state_path);
+        fputs(")\n", out);
+    }
+    if (!r->finished && r->total_known)
+        fprintf(out, "Unfinished: %" PRIu64 " of %" PRIu64 " rows done (%.1f%%); figures cover "
+                "finished rows only.\n", r->done, r->rows_total, report_pct(r->done, r->rows_total));
+    else if (!r->finished)
+        fprintf(out, "Unfinished: %" PRIu64 " rows done so far (total not known yet); figures "
+                "cover finished rows only.\n", r->done);
+    if (!r->finished && r->retry_waiting)
+        fprintf(out, "  %" PRIu64 " rows are waiting for a retry.\n", r->retry_waiting);
+}
+
+static void text_counts(const report *r, FILE *out)
+{
+    fprintf(out, "By status:\n");
+    for (int s = 0; s < NSTATUS; s++)
+        fprintf(out, "  %-15s %10" PRIu64 "  %5.1f%%\n", verdict_status_name((verdict_status)s),
+                r->by_status[s], report_pct(r->by_status[s], r->done));
+    fprintf(out, "By reason:\n");
+    for (int i = 0; i < REASON__COUNT; i++) {
+        if (!r->by_reason[i])
+            continue;
+        fprintf(out, "  %-15s %-18s %10" PRIu64 "  %5.1f%%\n",
+                verdict_status_name(verdict_status_of((verdict_reason)i)),
+                verdict_reason_name((verdict_reason)i), r->by_reason[i],
+                report_pct(r->by_reason[i], r->done));
+    }
+}
+
+static void text_bounce(const report *r, FILE *out)
+{
+    uint64_t d = r->by_status[VERDICT_DELIVERABLE];
+    fprintf(out, "Expected bounce rate:\n");
+    fprintf(out, "  mail every row         about %.1f%% (at least %.1f%%: the undeliverable rows; "
+            "risky and unknown rows add uncertainty)\n", report_bounce_all(r), report_bounce_min(r));
+    if (d)
+        fprintf(out, "  mail deliverable only  about %.1f%% (%" PRIu64 " rows; their average "
+                "bounce risk)\n", report_bounce_deliverable(r), d);
+    else
+        fprintf(out, "  mail deliverable only  n/a (no deliverable rows)\n");
+}
+
+static void text_domains(const report *r, FILE *out)
+{
+    if (!r->ntop)
+        return;
+    fprintf(out, "Top domains:\n  %-32s %8s %12s %14s %8s %8s\n", "domain", "rows",
+            "deliverable", "undeliverable", "risky", "unknown");
+    for (size_t i = 0; i < r->ntop; i++) {
+        const report_domain *d = &r->top[i];
+        fputs("  ", out);
+        txt_put(out, d->name);
+        int pad = 32 - (int)strlen(d->name);
+        fprintf(out, "%*s %8" PRIu64 " %12" PRIu64 " %14" PRIu64 " %8" PRIu64 " %8" PRIu64 "\n",
+                pad > 0 ? pad : 0, "", d->rows, d->by_status[0], d->by_status[1],
+                d->by_status[2], d->by_status[3]);
+    }
+}
+
+static void text_accept_all(const report *r, FILE *out)
+{
+    if (!r->from_state)
+        return;
+    fprintf(out, "Accept-all domains: %" PRIu64 "%s", r->accept_all_total,
+            r->accept_all_total ? " (" : "\n");
+    for (size_t i = 0; i < r->naccept_all; i++) {
+        fputs(i ? ", " : "", out);
+        txt_put(out, r->accept_all[i].name);
+        fprintf(out, " %" PRIu64, r->accept_all[i].rows);
+    }
+    if (r->accept_all_total)
+        fprintf(out, "%s rows)\n", r->accept_all_total > r->naccept_all ? ", …" : "");
+}
+
+static void text_hosts(const report *r, FILE *out)
+{
+    if (!r->from_state)
+        return;
+    if (!r->hosts_total) {
+        fprintf(out, "Hosts that blocked or timed out the verifier: none\n");
+        return;
+    }
+    fprintf(out, "Hosts that blocked or timed out the verifier: %" PRIu64 "\n", r->hosts_total);
+    size_t shown = r->nhosts < TEXT_MAX_HOSTS ? r->nhosts : TEXT_MAX_HOSTS;
+    for (size_t i = 0; i < shown; i++) {
+        const report_host *h = &r->hosts[i];
+        fputs("  ", out);
+        txt_put(out, h->host);
+        fputs(" [", out);
+        txt_put(out, h->ip);
+        fprintf(out, "]: %" PRId64 " sessions, blocked %" PRId64 ", timed out %" PRId64 "; %"
+                PRIu64 " rows left unknown\n", h->sessions, h->blocks, h->timeouts,
+                h->rows_unknown);
+        if (h->last_code || h->last_text[0]) {
+            fprintf(out, "    reply: %" PRId64 " ", h->last_code);
+            txt_put(out, h->last_enhanced);
+            fputs(h->last_enhanced[0] ? " " : "", out);
+            txt_put(out, h->last_text);
+            fputc('\n', out);
+        }
+        fprintf(out, "    fix:   %s\n", report_problem_hints[h->problem]);
+    }
+    if (r->hosts_total > shown)
+        fprintf(out, "  … and %" PRIu64 " more (all of them: mailvet report --format html or json)\n",
+                r->hosts_total - shown);
+}
+
+static void text_run(const report *r, FILE *out)
+{
+    fprintf(out, "Flags: %" PRIu64 " role, %" PRIu64 " free provider, %" PRIu64 " disposable, %"
+            PRIu64 " likely typos\n", r->role, r->free, r->disposable, r->typos);
+    if (r->retries_used >= 0)
+        fprintf(out, "Retries used: %" PRId64 "\n", r->retries_used);
+    if (r->from_state) {
+        char b1[40], b2[40];
+        fprintf(out, "Started %s, %s %s\n", report_date_text(b1, r->started_at),
+                r->finished ? "finished" : "last update",
+                report_date_text(b2, r->finished ? r->finished_at : r->updated_at));
+    }
+}
+
+int report_write_text(const report *r, FILE *out)
+{
+    text_header(r, out);
+    text_counts(r, out);
+    text_bounce(r, out);
+    text_domains(r, out);
+    text_accept_all(r, out);
+    text_hosts(r, out);
+    text_run(r, out);
+    return ferror(out) ? -1 : 0;
+}
+
+void report_summary_text(FILE *out, const batch_stats *st)
+{
+    report *r = report_new();
+    if (!r) {
+        fprintf(out, "mailvet: %" PRIu64 " rows checked (out of memory for the summary)\n",
+                st->rows);
+        return;
+    }
+    report_from_stats(r, st);
+    report_write_text(r, out);
+    if (r->no_email_cell)
+        fprintf(out, "Rows without an email cell (too few fields): %" PRIu64
+                " (marked invalid_syntax)\n", r->no_email_cell);
+    if (r->long_rows)
+        fprintf(out, "Rows with more fields than the header: %" PRIu64
+                " (verdict columns follow their last field)\n", r->long_rows);
+    report_free(r);
+}
