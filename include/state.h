@@ -23,8 +23,9 @@
  *           smtp_enhanced, smtp_text TEXT, attempts INTEGER)
  *   retries(row INTEGER PRIMARY KEY, due REAL, attempts INTEGER,
  *           email TEXT, domain TEXT, reason TEXT, smtp_code INTEGER,
- *           smtp_enhanced TEXT, smtp_text TEXT, mx TEXT)
- *     -- rows waiting for a retry (due = unix time); deleted when finished
+ *           smtp_enhanced TEXT, smtp_text TEXT, mx TEXT, answers INTEGER)
+ *     -- rows waiting for a retry (due = unix time); deleted when finished;
+ *        attempts is the retry number, answers its mailvet_attempts so far
  *   domains(domain TEXT PRIMARY KEY, accept_all INTEGER NULL, mx TEXT)
  *   hosts(host TEXT PRIMARY KEY, ip TEXT, sessions INTEGER, timeouts INTEGER,
  *         blocks INTEGER, rcpt_cap INTEGER, last_code INTEGER,
@@ -79,10 +80,11 @@ int state_finished_rows(state *s, uint8_t **bitmap, uint64_t *nbits);
 typedef struct state_retry {
     uint64_t row;
     double due;                 /* unix time */
-    int attempts;
+    int attempts;               /* the retry number: 4xx answers so far */
     char email[ADDR_BUF];
     char domain[ADDR_DOMAIN_MAX + 1];
-    result last;                /* the 4xx answer it is waiting on (reason, smtp_*, mx) */
+    result last;                /* the 4xx answer it is waiting on (reason, smtp_*, mx);
+                                   last.attempts: its mailvet_attempts so far */
 } state_retry;
 int state_each_retry(state *s, int (*fn)(void *ud, const state_retry *r), void *ud);
 
@@ -109,6 +111,7 @@ state_writer *state_writer_start(state *s, char *err, size_t errlen);
 /* Hand records over (copied; any thread). They block while the writer's
  * queue is full, which bounds memory. */
 void state_put_result(state_writer *w, uint64_t row, const char *domain, const result *r);
+/* ATTEMPTS: the retry number; LAST->attempts: mailvet_attempts so far. */
 void state_put_retry(state_writer *w, uint64_t row, double due, int attempts, const char *email,
                      const char *domain, const result *last);
 void state_put_domain(state_writer *w, const char *domain, result_tri accept_all, const char *mx);

@@ -46,9 +46,11 @@
 #include <string.h>
 
 #include "engine_host.h"
+#include "htab.h"
 #include "retry.h"
 #include "screen.h"
 #include "smtp_reply.h"
+#include "str.h"
 #include "verdict.h"
 
 #define DROPS_MAX 3          /* sessions ending before an item's answer: then a 4xx */
@@ -103,7 +105,7 @@ typedef enum { CA_UNSENT, CA_INFLIGHT, CA_WAIT, CA_KNOWN } castate;
 
 struct sdomain {
     char *name;
-    sdomain *hnext;
+    htab_node node;              /* in engine.domains */
     dstate st;
     starget *t;
     int nt;
@@ -130,7 +132,7 @@ struct shost {
     int route;                   /* index in engine.routes */
     char ipstr[INET6_ADDRSTRLEN];
     char *name;                  /* the first MX name seen at this address (heap) */
-    shost *hnext;
+    htab_node node;              /* in engine.hosts */
     engine_host pol;             /* window, rest, give-up: the host policy */
     int active;
     int unrouted;                /* consecutive route errors reaching this host */
@@ -163,10 +165,8 @@ struct engine {
     void *ctx;
     engine_events ev;
     void *ud;
-    sdomain **dtab;
-    size_t dcap, ndomains;
-    shost **htab;
-    size_t hcap, nhosts;
+    htab domains;                /* sdomain by name */
+    htab hosts;                  /* shost by (address, route) */
     hwait starved;               /* hosts waiting for --concurrency */
     sroute *routes;
     size_t nroutes, routes_alive;
@@ -232,17 +232,13 @@ static void oom(void)
     exit(EXIT_RUNTIME);
 }
 
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    snprintf(dst, cap, "%s", src ? src : "");
-}
 
 static void ereply_set(ereply *e, verdict_reason why, int code, const char *enh,
                        const char *text, const char *mx)
 {
     e->reason = why;
     e->code = code;
-    copy_str(e->enhanced, sizeof e->enhanced, enh);
+    str_copy(e->enhanced, sizeof e->enhanced, enh);
     free(e->text);
     e->text = text && *text ? strdup(text) : NULL;
     e->mx = mx;
@@ -253,55 +249,22 @@ static void ereply_result(const ereply *e, result *r)
     result_init(r);
     r->reason = e->reason;
     r->smtp_code = e->code;
-    copy_str(r->smtp_enhanced, sizeof r->smtp_enhanced, e->enhanced);
-    copy_str(r->smtp_text, sizeof r->smtp_text, e->text);
-    copy_str(r->mx, sizeof r->mx, e->mx);
+    str_copy(r->smtp_enhanced, sizeof r->smtp_enhanced, e->enhanced);
+    str_copy(r->smtp_text, sizeof r->smtp_text, e->text);
+    str_copy(r->mx, sizeof r->mx, e->mx);
 }
 
-static uint64_t hash_bytes(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    uint64_t h = 1469598103934665603ULL;
-    while (n--)
-        h = (h ^ *b++) * 1099511628211ULL;
-    return h;
-}
+/* ---- the domain and host tables (htab.h) ---- */
 
-/* ---- the domain and host tables (chained hashing, doubled when full) ---- */
-
-static size_t dslot(const engine *s, const char *name)
+static bool domain_eq(const htab_node *n, const void *key)
 {
-    return hash_bytes(name, strlen(name)) & (s->dcap - 1);
-}
-
-static void dtab_grow(engine *s)
-{
-    size_t cap = s->dcap ? s->dcap * 2 : 1024;
-    sdomain **t = calloc(cap, sizeof *t);
-    if (!t)
-        oom();
-    sdomain **old = s->dtab;
-    size_t oldcap = s->dcap;
-    s->dtab = t;
-    s->dcap = cap;
-    for (size_t i = 0; i < oldcap; i++)
-        for (sdomain *d = old[i], *n; d; d = n) {
-            n = d->hnext;
-            size_t k = dslot(s, d->name);
-            d->hnext = t[k];
-            t[k] = d;
-        }
-    free(old);
+    return strcmp(HTAB_ENTRY(n, sdomain, node)->name, key) == 0;
 }
 
 static sdomain *domain_find(engine *s, const char *name)
 {
-    if (!s->dcap)
-        return NULL;
-    for (sdomain *d = s->dtab[dslot(s, name)]; d; d = d->hnext)
-        if (strcmp(d->name, name) == 0)
-            return d;
-    return NULL;
+    htab_node *n = htab_find(&s->domains, htab_hash_str(name), name);
+    return n ? HTAB_ENTRY(n, sdomain, node) : NULL;
 }
 
 static uint64_t mix64(uint64_t x);
@@ -310,7 +273,7 @@ static uint64_t mix64(uint64_t x);
  * a greylisting server lets it through once it has seen it. */
 static void make_catchall(engine *s, sdomain *d)
 {
-    d->ca_token = mix64(s->catchall_seed ^ hash_bytes(d->name, strlen(d->name)));
+    d->ca_token = mix64(s->catchall_seed ^ htab_hash_str(d->name));
 }
 
 static sdomain *domain_get(engine *s, const char *name)
@@ -318,56 +281,42 @@ static sdomain *domain_get(engine *s, const char *name)
     sdomain *d = domain_find(s, name);
     if (d)
         return d;
-    if (s->ndomains >= s->dcap)
-        dtab_grow(s);
     if (!(d = calloc(1, sizeof *d)) || !(d->name = strdup(name)))
         oom();
     d->s = s;
     d->accept_all = TRI_UNSET;
     d->fail.reason = REASON_NO_CONNECT;
     make_catchall(s, d);
-    size_t k = dslot(s, name);
-    d->hnext = s->dtab[k];
-    s->dtab[k] = d;
-    s->ndomains++;
+    htab_insert(&s->domains, &d->node, htab_hash_str(name));
     return d;
 }
 
-static size_t hslot(const engine *s, const struct sockaddr_storage *ip, int route)
+/* A host's key: its address as reached by one route. */
+typedef struct hkey {
+    const struct sockaddr_storage *ip;
+    int route;
+} hkey;
+
+static uint32_t host_hash(const struct sockaddr_storage *ip, int route)
 {
-    uint64_t h = ip->ss_family == AF_INET
-                 ? hash_bytes(&((const struct sockaddr_in *)ip)->sin_addr, 4)
-                 : hash_bytes(&((const struct sockaddr_in6 *)ip)->sin6_addr, 16);
-    return (h ^ ((uint64_t)route * 0x9E3779B97F4A7C15ULL)) & (s->hcap - 1);
+    uint32_t h = ip->ss_family == AF_INET
+                 ? htab_hash_bytes(&((const struct sockaddr_in *)ip)->sin_addr, 4)
+                 : htab_hash_bytes(&((const struct sockaddr_in6 *)ip)->sin6_addr, 16);
+    return h ^ (uint32_t)route * 0x9E3779B9u;
 }
 
-static void htab_grow(engine *s)
+static bool host_eq(const htab_node *n, const void *key)
 {
-    size_t cap = s->hcap ? s->hcap * 2 : 1024;
-    shost **t = calloc(cap, sizeof *t);
-    if (!t)
-        oom();
-    shost **old = s->htab;
-    size_t oldcap = s->hcap;
-    s->htab = t;
-    s->hcap = cap;
-    for (size_t i = 0; i < oldcap; i++)
-        for (shost *h = old[i], *n; h; h = n) {
-            n = h->hnext;
-            size_t k = hslot(s, &h->ip, h->route);
-            h->hnext = t[k];
-            t[k] = h;
-        }
-    free(old);
+    const shost *h = HTAB_ENTRY(n, shost, node);
+    const hkey *k = key;
+    return h->route == k->route && dns_addr_equal(&h->ip, k->ip);
 }
 
 static shost *host_find(const engine *s, const struct sockaddr_storage *ip, int route)
 {
-    if (s->hcap)
-        for (shost *h = s->htab[hslot(s, ip, route)]; h; h = h->hnext)
-            if (h->route == route && dns_addr_equal(&h->ip, ip))
-                return h;
-    return NULL;
+    hkey k = {ip, route};
+    htab_node *n = htab_find(&s->hosts, host_hash(ip, route), &k);
+    return n ? HTAB_ENTRY(n, shost, node) : NULL;
 }
 
 static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char *name, int route)
@@ -375,8 +324,6 @@ static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char 
     shost *h = host_find(s, ip, route);
     if (h)
         return h;
-    if (s->nhosts >= s->hcap)
-        htab_grow(s);
     if (!(h = calloc(1, sizeof *h)))
         oom();
     h->s = s;
@@ -389,10 +336,7 @@ static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char 
         inet_ntop(AF_INET, &((struct sockaddr_in *)&h->ip)->sin_addr, h->ipstr, sizeof h->ipstr);
     else
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&h->ip)->sin6_addr, h->ipstr, sizeof h->ipstr);
-    size_t k = hslot(s, ip, route);
-    h->hnext = s->htab[k];
-    s->htab[k] = h;
-    s->nhosts++;
+    htab_insert(&s->hosts, &h->node, host_hash(ip, route));
     return h;
 }
 
@@ -436,9 +380,9 @@ static void set_reply(result *r, verdict_reason why, int code, const char *enh, 
 {
     r->reason = why;
     r->smtp_code = code;
-    copy_str(r->smtp_enhanced, sizeof r->smtp_enhanced, enh);
-    copy_str(r->smtp_text, sizeof r->smtp_text, text);
-    copy_str(r->mx, sizeof r->mx, mx);
+    str_copy(r->smtp_enhanced, sizeof r->smtp_enhanced, enh);
+    str_copy(r->smtp_text, sizeof r->smtp_text, text);
+    str_copy(r->mx, sizeof r->mx, mx);
 }
 
 /* Report IT's final verdict (from REPLY) and free it. */
@@ -447,8 +391,8 @@ static void finalize(sdomain *d, engine_item *it, const result *reply)
     engine *s = d->s;
     result r;
     result_init(&r);
-    copy_str(r.email, sizeof r.email, it->email);
-    copy_str(r.did_you_mean, sizeof r.did_you_mean, it->did_you_mean);
+    str_copy(r.email, sizeof r.email, it->email);
+    str_copy(r.did_you_mean, sizeof r.did_you_mean, it->did_you_mean);
     r.role = it->role;
     r.free = it->free;
     set_reply(&r, reply->reason, reply->smtp_code, reply->smtp_enhanced, reply->smtp_text,
@@ -968,7 +912,7 @@ static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const
     verdict_reason why = verdict_classify(STAGE_RCPT, pr->code, pr->enhanced, pr->text);
     bool temp = pr->code >= 400 && pr->code < 500 && why != REASON_MAILBOX_FULL;
     smtp_reply sr = {.code = pr->code};
-    copy_str(sr.text, sizeof sr.text, pr->text);
+    str_copy(sr.text, sizeof sr.text, pr->text);
     int hint = temp ? smtp_reply_delay_hint(&sr) : 0;
     if (!it) {                                   /* the catch-all probe */
         if (!temp) {
@@ -1012,7 +956,7 @@ static void remember_reply(shost *h, const probe_result *res)
     if (!res->code)
         return;
     h->last_code = res->code;
-    copy_str(h->last_enhanced, sizeof h->last_enhanced, res->enhanced);
+    str_copy(h->last_enhanced, sizeof h->last_enhanced, res->enhanced);
     free(h->last_text);
     h->last_text = strdup(res->text);
 }
@@ -1096,10 +1040,13 @@ static void route_failed(engine *s, int ri, const char *why)
         fprintf(stderr, "mailvet: route %s failed %d times in a row (%s); its work moves to "
                 "the %zu other route%s\n", r->e->label, ROUTE_FAILS_MAX, why, s->routes_alive,
                 s->routes_alive == 1 ? "" : "s");
-    for (size_t i = 0; i < s->hcap; i++)
-        for (shost *h = s->htab[i]; h; h = h->hnext)
-            if (h->route == ri)
-                host_pump(h);
+    htab_iter hi;
+    htab_iter_init(&hi, &s->hosts);
+    for (htab_node *n; (n = htab_iter_next(&hi));) {
+        shost *h = HTAB_ENTRY(n, shost, node);
+        if (h->route == ri)
+            host_pump(h);
+    }
     if (!s->routes_alive && s->ev.fatal) {
         snprintf(msg, sizeof msg, "every route failed (last: %s: %s)", r->e->label, why);
         s->ev.fatal(s->ud, msg);
@@ -1314,8 +1261,11 @@ engine *engine_new(const engine_opts *o, const engine_ops *ops, void *ctx,
                                         : mix64((uint64_t)(wall_now(s) * 1e6) ^ (uintptr_t)s);
     s->nroutes = s->routes_alive = o->nroutes ? o->nroutes : 1;
     if (!(s->routes = calloc(s->nroutes, sizeof *s->routes)) || !(s->retry = retry_new()) ||
-        !(s->pauses = retry_new())) {
+        !(s->pauses = retry_new()) || !htab_init(&s->domains, 1024, domain_eq) ||
+        !htab_init(&s->hosts, 1024, host_eq)) {
+        htab_free(&s->domains);
         retry_free(s->retry);
+        retry_free(s->pauses);
         free(s->routes);
         free(s);
         return NULL;
@@ -1382,14 +1332,16 @@ static engine_host_info host_info(const engine *s, const shost *h0)
 
 void engine_each_host(engine *s, void (*fn)(void *ud, const engine_host_info *h), void *ud)
 {
-    for (size_t i = 0; i < s->hcap; i++)
-        for (shost *h = s->htab[i]; h; h = h->hnext) {
-            if (h->route != 0)
-                continue;
-            engine_host_info info = host_info(s, h);
-            if (info.sessions)
-                fn(ud, &info);
-        }
+    htab_iter hi;
+    htab_iter_init(&hi, &s->hosts);
+    for (htab_node *n; (n = htab_iter_next(&hi));) {
+        const shost *h = HTAB_ENTRY(n, shost, node);
+        if (h->route != 0)
+            continue;
+        engine_host_info info = host_info(s, h);
+        if (info.sessions)
+            fn(ud, &info);
+    }
 }
 
 void engine_each_route(engine *s, void (*fn)(void *ud, const engine_route_info *r), void *ud)
@@ -1444,24 +1396,23 @@ void engine_free(engine *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->dcap; i++)
-        for (sdomain *d = s->dtab[i], *n; d; d = n) {
-            n = d->hnext;
-            free_pending(d);
-            for (int k = 0; k < d->nt; k++)
-                free(d->t[k].mx);
-            free(d->t);
-            free(d->fail.text);
-            free(d->name);
-            free(d);
-        }
-    free(s->dtab);
-    for (size_t i = 0; i < s->hcap; i++)
-        for (shost *h = s->htab[i], *n; h; h = n) {
-            n = h->hnext;
-            host_free(h);
-        }
-    free(s->htab);
+    htab_iter it;
+    htab_iter_init(&it, &s->domains);
+    for (htab_node *n; (n = htab_iter_next(&it));) {
+        sdomain *d = HTAB_ENTRY(n, sdomain, node);
+        free_pending(d);
+        for (int k = 0; k < d->nt; k++)
+            free(d->t[k].mx);
+        free(d->t);
+        free(d->fail.text);
+        free(d->name);
+        free(d);
+    }
+    htab_free(&s->domains);
+    htab_iter_init(&it, &s->hosts);
+    for (htab_node *n; (n = htab_iter_next(&it));)
+        host_free(HTAB_ENTRY(n, shost, node));
+    htab_free(&s->hosts);
     free(s->starved.a);
     for (size_t i = 0; i < s->nroutes; i++)
         free(s->routes[i].waiting.a);

@@ -45,9 +45,12 @@ static const char schema_sql[] =
     " reason TEXT, risk INTEGER, did_you_mean TEXT, role INTEGER, free INTEGER,"
     " disposable INTEGER, accept_all INTEGER NULL, mx TEXT, smtp_code INTEGER,"
     " smtp_enhanced TEXT, smtp_text TEXT, attempts INTEGER);"
+    /* retries.attempts is the retry number (4xx answers so far); answers is
+     * the address's mailvet_attempts so far, which a dropped session does
+     * not raise, so the two can differ. */
     "CREATE TABLE retries(row INTEGER PRIMARY KEY, due REAL, attempts INTEGER,"
     " email TEXT, domain TEXT, reason TEXT, smtp_code INTEGER, smtp_enhanced TEXT,"
-    " smtp_text TEXT, mx TEXT);"
+    " smtp_text TEXT, mx TEXT, answers INTEGER);"
     "CREATE TABLE domains(domain TEXT PRIMARY KEY, accept_all INTEGER NULL, mx TEXT);"
     "CREATE TABLE hosts(host TEXT PRIMARY KEY, ip TEXT, sessions INTEGER, timeouts INTEGER,"
     " blocks INTEGER, rcpt_cap INTEGER, last_code INTEGER, last_enhanced TEXT,"
@@ -591,6 +594,22 @@ static int check_identity(state *s, const state_identity *id, char *err, size_t 
     return -1;
 }
 
+/* A state written before retries had an answers column gets one; its NULLs
+ * read as the retry number, which was the attempt count then. */
+static int add_answers_column(state *s, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    bool has = false;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM pragma_table_info('retries') WHERE name = 'answers'",
+                           -1, &st, NULL) == SQLITE_OK)
+        has = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (has || state_exec(s->db, "ALTER TABLE retries ADD COLUMN answers INTEGER") == SQLITE_OK)
+        return 0;
+    state_seterr(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
+    return -1;
+}
+
 /* After the format check: pragmas, statements, identity. */
 static int setup(state *s, const state_identity *id, char *err, size_t errlen)
 {
@@ -607,7 +626,7 @@ static int setup(state *s, const state_identity *id, char *err, size_t errlen)
     }
     if (!id)
         return 0;
-    if (check_identity(s, id, err, errlen))
+    if (check_identity(s, id, err, errlen) || add_answers_column(s, err, errlen))
         return -1;
     /* Same content under another name (the file was moved): follow it. */
     char old[PATH_MAX] = "";

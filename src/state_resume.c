@@ -100,7 +100,8 @@ int state_each_retry(state *s, int (*fn)(void *ud, const state_retry *r), void *
 {
     sqlite3_stmt *st = NULL;
     if (state_query(s, &st, "SELECT row, due, attempts, email, domain, reason, smtp_code,"
-                      " smtp_enhanced, smtp_text, mx FROM retries ORDER BY row"))
+                      " smtp_enhanced, smtp_text, mx, COALESCE(answers, attempts) FROM retries"
+                      " ORDER BY row"))
         return -1;
     state_retry *r = malloc(sizeof *r);
     int rc = r ? SQLITE_ROW : SQLITE_NOMEM, ret = 0;
@@ -112,7 +113,7 @@ int state_each_retry(state *s, int (*fn)(void *ud, const state_retry *r), void *
         state_col_str(st, 4, r->domain, sizeof r->domain);
         result_init(&r->last);
         str_copy(r->last.email, sizeof r->last.email, r->email);
-        r->last.attempts = r->attempts;
+        r->last.attempts = sqlite3_column_int(st, 10);
         if (col_reason(st, 5, &r->last.reason)) {
             ret = -1;
             break;

@@ -51,7 +51,7 @@ enum { SL_EMAIL, SL_DOMAIN, SL_DYM, SL_MX, SL_ENH, SL_TEXT, SL_COUNT };
 
 /* Integer slots. */
 enum { IN_REASON, IN_RISK, IN_ROLE, IN_FREE, IN_DISPOSABLE, IN_ACCEPT_ALL, IN_CODE,
-       IN_ATTEMPTS, IN_COUNT };
+       IN_ATTEMPTS, IN_ANSWERS, IN_COUNT };
 #define IN_SESSIONS IN_RISK
 #define IN_TIMEOUTS IN_ROLE
 #define IN_BLOCKS IN_FREE
@@ -77,7 +77,8 @@ enum { ST_RESULT, ST_DEL_RETRY, ST_RETRY, ST_DOMAIN, ST_HOST, ST_META, ST_COUNT 
 static const char *const writer_sql[ST_COUNT] = {
     [ST_RESULT] = "INSERT OR REPLACE INTO results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_DEL_RETRY] = "DELETE FROM retries WHERE row = ?",
-    [ST_RETRY] = "INSERT OR REPLACE INTO retries VALUES(?,?,?,?,?,?,?,?,?,?)",
+    [ST_RETRY] = "INSERT OR REPLACE INTO retries(row, due, attempts, email, domain, reason,"
+                 " smtp_code, smtp_enhanced, smtp_text, mx, answers) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
     /* what was learned stays learned: an unset value does not erase it */
     [ST_DOMAIN] = "INSERT INTO domains VALUES(?1, ?2, ?3) ON CONFLICT(domain) DO UPDATE SET"
                   " accept_all = coalesce(excluded.accept_all, accept_all),"
@@ -207,6 +208,7 @@ void state_put_retry(state_writer *w, uint64_t row, double due, int attempts, co
     x->n[IN_REASON] = last->reason;
     x->n[IN_CODE] = last->smtp_code;
     x->n[IN_ATTEMPTS] = attempts;
+    x->n[IN_ANSWERS] = last->attempts;
     put_strs(w, x, &v);
     put_end(w);
 }
@@ -340,6 +342,7 @@ static int write_retry(state_writer *w, const batch *b, const rec *r)
     bind_str(st, 8, b, r, SL_ENH);
     bind_str(st, 9, b, r, SL_TEXT);
     bind_str(st, 10, b, r, SL_MX);
+    sqlite3_bind_int(st, 11, r->n[IN_ANSWERS]);
     return step(st);
 }
 

@@ -63,7 +63,9 @@ series() {
         fi
         [ $rc -eq $want ] && ok || bad "$sig at ${d}s: exit $rc, want $want"
         # what was finished when it stopped, and how far the RCPT log had got
-        sqlite3 "$out.state" "select email from results" 2>/dev/null | sort -u > "$T/done-$sig-$k"
+        # (read only: a kill before the state existed must not leave sqlite3's empty file)
+        { [ -s "$out.state" ] && sqlite3 -readonly "$out.state" "select email from results" 2>/dev/null; } \
+            | sort -u > "$T/done-$sig-$k"
         wc -l < "$T/rcpt-$sig.log" > "$T/mark-$sig-$k"
         k=$((k + 1))
     done

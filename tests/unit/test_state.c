@@ -204,9 +204,11 @@ static void test_roundtrip(void **st)
     snprintf(last.smtp_enhanced, sizeof last.smtp_enhanced, "4.7.1");
     snprintf(last.smtp_text, sizeof last.smtp_text, "Greylisted, try again in 5 minutes");
     snprintf(last.mx, sizeof last.mx, "mx.grey.example");
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 10; i++) {
+        last.attempts = i;               /* the answers so far: not the retry number */
         state_put_retry(w, 500 + (uint64_t)i, 1.7e9 + i + 0.25, i + 1, "g@grey.example",
                         "grey.example", &last);
+    }
     state_put_domain(w, "catchall.example", TRI_TRUE, "mx.catchall.example");
     state_put_domain(w, "catchall.example", TRI_UNSET, "");   /* keeps what was learned */
     state_put_domain(w, "plain.example", TRI_FALSE, "mx.plain.example");
@@ -252,6 +254,7 @@ static void test_roundtrip(void **st)
         assert_string_equal(r->last.smtp_enhanced, "4.7.1");
         assert_string_equal(r->last.smtp_text, "Greylisted, try again in 5 minutes");
         assert_string_equal(r->last.mx, "mx.grey.example");
+        assert_int_equal(r->last.attempts, i);
     }
 
     dom_seen ds = {0};
