@@ -38,21 +38,6 @@ run_bg() {   # in the background as $! itself (signals reach mailvet, not a shel
 integrity() {
     [ "$(sqlite3 "$1" 'PRAGMA integrity_check' 2>&1)" = ok ]
 }
-# results STATE: how many results STATE holds so far (0 before it exists)
-results() {
-    n=$(sqlite3 -readonly "$1" 'select count(*) from results' 2>/dev/null)
-    echo "${n:-0}"
-}
-# underway STATE PID: wait (at most 60 s) until the run PID has committed
-# results to STATE; false if it has not, or has already ended
-underway() {
-    i=0
-    while [ "$(results "$1")" -eq 0 ] && kill -0 "$2" 2>/dev/null && [ $i -lt 600 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    [ "$(results "$1")" -gt 0 ] && kill -0 "$2" 2>/dev/null
-}
 mkdir "$T/small"
 
 # 1. The disk fills while results are committed to the state file.
@@ -94,9 +79,9 @@ umount "$T/small"
 cp "$LIST" "$T/moving.csv"
 run_bg "$T/moving.csv" -o "$T/moving.out.csv" > /dev/null 2> "$T/moving.err"
 pid=$!
-underway "$T/moving.out.csv.state" $pid || bad "INPUT changed mid-run: the run was not under way"
+wait_results "$T/moving.out.csv.state" 1 $pid || bad "INPUT changed mid-run: the run was not under way"
 head -n 1000 "$LIST" > "$T/moving.tmp" && cat "$T/moving.tmp" > "$T/moving.csv"
-n=$(results "$T/moving.out.csv.state")
+n=$(state_results "$T/moving.out.csv.state")
 [ "$n" -lt "$rows" ] && ok || bad "INPUT changed mid-run: it changed only after all $rows rows were done"
 wait $pid
 rc=$?
@@ -109,9 +94,9 @@ grep -q "INPUT.*changed" "$T/moving.err" && ok || bad "INPUT changed mid-run: me
 cp "$LIST" "$T/gone.csv"
 run_bg "$T/gone.csv" -o "$T/gone.out.csv" > /dev/null 2> "$T/gone.err"
 pid=$!
-underway "$T/gone.out.csv.state" $pid || bad "INPUT removed mid-run: the run was not under way"
+wait_results "$T/gone.out.csv.state" 1 $pid || bad "INPUT removed mid-run: the run was not under way"
 mv "$T/gone.csv" "$T/gone.saved"
-n=$(results "$T/gone.out.csv.state")
+n=$(state_results "$T/gone.out.csv.state")
 [ "$n" -lt "$rows" ] && ok || bad "INPUT removed mid-run: removed only after all $rows rows were done"
 wait $pid
 rc=$?
