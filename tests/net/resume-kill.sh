@@ -16,7 +16,7 @@ T=$(mktemp -d)
 trap '[ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; rm -rf "$T"' EXIT
 
 "$SIM" gen --addresses 3000 --domains 300 --seed 11 --greylist-delay 2 --out-dir "$T/w" \
-    --mix catchall=6,greylist=10,nxdomain=3,nullmx=2,nodata=2,aonly=3,dead=2,tarpit=1,banner554=1,block=2,tls=8,rcptcap=3,shared=20,servfail=1 \
+    --mix catchall=6,greylist=10,nxdomain=3,nullmx=2,nodata=2,aonly=3,dead=2,tarpit=1,banner554=1,block=2,tls=8,rcptcap=3,shared=20,servfail=1,ratecap=0 \
     > /dev/null || bad "mailsim gen"
 
 start_sim() {   # a fresh mailsim (fresh greylisting memory) logging every RCPT to $1
