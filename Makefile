@@ -83,18 +83,28 @@ build/rel/tools/%: tests/tools/%.c $(REL_LIB) $(HDRS)
 -include tests/mailsim/mailsim.mk
 -include tests/fuzz/fuzz.mk
 
-# Every test program, plain then sanitized; tests/run.sh prints the tally.
+# Every test program, plain and sanitized; tests/run.sh runs them JOBS at a
+# time (`make check JOBS=1` for one after another) and prints the tally.
+# Every tests/net/*.sh but lib.sh and run.sh is a job of its own, once per
+# build; NET_SLOW (the longest, measured) start first, the rest after them
+# in name order, then the quick suites, so the run ends with the short jobs.
+NETSH     := $(filter-out tests/net/lib.sh tests/net/run.sh,$(wildcard tests/net/*.sh))
+NET_SLOW  := resume-kill faults clean-world proxy hostile mailsim-check postfix shard routes doctor
+NET_ORDER := $(filter $(NETSH),$(NET_SLOW:%=tests/net/%.sh)) \
+             $(filter-out $(NET_SLOW:%=tests/net/%.sh),$(NETSH))
+NET_JOBS  := $(foreach t,$(NET_ORDER),"net:sh $(t) build/asan" "net:sh $(t) build/rel")
+JOBS      ?= 6
+
 check: mailvet build/asan/mailvet $(REL_UNIT) $(ASAN_UNIT) $(REL_NET) $(ASAN_NET) \
        tests/mailsim/mailsim tests/mailsim/mailsim-asan build/rel/tools/score
-	@sh tests/run.sh \
-	  $(foreach t,$(REL_UNIT) $(ASAN_UNIT),"unit:$(t)") \
-	  "cli:tests/cli/run.sh ./mailvet" \
-	  "cli:env MAILVET_DATA=$(CURDIR)/data tests/cli/run.sh build/asan/mailvet" \
-	  "install:sh tests/install-test.sh" \
-	  "fuzz:sh tests/fuzz/replay.sh" \
+	@JOBS=$(JOBS) sh tests/run.sh \
+	  $(NET_JOBS) \
 	  "mailsim:bash tests/mailsim/run-tests.sh" \
-	  "net:sh tests/net/run.sh build/rel" \
-	  "net:sh tests/net/run.sh build/asan"
+	  "cli:env MAILVET_DATA=$(CURDIR)/data tests/cli/run.sh build/asan/mailvet" \
+	  "cli:tests/cli/run.sh ./mailvet" \
+	  "fuzz:sh tests/fuzz/replay.sh" \
+	  "install:sh tests/install-test.sh" \
+	  $(foreach t,$(ASAN_UNIT) $(REL_UNIT),"unit:$(t)")
 
 build/bench/gencsv: tests/bench/gencsv.c
 	@mkdir -p $(@D)

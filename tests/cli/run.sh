@@ -179,12 +179,25 @@ expect_rc 2 "OUTPUT is INPUT by another name" -- clean alias.csv -o basic.csv
 printf 'email\nstdin@example.com\n' | clean - -o stdin.out.csv >out.txt 2>err.txt && ok || bad "stdin input"
 contains stdin.out.csv "stdin@example.com,unknown" "stdin row"
 
-# --- interruption: exit 130, nothing half-written
-( printf 'email\na@example.com\n'; sleep 3 ) | clean - -o int.out.csv >out.txt 2>err.txt &
+# --- interruption: exit 130, nothing half-written. mailvet reads a FIFO
+# that stays open (so it cannot finish first) and gets SIGINT, by its own
+# PID, once it has installed its handler.
+mkfifo int.fifo
+"$BIN" clean --level syntax - -o int.out.csv < int.fifo >out.txt 2>err.txt &
 pid=$!
-sleep 1
-pkill -INT -f "clean --level syntax - -o int.out.csv"
+exec 4> int.fifo
+printf 'email\na@example.com\n' >&4
+# sigint_caught PID: PID catches SIGINT (signal 2: the 0x2 bit of SigCgt)
+sigint_caught() {
+    m=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+    [ -n "$m" ] && [ $((0x$m & 2)) -ne 0 ]
+}
+i=0
+while ! sigint_caught $pid && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+sigint_caught $pid && ok || bad "mailvet clean never installed its SIGINT handler (5 s)"
+kill -INT $pid
 wait $pid; rc=$?
+exec 4>&-
 [ "$rc" -eq 130 ] && ok || bad "SIGINT exit $rc, want 130"
 [ -e int.out.csv ] && bad "interrupted run left OUTPUT" || ok
 ls int.out.csv.tmp-* >/dev/null 2>&1 && bad "interrupted run left a temp file" || ok

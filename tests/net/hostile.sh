@@ -30,16 +30,13 @@ DNSB=$((3 * 2 + SLACK))
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# dump: fresh counters from mailsim (SIGUSR1)
+# dump: fresh counters from mailsim (SIGUSR1); a failure if none come
 dump() {
-    rm -f "$T/counters.json"
-    kill -USR1 $SIMPID
-    i=0
-    while [ ! -s "$T/counters.json" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    sim_counters "$T/counters.json"
 }
 # counter KEY FIELD: FIELD of the counters object KEY ("dns", "total", a host name); 0 if absent
 counter() {
-    v=$(sed -n "s/.*\"$1\":{[^}]*\"$2\":\([0-9]*\).*/\1/p" "$T/counters.json" | head -n1)
+    v=$(sed -n "s/.*\"$1\":{[^}]*\"$2\":\([0-9]*\).*/\1/p" "$T/counters.json" 2>/dev/null | head -n1)
     echo "${v:-0}"
 }
 

@@ -37,6 +37,37 @@ sim_start() {
     [ -f "$dir/ready" ]
 }
 
+# sim_counters FILE: mailsim ($SIMPID, started with --counters FILE) writes
+# fresh counters to FILE on SIGUSR1; waits for them (at most 10 s). Counts a
+# failure, and returns false with FILE absent, if they never come.
+sim_counters() {
+    rm -f "$1"
+    kill -USR1 "$SIMPID" 2>/dev/null
+    i=0
+    while [ ! -s "$1" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    [ -s "$1" ] && return 0
+    bad "mailsim wrote no counters to $1 within 10 s of SIGUSR1"
+    return 1
+}
+
+# state_results STATE: how many results the state file STATE holds so far
+# (0 while it does not exist)
+state_results() {
+    n=$(sqlite3 -readonly "$1" 'select count(*) from results' 2>/dev/null)
+    echo "${n:-0}"
+}
+
+# wait_results STATE N PID: wait (at most 60 s) until the run PID has
+# committed at least N results to STATE; false if not, or if it has ended
+wait_results() {
+    i=0
+    while [ "$(state_results "$1")" -lt "$2" ] && kill -0 "$3" 2>/dev/null && [ $i -lt 600 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ "$(state_results "$1")" -ge "$2" ] && kill -0 "$3" 2>/dev/null
+}
+
 # net_tmp [CLEANUP]: a private temporary directory as $T, removed at exit
 # (kept when KEEP is set, for a look after a failure) after CLEANUP (shell
 # text) has run and mailsim has been stopped.

@@ -75,10 +75,10 @@ expect_field "$T/dns.json" alice@okmail.com mx '"mx.okmail.com"'
 expect_field "$T/dns.json" a@nullmx.com reason '"null_mx"'
 
 # politeness and safety, from mailsim's own counters
-kill -USR1 $SIMPID; sleep 0.5
-grep -q '"data_attempts":0' "$T/counters.json" && ! grep -q '"data_attempts":[1-9]' "$T/counters.json" \
-    && ok || bad "mailvet sent DATA/VRFY/EXPN"
-peak=$(sed -n 's/.*"mx.shared.net":{[^}]*"conn_peak":\([0-9]*\).*/\1/p' "$T/counters.json" | head -n1)
+sim_counters "$T/counters.json" && ok
+grep -q '"data_attempts":0' "$T/counters.json" 2>/dev/null && ! grep -q '"data_attempts":[1-9]' "$T/counters.json" \
+    && ok || bad "mailvet sent DATA/VRFY/EXPN (or no counters)"
+peak=$(sed -n 's/.*"mx.shared.net":{[^}]*"conn_peak":\([0-9]*\).*/\1/p' "$T/counters.json" 2>/dev/null | head -n1)
 [ "${peak:-9}" -le 5 ] && ok || bad "connections to one MX above --per-mx: $peak"
 
 # the transcript on --verbose

@@ -111,9 +111,7 @@ run() {
         --helo verifier.example.net --connect-timeout 2 --command-timeout 2 --retry-schedule 1 \
         "$@" $ADDRS > "$T/$n.json" 2> "$T/$n.err"
     echo $? > "$T/$n.rc"
-    kill -USR1 "$SIMPID"
-    i=0
-    while [ ! -f "$T/$n.counters" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    sim_counters "$T/$n.counters"
 }
 
 # verdicts FILE: "input status reason accept_all mx smtp_code", one a line, sorted

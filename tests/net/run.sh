@@ -1,22 +1,20 @@
 #!/bin/sh
-# run.sh BUILD_DIR — run every tests/net/*.sh integration script with the
-# binaries of BUILD_DIR (build/rel or build/asan). Each script starts its own
-# servers inside a private network namespace (unshare -n) and ends with a
-# line "NAME: N passed, M failed". Prints "net: N passed, M failed".
+# run.sh BUILD_DIR... — run every tests/net/*.sh integration script (but
+# lib.sh and this one) with the binaries of each BUILD_DIR (build/rel,
+# build/asan), several at once through tests/run.sh (JOBS, TEST_TIMEOUT).
+# Each script starts its own servers inside a private network namespace
+# (unshare -n) and ends with a line "NAME: N passed, M failed". Prints
+# "net: N passed, M failed". (`make check` lists the scripts itself, so
+# that they share one pool with the other suites.)
 set -u
 dir=$(cd "$(dirname "$0")" && pwd)
-build=$1
-passed=0 failed=0
-for t in "$dir"/*.sh; do
-    [ "$(basename "$t")" = run.sh ] && continue
-    [ "$(basename "$t")" = lib.sh ] && continue
-    out=$(sh "$t" "$build" 2>&1); rc=$?
-    echo "$out"
-    p=$(echo "$out" | sed -n 's/^.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' | tail -n1)
-    f=$(echo "$out" | sed -n 's/^.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' | tail -n1)
-    p=${p:-0} f=${f:-0}
-    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "!! $t exited $rc"; fi
-    passed=$((passed + p)) failed=$((failed + f))
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR..." >&2; exit 2; }
+builds=$*
+set --
+for b in $builds; do
+    for t in "$dir"/*.sh; do
+        case ${t##*/} in run.sh|lib.sh) continue ;; esac
+        set -- "$@" "net:sh $t $b"
+    done
 done
-echo "net: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+TALLY=net exec sh "$dir/../run.sh" "$@"

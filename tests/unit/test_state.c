@@ -639,7 +639,50 @@ static void test_finished_removes_retry(void **st)
     state_close(s);
 }
 
-/* Results reach the file within a second, without stopping the writer. */
+/* ---- waiting for commits ---- */
+
+/* The rows committed to the state file SP, read through a connection of
+ * its own (as another process would see them); -1 if it cannot be read. */
+static int committed_rows(const char *sp)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    int n = -1;
+    if (sqlite3_open_v2(sp, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM results", -1, &q, NULL) == SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW)
+            n = sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(db);
+    return n;
+}
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Waits (polling every 10 ms, at most LIMIT seconds) until at least N rows
+ * are committed to SP. Returns the seconds it took, or -1 on timeout. */
+static double wait_committed(const char *sp, int n, double limit)
+{
+    struct timespec t0, tick = {0, 10000000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (committed_rows(sp) >= n)
+            return since(&t0);
+        if (since(&t0) > limit)
+            return -1;
+        nanosleep(&tick, NULL);
+    }
+}
+
+/* Results reach the file within a second, without stopping the writer
+ * (the writer commits at least once a second; 1 s of margin for a loaded
+ * machine and the sanitizer build). */
 static void test_commit_interval(void **st)
 {
     (void)st;
@@ -651,17 +694,11 @@ static void test_commit_interval(void **st)
     open_ok(tpath("s.state", sp, sizeof sp), &id, false, &s);
     state_writer *w = state_writer_start(s, err, sizeof err);
     put_rows(w, 0, 5);
-    struct timespec ts = {1, 50000000};
-    nanosleep(&ts, NULL);
-    sqlite3 *db;
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_open_v2(sp, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM results", -1, &q, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(q, 0), 5);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
+    double took = wait_committed(sp, 5, 2.0);
+    if (took < 0)
+        fail_msg("the 5 rows put were not committed within 2 s (%d are)", committed_rows(sp));
+    print_message("  5 rows committed %.3f s after the put\n", took);
+    assert_int_equal(committed_rows(sp), 5);
     assert_int_equal(state_writer_stop(w, err, sizeof err), 0);
     state_close(s);
 }
@@ -681,8 +718,10 @@ static void writer_error_child(const char *sp, const state_identity *id)
     if (!w)
         _exit(11);
     put_rows(w, 0, 1000);
-    struct timespec ts = {1, 100000000};
-    nanosleep(&ts, NULL);                   /* the first rows are committed */
+    if (wait_committed(sp, 1000, 10.0) < 0) {  /* the first rows are committed */
+        fprintf(stderr, "child: the first 1000 rows were not committed within 10 s\n");
+        _exit(14);
+    }
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit rl = {256 << 10, 256 << 10};
     if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
@@ -771,8 +810,10 @@ static void disk_full_child(const char *mnt, const char *in)
         _exit(10);
     state_writer *w = state_writer_start(s, err, sizeof err);
     put_rows(w, 0, 1000);
-    struct timespec ts = {1, 100000000};
-    nanosleep(&ts, NULL);                   /* the first rows are committed */
+    if (wait_committed(sp, 1000, 10.0) < 0) {  /* the first rows are committed */
+        fprintf(stderr, "child: the first 1000 rows were not committed within 10 s\n");
+        _exit(14);
+    }
     put_rows(w, 1000, 100000);
     int rc = state_writer_stop(w, err, sizeof err);
     state_close(s);
