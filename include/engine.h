@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "dns.h"
 #include "egress.h"
 #include "probe.h"
@@ -77,6 +78,9 @@ engine_item *engine_item_new(uint64_t row, const char *email, const char *envelo
                              const char *domain, const char *did_you_mean, bool role,
                              bool free_provider, bool smtputf8);
 void engine_item_free(engine_item *it);
+
+/* The item of a screened address (screen.h): R's flags, A's parts. */
+engine_item *engine_item_screened(uint64_t row, const result *r, const addr *a);
 
 /* The outside world. CTX is handed back to every call. */
 typedef struct engine_ops {

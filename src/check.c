@@ -172,17 +172,6 @@ static void on_watch(uv_timer_t *t)
     dns_close(c->dns, on_dns_closed, c);
 }
 
-static bool add_item(engine *e, size_t row, const result *r, const addr *a)
-{
-    char envelope[ADDR_BUF + ADDR_DOMAIN_MAX + 2];
-    snprintf(envelope, sizeof envelope, "%s@%s", a->local, a->ascii_domain);
-    engine_item *it = engine_item_new(row, r->email, envelope, a->ascii_domain, r->did_you_mean,
-                                      r->role, r->free, a->smtputf8);
-    if (it)
-        engine_add(e, it);
-    return it != NULL;
-}
-
 /* Verdicts for the addresses that NEED the network, into RS. */
 static int verify(const cli_opts *o, const bool *need, const addr *as, result *rs)
 {
@@ -210,9 +199,13 @@ static int verify(const cli_opts *o, const bool *need, const addr *as, result *r
     c.watch.data = &c;
     uv_timer_start(&c.watch, on_watch, 0, WATCH_MS);
     for (int i = 0; i < o->nargs; i++)
-        if (need[i] && !add_item(c.eng, (size_t)i, &rs[i], &as[i])) {
-            fprintf(stderr, "mailvet check: out of memory\n");
-            exit(EXIT_RUNTIME);
+        if (need[i]) {
+            engine_item *it = engine_item_screened((uint64_t)i, &rs[i], &as[i]);
+            if (!it) {
+                fprintf(stderr, "mailvet check: out of memory\n");
+                exit(EXIT_RUNTIME);
+            }
+            engine_add(c.eng, it);
         }
     uv_run(&c.loop, UV_RUN_DEFAULT);
     uv_loop_close(&c.loop);

@@ -397,10 +397,7 @@ static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
         batch_count(c->b, &r, i + 1, csvio_bytes_read(c->in));
         return 0;
     }
-    char envelope[ADDR_BUF + ADDR_DOMAIN_MAX + 2];
-    snprintf(envelope, sizeof envelope, "%s@%s", a.local, a.ascii_domain);
-    engine_item *it = engine_item_new(i, r.email, envelope, a.ascii_domain, r.did_you_mean,
-                                      r.role, r.free, a.smtputf8);
+    engine_item *it = engine_item_screened(i, &r, &a);
     if (!it)
         return fail("out of memory", NULL, EXIT_RUNTIME);
     retry_load *rl = c->retries;

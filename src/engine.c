@@ -204,6 +204,14 @@ engine_item *engine_item_new(uint64_t row, const char *email, const char *envelo
     return it;
 }
 
+engine_item *engine_item_screened(uint64_t row, const result *r, const addr *a)
+{
+    char envelope[ADDR_BUF + ADDR_DOMAIN_MAX + 2];
+    snprintf(envelope, sizeof envelope, "%s@%s", a->local, a->ascii_domain);
+    return engine_item_new(row, r->email, envelope, a->ascii_domain, r->did_you_mean, r->role,
+                           r->free, a->smtputf8);
+}
+
 void engine_item_free(engine_item *it)
 {
     if (!it)
