@@ -74,7 +74,7 @@ wait_results() {
 net_tmp() {
     T=$(mktemp -d)
     NET_CLEANUP=${1:-:}
-    trap 'eval "$NET_CLEANUP"; [ -n "$SIMPID" ] && kill $SIMPID 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+    trap 'eval "$NET_CLEANUP"; [ -n "$SIMPID" ] && { kill $SIMPID 2>/dev/null; wait $SIMPID 2>/dev/null; }; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 }
 
 pass=0 fail=0
