@@ -604,6 +604,10 @@ static void unhold(sdomain *d, uint64_t due_ms)
     while (d->held) {
         engine_item *it = d->held;
         d->held = it->next;
+        /* Asked again only to carry the probe: the server answered it
+         * already, so the repeat is not another attempt (whether the probe
+         * was lost depends on which session a server dropped). */
+        it->repeat = true;
         if (!due_ms)
             pend_add(d, it, true);
         else
@@ -938,7 +942,10 @@ static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const
     result reply;
     result_init(&reply);
     set_reply(&reply, why, pr->code, pr->enhanced, pr->text, mx);
-    it->attempts++;                              /* an attempt: the server answered it */
+    if (it->repeat)                              /* asked again to carry the probe */
+        it->repeat = false;
+    else
+        it->attempts++;                          /* an attempt: the server answered it */
     if (temp) {
         item_temporary(d, it, &reply, hint);
     } else if (d->ca != CA_KNOWN) {

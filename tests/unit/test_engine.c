@@ -615,6 +615,36 @@ static void test_cancel_keeps_answers(void **state)
     world_free(w);
 }
 
+/* The catch-all probe is lost in a dropped session while another session's
+ * answer waits for it: that address is asked again to carry the probe, and
+ * the repeat is no new attempt (the count must not depend on which session
+ * the server dropped). */
+static void test_lost_probe_repeat_is_no_attempt(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.rcpt_per_session = 1;
+    world *w = world_new(&o);
+    add(w, 0, "a@drop.example");
+    add(w, 1, "b@drop.example");
+    answer_one(w, "drop.example", "192.0.2.1");
+    assert_int_equal(open_sessions(w), 2);
+    fsess *with_probe = &w->s[0], *plain = &w->s[1];
+    assert_true(is_catchall(&with_probe->rcpts[0]));
+    finish_all(w, plain, 250, 550);                       /* b: 250, held for the probe */
+    assert_false(w->got[1]);
+    fail_session(w, with_probe, PROBE_TEMPORARY, 0);      /* dropped: the probe is lost */
+    while (open_sessions(w))
+        finish_all(w, first_open(w), 250, 550);
+    assert_int_equal(w->ndone, 2);
+    assert_int_equal(w->r[0].reason, REASON_ACCEPTED);
+    assert_int_equal(w->r[1].reason, REASON_ACCEPTED);
+    assert_int_equal(w->r[0].attempts, 1);
+    assert_int_equal(w->r[1].attempts, 1);                /* asked twice, answered once for it */
+    world_free(w);
+}
+
 /* Property: over many random scripts, the per-MX, per-domain and global
  * limits are never exceeded, and every item ends with one verdict. */
 static void test_limits_property(void **state)
@@ -693,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_dns_only),
         cmocka_unit_test(test_route_retired),
         cmocka_unit_test(test_cancel_keeps_answers),
+        cmocka_unit_test(test_lost_probe_repeat_is_no_attempt),
         cmocka_unit_test(test_limits_property),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
