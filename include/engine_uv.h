@@ -4,9 +4,9 @@
  * place where the CLI meets the engine: `clean` (batch.c, on the network
  * thread) and `check` (on the main thread) both start the engine here.
  *
- * Ownership: engine_uv_new() borrows LOOP and DNS (they must outlive it)
- * and owns the engine; engine_uv_free() closes the timer and frees both
- * once libuv has closed it.
+ * Ownership: engine_uv_new() borrows LOOP (it must outlive it) and owns
+ * the resolver and the engine; engine_uv_close() closes both and frees
+ * them once libuv has closed their handles.
  */
 #ifndef MAILVET_ENGINE_UV_H
 #define MAILVET_ENGINE_UV_H
@@ -19,18 +19,19 @@
 
 typedef struct engine_uv engine_uv;
 
-/* The engine's options from the command's (--level, limits, retries,
- * identity, timeouts, routes; O's route list is borrowed). */
-void engine_opts_from_cli(engine_opts *eo, const cli_opts *o);
-
-/* NULL when out of memory. */
-engine_uv *engine_uv_new(uv_loop_t *loop, dns_resolver *dns, const engine_opts *o,
-                         const engine_events *ev, void *ud);
+/* The engine of the command's options O (--dns, --level, limits, retries,
+ * identity, timeouts, routes; O is borrowed and must outlive it), with a
+ * resolver of its own on LOOP. CATCHALL_SEED: engine_opts' (0: random).
+ * NULL with a message in ERR (a bad --dns, out of memory); whatever was
+ * opened is then closing, so run LOOP until it is empty. */
+engine_uv *engine_uv_new(uv_loop_t *loop, const cli_opts *o, uint64_t catchall_seed,
+                         const engine_events *ev, void *ud, char *err, size_t errlen);
 
 engine *engine_uv_engine(engine_uv *u);
 
-/* Close the timer; the engine and U are freed once libuv has closed it.
- * No session may be open (engine_cancel, then wait for sessions_active 0). */
-void engine_uv_free(engine_uv *u);
+/* Cancel pending lookups (the engine ignores them once cancelled) and close
+ * every handle; the engine and U are freed once libuv has closed them. No
+ * session may be open (engine_cancel, then wait for sessions_active 0). */
+void engine_uv_close(engine_uv *u);
 
 #endif

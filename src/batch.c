@@ -15,7 +15,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "dns.h"
 #include "engine_uv.h"
 
 #define TICK_MS 100
@@ -40,7 +39,6 @@ struct batch {
     uv_loop_t loop;
     uv_async_t wake;
     uv_timer_t tick;
-    dns_resolver *dns;
     engine_uv *eu;
     engine *eng;                      /* eu's engine */
     const batch_domain *known;
@@ -105,27 +103,12 @@ static void put_host(void *ud, const engine_host_info *h)
                        h->last_code, h->last_enhanced, h->last_text);
 }
 
-static void on_dns_closed(void *ud)
-{
-    (void)ud;
-}
-
 static void print_route(void *ud, const engine_route_info *r)
 {
     (void)ud;
     fprintf(stderr, "mailvet: route %s: %llu sessions, %llu route failures%s\n", r->label,
             (unsigned long long)r->sessions, (unsigned long long)r->failures,
             r->dead ? " (dropped)" : "");
-}
-
-/* The resolver is gone (its cancelled lookups have called back): now the
- * engine can go too. */
-static void on_dns_closed_free_engine(void *ud)
-{
-    batch *b = ud;
-    engine_uv_free(b->eu);
-    b->eu = NULL;
-    b->eng = NULL;
 }
 
 /* Wake the loop, unless it is closing its async handle. */
@@ -150,8 +133,9 @@ static void shutdown_loop(batch *b)
     engine_each_host(b->eng, put_host, b);
     if (b->o->proxy || b->o->bind)
         engine_each_route(b->eng, print_route, b);
-    engine_cancel(b->eng);           /* nothing may start from late callbacks */
-    dns_close(b->dns, on_dns_closed_free_engine, b);
+    engine_uv_close(b->eu);
+    b->eu = NULL;
+    b->eng = NULL;
     pthread_mutex_lock(&b->mu);
     b->wake_closed = true;
     pthread_mutex_unlock(&b->mu);
@@ -244,17 +228,8 @@ static bool loop_init(batch *b)
         snprintf(b->err, sizeof b->err, "cannot start the event loop");
         return false;
     }
-    dns_opts dopts = {.servers = b->o->dns, .allow_private = b->o->allow_private_mx};
-    if (!(b->dns = dns_new(&b->loop, &dopts, b->err, sizeof b->err))) {
-        uv_loop_close(&b->loop);
-        return false;
-    }
-    engine_opts eo;
-    engine_opts_from_cli(&eo, b->o);
-    eo.catchall_seed = b->catchall_seed;
-    if (!(b->eu = engine_uv_new(&b->loop, b->dns, &eo, &events, b))) {
-        snprintf(b->err, sizeof b->err, "out of memory");
-        dns_close(b->dns, on_dns_closed, NULL);
+    if (!(b->eu = engine_uv_new(&b->loop, b->o, b->catchall_seed, &events, b, b->err,
+                                sizeof b->err))) {
         uv_run(&b->loop, UV_RUN_DEFAULT);
         uv_loop_close(&b->loop);
         return false;

@@ -11,7 +11,6 @@
 
 #include <uv.h>
 
-#include "dns.h"
 #include "engine_uv.h"
 #include "json.h"
 #include "result.h"
@@ -119,7 +118,6 @@ static void print_json(const char *input, const result *r)
 
 typedef struct check_run_ctx {
     uv_loop_t loop;
-    dns_resolver *dns;
     engine_uv *eu;
     engine *eng;
     result *rs;                  /* rs[row]: the verdicts */
@@ -151,12 +149,6 @@ static void on_trace(void *ud, const char *mx, char dir, const char *line, size_
     fprintf(c->trace, "[%s] %c: %.*s\n", mx, dir, (int)len, line);
 }
 
-static void on_dns_closed(void *ud)
-{
-    check_run_ctx *c = ud;
-    engine_uv_free(c->eu);
-}
-
 /* Every verdict is in, or the run failed and no session is left: close
  * everything so the loop ends. */
 static void on_watch(uv_timer_t *t)
@@ -167,9 +159,8 @@ static void on_watch(uv_timer_t *t)
     if (c->closing || (!engine_idle(c->eng) && !c->failed) || st.sessions_active)
         return;
     c->closing = true;
-    engine_cancel(c->eng);
     uv_close((uv_handle_t *)&c->watch, NULL);
-    dns_close(c->dns, on_dns_closed, c);
+    engine_uv_close(c->eu);
 }
 
 /* Verdicts for the addresses that NEED the network, into RS. */
@@ -177,22 +168,16 @@ static int verify(const cli_opts *o, const bool *need, const addr *as, result *r
 {
     check_run_ctx c = {.rs = rs, .trace = o->verbose ? stderr : NULL};
     char err[256];
-    dns_opts dopts = {.servers = o->dns, .allow_private = o->allow_private_mx};
     if (uv_loop_init(&c.loop) != 0) {
         fprintf(stderr, "mailvet check: cannot start the event loop\n");
         return EXIT_RUNTIME;
     }
-    if (!(c.dns = dns_new(&c.loop, &dopts, err, sizeof err))) {
+    engine_events ev = {.done = on_done, .fatal = on_fatal, .trace = c.trace ? on_trace : NULL};
+    if (!(c.eu = engine_uv_new(&c.loop, o, 0, &ev, &c, err, sizeof err))) {
         fprintf(stderr, "mailvet: %s\n", err);
+        uv_run(&c.loop, UV_RUN_DEFAULT);
         uv_loop_close(&c.loop);
         return EXIT_USAGE;
-    }
-    engine_events ev = {.done = on_done, .fatal = on_fatal, .trace = c.trace ? on_trace : NULL};
-    engine_opts eo;
-    engine_opts_from_cli(&eo, o);
-    if (!(c.eu = engine_uv_new(&c.loop, c.dns, &eo, &ev, &c))) {
-        fprintf(stderr, "mailvet check: out of memory\n");
-        exit(EXIT_RUNTIME);
     }
     c.eng = engine_uv_engine(c.eu);
     uv_timer_init(&c.loop, &c.watch);

@@ -3,6 +3,7 @@
  * and the engine's one wake-up is a uv_timer_t. */
 #include "engine_uv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/time.h>
 
@@ -13,7 +14,7 @@ struct engine_uv {
     engine *e;
 };
 
-void engine_opts_from_cli(engine_opts *eo, const cli_opts *o)
+static void opts_from_cli(engine_opts *eo, const cli_opts *o)
 {
     *eo = (engine_opts){
         .dns_only = o->level == LEVEL_DNS,
@@ -86,18 +87,28 @@ static void op_arm(void *ctx, uint64_t due_ms)
 static const engine_ops live_ops = {op_session_start, op_session_cancel, op_resolve,
                                     op_now, op_wall, op_arm};
 
-engine_uv *engine_uv_new(uv_loop_t *loop, dns_resolver *dns, const engine_opts *o,
-                         const engine_events *ev, void *ud)
+engine_uv *engine_uv_new(uv_loop_t *loop, const cli_opts *o, uint64_t catchall_seed,
+                         const engine_events *ev, void *ud, char *err, size_t errlen)
 {
     engine_uv *u = calloc(1, sizeof *u);
-    if (!u)
+    if (!u) {
+        snprintf(err, errlen, "out of memory");
         return NULL;
+    }
     u->loop = loop;
-    u->dns = dns;
+    dns_opts dopts = {.servers = o->dns, .allow_private = o->allow_private_mx};
+    if (!(u->dns = dns_new(loop, &dopts, err, errlen))) {
+        free(u);
+        return NULL;
+    }
     uv_timer_init(loop, &u->timer);
     u->timer.data = u;
-    if (!(u->e = engine_new(o, &live_ops, u, ev, ud))) {
-        engine_uv_free(u);
+    engine_opts eo;
+    opts_from_cli(&eo, o);
+    eo.catchall_seed = catchall_seed;
+    if (!(u->e = engine_new(&eo, &live_ops, u, ev, ud))) {
+        snprintf(err, errlen, "out of memory");
+        engine_uv_close(u);
         return NULL;
     }
     return u;
@@ -108,15 +119,25 @@ engine *engine_uv_engine(engine_uv *u)
     return u->e;
 }
 
-static void on_closed(uv_handle_t *h)
+static void on_timer_closed(uv_handle_t *h)
 {
     engine_uv *u = h->data;
     engine_free(u->e);
     free(u);
 }
 
-void engine_uv_free(engine_uv *u)
+/* The resolver is gone (its cancelled lookups have called back): now the
+ * engine can go too. */
+static void on_dns_closed(void *ud)
 {
+    engine_uv *u = ud;
     uv_timer_stop(&u->timer);
-    uv_close((uv_handle_t *)&u->timer, on_closed);
+    uv_close((uv_handle_t *)&u->timer, on_timer_closed);
+}
+
+void engine_uv_close(engine_uv *u)
+{
+    if (u->e)
+        engine_cancel(u->e);                 /* nothing may start from late callbacks */
+    dns_close(u->dns, on_dns_closed, u);
 }
