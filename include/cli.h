@@ -42,6 +42,10 @@ typedef struct cli_opts {
     int shard_k, shard_n;          /* --shard K/N (1 <= K <= N); N = 0: no sharding */
     const char *input;             /* merge --input: INPUT when not where the states say */
     const char *target;            /* doctor --target: the domain whose MX tests port 25 */
+    char delimiter;                /* clean --delimiter; 0: detected */
+    bool force;                    /* clean --force: run past the sanity stop */
+    unsigned keep;                 /* clean --keep: a bit per verdict_status; 0: every row */
+    const char *split_dir;         /* clean --split DIR, or NULL */
     char **args;                   /* positional arguments */
     int nargs;
 } cli_opts;

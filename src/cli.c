@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include "shard.h"
+#include "verdict.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -20,7 +21,7 @@ enum {
     OPT_PER_DOMAIN, OPT_RCPT_PER_SESSION, OPT_RETRY_SCHEDULE,
     OPT_COLUMN, OPT_STATE, OPT_RESTART, OPT_ALLOW_PRIVATE_MX, OPT_PROGRESS,
     OPT_JSON, OPT_REPORT, OPT_FORMAT, OPT_PROXY, OPT_BIND, OPT_PER_PROXY, OPT_SHARD,
-    OPT_INPUT, OPT_TARGET,
+    OPT_INPUT, OPT_TARGET, OPT_DELIMITER, OPT_FORCE, OPT_KEEP, OPT_SPLIT,
 };
 
 static const struct option long_opts[] = {
@@ -53,6 +54,10 @@ static const struct option long_opts[] = {
     {"shard", required_argument, NULL, OPT_SHARD},
     {"input", required_argument, NULL, OPT_INPUT},
     {"target", required_argument, NULL, OPT_TARGET},
+    {"delimiter", required_argument, NULL, OPT_DELIMITER},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"keep", required_argument, NULL, OPT_KEEP},
+    {"split", required_argument, NULL, OPT_SPLIT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -89,6 +94,7 @@ static bool option_allowed(cli_command cmd, int opt)
     case OPT_PROGRESS:                 /* check prints its verdicts at the end: no progress */
         return cmd == CMD_CLEAN;
     case OPT_COLUMN: case OPT_STATE: case OPT_RESTART: case OPT_REPORT:
+    case OPT_DELIMITER: case OPT_FORCE: case OPT_KEEP: case OPT_SPLIT:
         return cmd == CMD_CLEAN;
     case 'o':
         return cmd != CMD_CHECK;
@@ -205,6 +211,37 @@ static bool parse_schedule(const char *s, cli_opts *o)
     return true;
 }
 
+/* --delimiter: one of the four that are detected; "tab" or "\t" for a tab. */
+static bool parse_delimiter(const char *s, char *out)
+{
+    if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "\t") == 0) {
+        *out = '\t';
+        return true;
+    }
+    if (strlen(s) == 1 && strchr(",;|", s[0])) {
+        *out = s[0];
+        return true;
+    }
+    return false;
+}
+
+/* --keep STATUS[,...]: a bit per verdict_status. */
+static bool parse_keep(const char *s, unsigned *mask)
+{
+    char buf[128];
+    if (strlen(s) >= sizeof buf)
+        return false;
+    strcpy(buf, s);
+    *mask = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int st = verdict_status_parse(t);
+        if (st < 0)
+            return false;
+        *mask |= 1u << st;
+    }
+    return *mask != 0;
+}
+
 static void defaults(cli_command cmd, cli_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -275,6 +312,15 @@ static int apply(cli_command cmd, int c, const char *arg, cli_opts *o)
     case OPT_BIND: o->bind = arg; return -1;
     case OPT_INPUT: o->input = arg; return -1;
     case OPT_TARGET: o->target = arg; return -1;
+    case OPT_SPLIT: o->split_dir = arg; return -1;
+    case OPT_FORCE: o->force = true; return -1;
+    case OPT_DELIMITER:
+        return parse_delimiter(arg, &o->delimiter) ? -1
+               : usage_error(cmd, "--delimiter must be one of , ; | or tab, not '%s'", arg);
+    case OPT_KEEP:
+        return parse_keep(arg, &o->keep) ? -1
+               : usage_error(cmd, "--keep must be statuses from deliverable, undeliverable, "
+                             "risky, unknown, separated by commas, not '%s'", arg);
     case OPT_PER_PROXY:
         return parse_int(arg, 1, 100000, &o->per_proxy) ? -1
                : usage_error(cmd, "--per-proxy must be 1..100000, not '%s'", arg);
@@ -460,6 +506,10 @@ void cli_usage(cli_command cmd)
              "\n"
              "  -o, --output FILE         the annotated CSV (written to a temp file, then renamed)\n"
              "  --column NAME|N           the email column (default: detected)\n"
+             "  --delimiter C             , ; | or tab (default: detected; sep=C honoured)\n"
+             "  --force                   run although the email column looks wrong\n"
+             "  --keep STATUS[,...]       OUTPUT holds only rows of these statuses\n"
+             "  --split DIR               also write one CSV per status into DIR\n"
              "  --state PATH              the batch's state file (default OUTPUT.state)\n"
              "  --restart                 discard an existing state file and start over\n"
              "  --report FILE.html        also write the HTML report\n"
