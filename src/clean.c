@@ -43,6 +43,7 @@
 #include "csvio.h"
 #include "output.h"
 #include "report.h"
+#include "sanity.h"
 #include "screen.h"
 #include "shard.h"
 #include "state.h"
@@ -50,6 +51,8 @@
 
 #define WINDOW 50000                  /* rows admitted to the network, unfinished */
 #define PROGRESS_EVERY 1024           /* rows between progress updates from the feeder */
+#define SAMPLE_ROWS (SANITY_ROWS + 1)   /* read ahead: the column, the header, the sanity stop */
+#define SAMPLE_BYTES (16u << 20)        /* ... but no more bytes than this in all */
 
 static volatile sig_atomic_t interrupted;
 
@@ -86,7 +89,7 @@ typedef struct clean_ctx {
     size_t width;             /* fields in the header (or first row) */
     bool bom;
     batch_stats st;
-    csvio_row *sample[COLUMN_SAMPLE_ROWS];
+    csvio_row *sample[SAMPLE_ROWS];
     size_t nsample;
     state *db;
     state_identity input_id;  /* INPUT as the run found it (size, mtime, head hash) */
@@ -186,14 +189,18 @@ static int read_sample(clean_ctx *c)
 {
     csvio_row row;
     int rc = 0;
-    while (c->nsample < COLUMN_SAMPLE_ROWS && (rc = csvio_next(c->in, &row)) == 1) {
+    size_t bytes = 0;
+    while (c->nsample < SAMPLE_ROWS && bytes < SAMPLE_BYTES &&
+           (rc = csvio_next(c->in, &row)) == 1) {
         if (!(c->sample[c->nsample] = csvio_row_dup(&row)))
             return fail("out of memory", NULL, EXIT_RUNTIME);
+        for (size_t i = 0; i < row.n; i++)
+            bytes += row.f[i].len + 1;
         c->nsample++;
     }
     if (interrupted)
         return interrupted_exit(c);
-    if (c->nsample < COLUMN_SAMPLE_ROWS && rc < 0)
+    if (rc < 0)
         return fail(c->o->args[0], csvio_error(c->in), EXIT_USAGE);
     if (c->nsample == 0)
         return fail(c->o->args[0], "the file is empty (no header, no rows)", EXIT_USAGE);
@@ -215,6 +222,26 @@ static int detect(clean_ctx *c)
     if (c->col.has_header && c->nsample == 1)
         fprintf(stderr, "mailvet clean: warning: %s has a header but no rows\n", c->o->args[0]);
     return 0;
+}
+
+static bool valid_address(void *ud, const char *p, size_t len)
+{
+    result r;
+    addr a;
+    screen_address(ud, p, len, true, &r, &a);
+    return r.reason != REASON_INVALID_SYNTAX;
+}
+
+/* Stop before any probe when the email column is nearly all invalid: the
+ * file was misread (SPEC --force). */
+static int sanity(clean_ctx *c)
+{
+    char msg[1024];
+    if (c->o->force ||
+        !sanity_check((const csvio_row *const *)c->sample, c->nsample, c->col, ',',
+                      valid_address, c->scr, msg, sizeof msg))
+        return 0;
+    return fail(c->o->args[0], msg, EXIT_USAGE);
 }
 
 static const csvio_field *email_cell(const clean_ctx *c, const csvio_row *row)
@@ -257,7 +284,7 @@ static int syntax_row(clean_ctx *c, const csvio_row *row, uint64_t i)
 static int run_syntax(clean_ctx *c)
 {
     int rc;
-    if ((rc = open_input(c)) || (rc = detect(c)))
+    if ((rc = open_input(c)) || (rc = detect(c)) || (rc = sanity(c)))
         return rc;
     output_shape shape = {c->width, c->col.index, &c->st};
     int err;
@@ -575,7 +602,7 @@ static int run_network(clean_ctx *c)
         if ((rc = spool_stdin(c)))
             return rc;
     }
-    if ((rc = open_input(c)) || (rc = detect(c)) || (rc = open_state(c)))
+    if ((rc = open_input(c)) || (rc = detect(c)) || (rc = sanity(c)) || (rc = open_state(c)))
         return rc;
     save_run_meta(c);
     if (c->resumed)
