@@ -37,11 +37,19 @@ typedef struct output_shape {
     size_t width;               /* fields in INPUT's header (or first row) */
     size_t email_index;         /* the email column */
     batch_stats *st;
+    char delim;                 /* OUTPUT's field delimiter (0: comma) */
+    unsigned keep;              /* --keep: a bit per verdict_status reaches OUTPUT; 0: all */
+    const char *split_dir;      /* --split DIR: also DIR/STATUS.csv for each status, or NULL */
 } output_shape;
 
-/* A new OUTPUT being written under a temporary name: NULL with *ERR =
- * -errno (0: out of memory) on failure. */
-output *output_open(const char *path, const output_shape *shape, int *err);
+/* ERR: PATH is neither absent nor a regular file (a link, FIFO, device,
+ * directory), which the rename into place would replace: -1 with a message
+ * naming WHAT ("OUTPUT"); else 0. */
+int output_check_target(const char *path, const char *what, char *err, size_t errlen);
+
+/* A new OUTPUT being written under a temporary name ("-": standard output,
+ * written in place), and the --split files: NULL with a message in ERR. */
+output *output_open(const char *path, const output_shape *shape, char *err, size_t errlen);
 
 /* The byte order mark when INPUT had one, then HEADER (NULL: INPUT has no
  * header) with the result column names. */
@@ -50,8 +58,9 @@ void output_header(output *w, const csvio_row *header, bool bom);
 /* ROW, padded to the shape's width, then R's columns; counted. */
 void output_row(output *w, const csvio_row *row, const result *r);
 
-/* Flush, fsync and rename into place: 0 or -errno. */
-int output_finish(output *w);
+/* Flush, fsync and rename into place (the --split files, then OUTPUT):
+ * 0, or -1 with a message in ERR. */
+int output_finish(output *w, char *err, size_t errlen);
 
 /* Close; the temporary file goes unless output_finish() succeeded. */
 void output_free(output *w);
@@ -69,6 +78,8 @@ typedef struct output_pass {
     column_choice col;          /* as detected on the first read of INPUT */
     size_t width;
     bool bom;
+    unsigned keep;              /* --keep, --split: as in output_shape */
+    const char *split_dir;
     output_result_fn next;
     void *next_ud;
     /* A row the results skip: true when it is another shard's (left out),

@@ -132,12 +132,50 @@ static int interrupted_exit(const clean_ctx *c)
 
 /* ---- paths and files ---- */
 
-/* Refuse to overwrite INPUT with OUTPUT (same name or same file). */
+/* OUTPUT's directory must exist; say which one when it does not. */
+static int check_output_dir(const char *out)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(out, '/');
+    if (!slash)
+        return 0;
+    size_t n = slash == out ? 1 : (size_t)(slash - out);
+    if (n >= sizeof dir)
+        return fail(out, "path too long", EXIT_USAGE);
+    memcpy(dir, out, n);
+    dir[n] = '\0';
+    struct stat st;
+    if (slash[1] == '\0') {
+        char msg[PATH_MAX + 64];
+        snprintf(msg, sizeof msg, "OUTPUT %s is a directory; give a file name (e.g. %sclean.csv)",
+                 out, out);
+        return fail(msg, NULL, EXIT_USAGE);
+    }
+    bool exists = stat(dir, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode))
+        return 0;
+    char msg[2 * PATH_MAX + 64];
+    snprintf(msg, sizeof msg, "cannot create OUTPUT %s: %s %s", out, dir,
+             exists ? "is not a directory" : "does not exist");
+    return fail(msg, NULL, EXIT_USAGE);
+}
+
+/* Refuse, before any work: OUTPUT over INPUT, OUTPUT in a missing
+ * directory, OUTPUT that is a link, FIFO or device (the rename would
+ * replace it), and standard output where OUTPUT comes from the state. */
 static int check_paths(const cli_opts *o)
 {
     const char *in = o->args[0], *out = o->output;
-    if (strcmp(out, "-") == 0)
-        return fail("OUTPUT must be a file path, not -", NULL, EXIT_USAGE);
+    char err[PATH_MAX + 256];
+    if (strcmp(out, "-") == 0 && o->level != LEVEL_SYNTAX)
+        return fail("-o - (standard output) works at --level syntax only: at dns and smtp OUTPUT "
+                    "is written from the state file when every row is done; give a file name",
+                    NULL, EXIT_USAGE);
+    int rc;
+    if (strcmp(out, "-") != 0 && (rc = check_output_dir(out)))
+        return rc;
+    if (output_check_target(out, "OUTPUT", err, sizeof err) != 0)
+        return fail(err, NULL, EXIT_USAGE);
     struct stat si, so;
     if (strcmp(in, "-") != 0) {
         if (stat(in, &si) != 0)
@@ -286,16 +324,16 @@ static int run_syntax(clean_ctx *c)
     int rc;
     if ((rc = open_input(c)) || (rc = detect(c)) || (rc = sanity(c)))
         return rc;
-    output_shape shape = {c->width, c->col.index, &c->st};
-    int err;
-    if (!(c->out = output_open(c->o->output, &shape, &err)))
-        return err ? fail("cannot create the output file", strerror(-err), EXIT_RUNTIME)
-                   : fail("out of memory", NULL, EXIT_RUNTIME);
+    output_shape shape = {c->width, c->col.index, &c->st, .keep = c->o->keep,
+                          .split_dir = c->o->split_dir};
+    char err[PATH_MAX + 256];
+    if (!(c->out = output_open(c->o->output, &shape, err, sizeof err)))
+        return fail(err, NULL, EXIT_RUNTIME);
     output_header(c->out, c->col.has_header ? c->sample[0] : NULL, c->bom);
     if ((rc = each_row(c, syntax_row)))
         return rc;
-    if ((err = output_finish(c->out)))
-        return fail("cannot write OUTPUT", strerror(-err), EXIT_RUNTIME);
+    if (output_finish(c->out, err, sizeof err) != 0)
+        return fail(err, NULL, EXIT_RUNTIME);
     return 0;
 }
 
@@ -338,6 +376,9 @@ static int open_state(clean_ctx *c)
                                                  c->o->output) >= sizeof c->state_path)) {
         return fail("state path too long", NULL, EXIT_USAGE);
     }
+    if (!c->state_is_temp &&
+        output_check_target(c->state_path, "the state file", err, sizeof err) != 0)
+        return fail(err, NULL, EXIT_USAGE);
     int rc = state_open(c->state_path, &id, c->o->restart || c->state_is_temp, &c->db, err,
                         sizeof err);
     if (rc < 0)
@@ -548,6 +589,7 @@ static int write_output(clean_ctx *c)
         .prog = "mailvet clean", .input = c->in_path, .input_name = c->o->args[0],
         .output = c->o->output, .source = c->state_path,
         .col = c->col, .width = c->width, .bom = c->bom,
+        .keep = c->o->keep, .split_dir = c->o->split_dir,
         .next = c->next, .next_ud = c->next_ud,
         .other_shard = skipped_is_other_shard, .shard_ud = c, .sharded = c->o->shard_n != 0,
         .st = &c->st, .cancel = &interrupted,
@@ -631,7 +673,8 @@ static int run_network(clean_ctx *c)
 static int summarize(clean_ctx *c)
 {
     if (c->o->level == LEVEL_SYNTAX || !c->db) {
-        report_summary_text(stdout, &c->st);   /* --report is refused there (cli.c) */
+        /* --report is refused there (cli.c); OUTPUT may be stdout */
+        report_summary_text(strcmp(c->o->output, "-") == 0 ? stderr : stdout, &c->st);
         return 0;
     }
     state_close(c->db);               /* the report reads the file itself */

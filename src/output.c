@@ -19,12 +19,20 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "verdict.h"
 
-struct output {
+/* One file being written: OUTPUT itself or one --split file. */
+typedef struct sink {
     csvio_writer *csv;
     int fd;
-    char tmp[PATH_MAX];         /* "" once renamed */
-    const char *path;
+    char tmp[PATH_MAX];         /* "" once renamed, or when writing to stdout */
+    char path[PATH_MAX];
+} sink;
+
+struct output {
+    sink main;
+    sink split[VERDICT_STATUS__COUNT];
+    bool splitting;
     output_shape shape;
 };
 
@@ -42,82 +50,190 @@ int output_temp(const char *output, const char *tag, char *path, size_t len)
     return fd;
 }
 
-output *output_open(const char *path, const output_shape *shape, int *err)
+int output_check_target(const char *path, const char *what, char *err, size_t errlen)
+{
+    struct stat st;
+    if (strcmp(path, "-") == 0 || lstat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return 0;
+    const char *kind = S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISDIR(st.st_mode) ? "a directory" : S_ISSOCK(st.st_mode) ? "a socket"
+                       : "a device";
+    if (S_ISDIR(st.st_mode))
+        snprintf(err, errlen, "%s %s is a directory; give a file name (e.g. %s/clean.csv)", what,
+                 path, path);
+    else
+        snprintf(err, errlen, "%s %s is %s; mailvet writes a new file and renames it into place, "
+                 "which would replace the %s itself: give the path of a regular file", what, path,
+                 kind, S_ISLNK(st.st_mode) ? "link" : "special file");
+    return -1;
+}
+
+/* PATH "-": standard output, written in place (no temporary file). */
+static int sink_open(sink *k, const char *path, char delim)
+{
+    k->fd = -1;
+    if ((size_t)snprintf(k->path, sizeof k->path, "%s", path) >= sizeof k->path)
+        return -ENAMETOOLONG;
+    if (strcmp(path, "-") == 0)
+        k->fd = 1;
+    else if ((k->fd = output_temp(path, "tmp", k->tmp, sizeof k->tmp)) < 0)
+        return k->fd;
+    (void)delim; /* MERGE-TODO */
+    return (k->csv = csvio_writer_new(k->fd)) ? 0 : -ENOMEM;
+}
+
+static int sink_finish(sink *k)
+{
+    int err = csvio_flush(k->csv);
+    if (!k->tmp[0])
+        return err;                      /* standard output: nothing to rename */
+    if (err == 0 && fsync(k->fd) != 0)
+        err = -errno;
+    if (close(k->fd) != 0 && err == 0)
+        err = -errno;
+    k->fd = -1;
+    if (err == 0 && rename(k->tmp, k->path) != 0)
+        err = -errno;
+    if (err == 0)
+        k->tmp[0] = '\0';
+    return err;
+}
+
+static void sink_free(sink *k)
+{
+    if (k->fd > 1)
+        close(k->fd);
+    if (k->tmp[0])
+        unlink(k->tmp);
+    csvio_writer_free(k->csv);
+}
+
+/* DIR (made 0700 when missing) and its files, one per status. */
+static int open_split(output *w, const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "--split %s: cannot create the directory: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "--split %s: not a directory", dir);
+        return -1;
+    }
+    w->splitting = true;
+    for (int s = 0; s < VERDICT_STATUS__COUNT; s++) {
+        char path[PATH_MAX];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s.csv", dir, verdict_status_name(s)) >= sizeof path) {
+            snprintf(err, errlen, "--split %s: path too long", dir);
+            return -1;
+        }
+        if (output_check_target(path, "--split file", err, errlen) != 0)
+            return -1;
+        int e = sink_open(&w->split[s], path, w->shape.delim);
+        if (e) {
+            snprintf(err, errlen, "--split: cannot create %s: %s", path, strerror(-e));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+output *output_open(const char *path, const output_shape *shape, char *err, size_t errlen)
 {
     output *w = calloc(1, sizeof *w);
     if (!w) {
-        *err = 0;
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    w->path = path;
     w->shape = *shape;
-    w->fd = output_temp(path, "tmp", w->tmp, sizeof w->tmp);
-    if (w->fd < 0) {
-        *err = w->fd;
-        free(w);
+    w->main.fd = -1;
+    for (int s = 0; s < VERDICT_STATUS__COUNT; s++)
+        w->split[s].fd = -1;
+    int e = sink_open(&w->main, path, shape->delim);
+    if (e) {
+        snprintf(err, errlen, "cannot create OUTPUT %s: %s", path, strerror(-e));
+        output_free(w);
         return NULL;
     }
-    if (!(w->csv = csvio_writer_new(w->fd))) {
-        *err = 0;
+    if (shape->split_dir && open_split(w, shape->split_dir, err, errlen) != 0) {
         output_free(w);
         return NULL;
     }
     return w;
 }
 
-void output_header(output *w, const csvio_row *header, bool bom)
+static void header_into(csvio_writer *csv, const csvio_row *header, bool bom)
 {
     if (bom)
-        csvio_put_raw(w->csv, "\xEF\xBB\xBF", 3);
+        csvio_put_raw(csv, "\xEF\xBB\xBF", 3);
     if (!header)
         return;
     for (size_t i = 0; i < header->n; i++)
-        csvio_put(w->csv, header->f[i].p, header->f[i].len);
+        csvio_put(csv, header->f[i].p, header->f[i].len);
     for (int i = 0; i < RESULT_NCOLUMNS; i++)
-        csvio_put_str(w->csv, result_column_names[i]);
-    csvio_end_row(w->csv);
+        csvio_put_str(csv, result_column_names[i]);
+    csvio_end_row(csv);
 }
 
+void output_header(output *w, const csvio_row *header, bool bom)
+{
+    header_into(w->main.csv, header, bom);
+    for (int s = 0; w->splitting && s < VERDICT_STATUS__COUNT; s++)
+        header_into(w->split[s].csv, header, bom);
+}
+
+static void row_into(csvio_writer *csv, const output_shape *sh, const csvio_row *row,
+                     const result *r)
+{
+    for (size_t i = 0; i < row->n; i++)
+        csvio_put(csv, row->f[i].p, row->f[i].len);
+    for (size_t i = row->n; i < sh->width; i++)
+        csvio_put(csv, "", 0);           /* pad short rows so columns line up */
+    char buf[ADDR_BUF];
+    for (int i = 0; i < RESULT_NCOLUMNS; i++)
+        csvio_put(csv, buf, result_column(r, i, buf, sizeof buf));
+    csvio_end_row(csv);
+}
+
+/* Every row is counted; --keep decides which reach OUTPUT, --split where
+ * else each goes. */
 void output_row(output *w, const csvio_row *row, const result *r)
 {
     batch_stats *st = w->shape.st;
+    verdict_status s = verdict_status_of(r->reason);
     st->no_email_cell += w->shape.email_index >= row->n;
     st->long_rows += row->n > w->shape.width;
-    for (size_t i = 0; i < row->n; i++)
-        csvio_put(w->csv, row->f[i].p, row->f[i].len);
-    for (size_t i = row->n; i < w->shape.width; i++)
-        csvio_put(w->csv, "", 0);           /* pad short rows so columns line up */
-    char buf[ADDR_BUF];
-    for (int i = 0; i < RESULT_NCOLUMNS; i++)
-        csvio_put(w->csv, buf, result_column(r, i, buf, sizeof buf));
-    csvio_end_row(w->csv);
+    if (!w->shape.keep || (w->shape.keep >> s & 1))
+        row_into(w->main.csv, &w->shape, row, r);
+    if (w->splitting)
+        row_into(w->split[s].csv, &w->shape, row, r);
     stats_add(st, r);
 }
 
-int output_finish(output *w)
+int output_finish(output *w, char *err, size_t errlen)
 {
-    int err = csvio_flush(w->csv);
-    if (err == 0 && fsync(w->fd) != 0)
-        err = -errno;
-    if (close(w->fd) != 0 && err == 0)
-        err = -errno;
-    w->fd = -1;
-    if (err == 0 && rename(w->tmp, w->path) != 0)
-        err = -errno;
-    if (err == 0)
-        w->tmp[0] = '\0';
-    return err;
+    for (int s = 0; w->splitting && s < VERDICT_STATUS__COUNT; s++) {
+        int e = sink_finish(&w->split[s]);
+        if (e) {
+            snprintf(err, errlen, "cannot write %s: %s", w->split[s].path, strerror(-e));
+            return -1;
+        }
+    }
+    int e = sink_finish(&w->main);
+    if (e) {
+        snprintf(err, errlen, "cannot write OUTPUT %s: %s", w->main.path, strerror(-e));
+        return -1;
+    }
+    return 0;
 }
 
 void output_free(output *w)
 {
     if (!w)
         return;
-    if (w->fd >= 0)
-        close(w->fd);
-    if (w->tmp[0])
-        unlink(w->tmp);
-    csvio_writer_free(w->csv);
+    sink_free(&w->main);
+    for (int s = 0; s < VERDICT_STATUS__COUNT; s++)
+        sink_free(&w->split[s]);
     free(w);
 }
 
@@ -211,15 +327,14 @@ int output_pass_run(const output_pass *p)
     if (!in)
         return fail(p, err, NULL, EXIT_USAGE);
     csvio_set_cancel(in, p->cancel);
-    output_shape shape = {p->width, p->col.index, p->st};
-    int e;
-    pass s = {.p = p, .w = output_open(p->output, &shape, &e)};
+    output_shape shape = {p->width, p->col.index, p->st, .keep = p->keep,
+                          .split_dir = p->split_dir};
+    pass s = {.p = p, .w = output_open(p->output, &shape, err, sizeof err)};
     int rc;
     if (!s.w)
-        rc = e ? fail(p, "cannot create the output file", strerror(-e), EXIT_RUNTIME)
-               : fail(p, "out of memory", NULL, EXIT_RUNTIME);
-    else if ((rc = pass_rows(&s, in)) == 0 && (e = output_finish(s.w)) != 0)
-        rc = fail(p, "cannot write OUTPUT", strerror(-e), EXIT_RUNTIME);
+        rc = fail(p, err, NULL, EXIT_RUNTIME);
+    else if ((rc = pass_rows(&s, in)) == 0 && output_finish(s.w, err, sizeof err) != 0)
+        rc = fail(p, err, NULL, EXIT_RUNTIME);
     output_free(s.w);
     csvio_close(in);
     return rc;
