@@ -4,6 +4,7 @@
  * state file; --verbose prints the engine's session transcripts. */
 #include "check.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,7 +226,126 @@ static int verify_all(const cli_opts *o, const lists *l, result *rs)
     return rc;
 }
 
+/* ---- `check -`: addresses from standard input ---- */
+
+#define STDIN_LINE_MAX 1024           /* an address is at most 320 bytes, plus spaces */
+#define STDIN_MAX 100000              /* more is a list: mailvet clean streams it */
+
+typedef struct arglist {
+    char **v;
+    int n, cap;
+} arglist;
+
+static bool arg_push(arglist *a, char *s)
+{
+    if (a->n == a->cap) {
+        int cap = a->cap ? a->cap * 2 : 64;
+        char **v = realloc(a->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return false;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = s;
+    return true;
+}
+
+/* One address a line, surrounding spaces and blank lines skipped. */
+static int read_stdin(arglist *a)
+{
+    char line[STDIN_LINE_MAX + 2];
+    unsigned long no = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        no++;
+        size_t n = strlen(line);
+        if (n == sizeof line - 1 && line[n - 1] != '\n') {
+            fprintf(stderr, "mailvet check: standard input, line %lu: longer than %d bytes "
+                    "(one address a line)\n", no, STDIN_LINE_MAX);
+            return EXIT_USAGE;
+        }
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        while (n && strchr(" \t\r\n", line[n - 1]))
+            line[--n] = '\0';
+        if (!*p)
+            continue;
+        if (a->n >= STDIN_MAX) {
+            fprintf(stderr, "mailvet check: standard input: more than %d addresses; use "
+                    "mailvet clean for a list\n", STDIN_MAX);
+            return EXIT_USAGE;
+        }
+        char *copy = strdup(p);
+        if (!copy || !arg_push(a, copy)) {
+            free(copy);
+            fprintf(stderr, "mailvet check: out of memory\n");
+            return EXIT_RUNTIME;
+        }
+    }
+    if (ferror(stdin)) {
+        fprintf(stderr, "mailvet check: standard input: %s\n", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* O's arguments with each "-" replaced by the lines of standard input. */
+static int expand_args(const cli_opts *o, arglist *a)
+{
+    int rc = 0;
+    bool read = false;                    /* a second "-" finds stdin at its end */
+    for (int i = 0; rc == 0 && i < o->nargs; i++) {
+        if (strcmp(o->args[i], "-") != 0) {
+            if (!arg_push(a, o->args[i])) {
+                fprintf(stderr, "mailvet check: out of memory\n");
+                rc = EXIT_RUNTIME;
+            }
+        } else if (!read) {
+            read = true;
+            rc = read_stdin(a);
+        }
+    }
+    return rc;
+}
+
+static void free_args(arglist *a, const cli_opts *o)
+{
+    for (int i = 0; i < a->n; i++) {
+        bool from_argv = false;
+        for (int k = 0; k < o->nargs && !from_argv; k++)
+            from_argv = a->v[i] == o->args[k];
+        if (!from_argv)
+            free(a->v[i]);
+    }
+    free(a->v);
+}
+
+static int check_args(const cli_opts *o, const lists *l);
+
 int check_run(const cli_opts *o, const lists *l)
+{
+    bool has_stdin = false;
+    for (int i = 0; i < o->nargs; i++)
+        has_stdin |= strcmp(o->args[i], "-") == 0;
+    if (!has_stdin)
+        return check_args(o, l);
+    arglist a = {0};
+    int rc = expand_args(o, &a);
+    if (rc == 0 && a.n == 0) {
+        fprintf(stderr, "mailvet check: standard input held no address\n");
+        rc = EXIT_USAGE;
+    }
+    if (rc == 0) {
+        cli_opts copy = *o;
+        copy.args = a.v;
+        copy.nargs = a.n;
+        rc = check_args(&copy, l);
+    }
+    free_args(&a, o);
+    return rc;
+}
+
+static int check_args(const cli_opts *o, const lists *l)
 {
     result *rs = calloc((size_t)o->nargs, sizeof *rs);
     if (!rs) {

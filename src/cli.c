@@ -424,6 +424,23 @@ void cli_opts_free(cli_opts *o)
     egress_list_free(&o->routes);
 }
 
+/* getopt refused an argument: name that argument. Inside a cluster of
+ * short options ("-x@example.com") getopt has not moved past it yet. */
+static int bad_option(cli_command cmd, int argc, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (optopt > 0 && optopt < 256 && optind < argc && argv[optind][0] == '-' &&
+        argv[optind][1] != '-' && strchr(argv[optind], optopt))
+        arg = argv[optind];
+    if (strchr(arg, '@') && arg[1] != '-') {
+        fprintf(stderr, "mailvet %s: unknown option '%s' (an address that starts with '-'? put "
+                "it after --: mailvet %s [OPTIONS] -- %s)\n", command_names[cmd], arg,
+                command_names[cmd], arg);
+        return EXIT_USAGE;
+    }
+    return usage_error(cmd, "unknown option or missing value: %s", arg);
+}
+
 int cli_parse(cli_command cmd, int argc, char **argv, cli_opts *o)
 {
     defaults(cmd, o);
@@ -435,7 +452,7 @@ int cli_parse(cli_command cmd, int argc, char **argv, cli_opts *o)
             return usage_error(cmd, "%s", "--threads is not an option: the network work runs on "
                                "one event loop (use --concurrency for how many connections)");
         if (c == '?' || c == ':')
-            return usage_error(cmd, "bad option or missing value: %s", argv[optind - 1]);
+            return bad_option(cmd, argc, argv);
         if (c == 'h') {
             cli_usage(cmd);
             return EXIT_DONE;
@@ -494,7 +511,9 @@ void cli_usage(cli_command cmd)
     switch (cmd) {
     case CMD_CHECK:
         puts("Usage: mailvet check [OPTIONS] ADDRESS...\n"
-             "Verify each ADDRESS and print one verdict per address, in argument order.\n"
+             "Verify each ADDRESS and print one verdict per address, in argument order\n"
+             "(- reads addresses from standard input, one a line; -- before an address\n"
+             "that starts with -).\n"
              "\n"
              "  --json                    one JSON object per address\n"
              "  -v, --verbose             also print the SMTP transcript on stderr");

@@ -82,8 +82,18 @@ static int by_name(const csvio_row *head, const char *spec, column_choice *out,
             return 0;
         }
     }
-    snprintf(err, errlen, "no column named \"%s\" in the header (it has %zu columns)",
-             spec, head->n);
+    size_t o = (size_t)snprintf(err, errlen, "--column %s: no column of that name; the header "
+                                "has", spec);
+    for (size_t i = 0; i < head->n && o < errlen; i++) {
+        int w = snprintf(err + o, errlen - o, "%s \"%.40s\"", i ? "," : "", head->f[i].p);
+        if (w < 0 || o + (size_t)w + 8 >= errlen) {
+            snprintf(err + o, errlen - o, ", …");
+            break;
+        }
+        o += (size_t)w;
+    }
+    if (o < errlen)
+        snprintf(err + o, errlen - o, " (or give its number, --column N)");
     return -1;
 }
 
@@ -95,7 +105,8 @@ static int by_number(const csvio_row *const *rows, size_t nrows, unsigned long n
         if (rows[i]->n > widest)
             widest = rows[i]->n;
     if (n == 0 || n > widest) {
-        snprintf(err, errlen, "--column %lu: the file has %zu columns", n, widest);
+        snprintf(err, errlen, "--column %lu: the file has %zu column%s", n, widest,
+                 widest == 1 ? " (is its delimiter right? see --delimiter)" : "s");
         return -1;
     }
     out->index = n - 1;

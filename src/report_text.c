@@ -59,9 +59,16 @@ static void text_counts(const report *r, FILE *out)
 static void text_bounce(const report *r, FILE *out)
 {
     uint64_t d = r->by_status[VERDICT_DELIVERABLE];
+    uint64_t unverified = r->by_reason[REASON_UNVERIFIED];
     fprintf(out, "Expected bounce rate:\n");
-    fprintf(out, "  mail every row         about %.1f%% (at least %.1f%%: the undeliverable rows; "
-            "risky and unknown rows add uncertainty)\n", report_bounce_all(r), report_bounce_min(r));
+    if (unverified)         /* --level syntax or dns: no server was asked, no figure to give */
+        fprintf(out, "  mail every row         not measured: %" PRIu64 " rows were not checked "
+                "by SMTP (--level syntax or dns); at least %.1f%%: the undeliverable rows\n",
+                unverified, report_bounce_min(r));
+    else
+        fprintf(out, "  mail every row         about %.1f%% (at least %.1f%%: the undeliverable "
+                "rows; risky and unknown rows add uncertainty)\n", report_bounce_all(r),
+                report_bounce_min(r));
     if (d)
         fprintf(out, "  mail deliverable only  about %.1f%% (%" PRIu64 " rows; their average "
                 "bounce risk)\n", report_bounce_deliverable(r), d);

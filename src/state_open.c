@@ -584,6 +584,15 @@ static int check_identity(state *s, const state_identity *id, char *err, size_t 
     if (!w && !od[0])
         return 0;
     size_t used = 0;
+    char old_path[PATH_MAX] = "";
+    state_meta_get(s, "input_path", old_path, sizeof old_path);
+    if (w && old_path[0] && id->input_path && strcmp(old_path, id->input_path) != 0) {
+        /* Most often an OUTPUT name used again for another list. */
+        msg_add(err, errlen, &used, "%s belongs to a batch of another INPUT (%s, not %s): "
+                "rerun with --restart to discard it, or choose another -o or --state", s->path,
+                old_path, id->input_path);
+        return -1;
+    }
     if (w)
         msg_add(err, errlen, &used, "INPUT %s has changed since this batch started (%s)",
                 id->input_path ? id->input_path : "", what);

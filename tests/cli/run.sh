@@ -164,7 +164,7 @@ printf 'id,work,home\n1,w@example.com,h@example.com\n' > byname.csv
 expect_rc 0 "--column NAME" -- clean --column HOME byname.csv -o byname.out.csv
 contains byname.out.csv "1,w@example.com,h@example.com,h@example.com" "column by name, case-insensitive"
 expect_rc 2 "--column missing" -- clean --column nope byname.csv -o x.csv
-contains err.txt 'no column named "nope"' "missing column message"
+contains err.txt '--column nope: no column of that name; the header has' "missing column message"
 printf 'ann@example.com,Ann\nbob@example.com,Bob\n' > headless.csv
 expect_rc 0 "headerless" -- clean headless.csv -o headless.out.csv
 [ "$(wc -l < headless.out.csv)" -eq 2 ] && ok || bad "headerless: no header row written"

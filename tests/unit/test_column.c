@@ -90,7 +90,7 @@ static void test_explicit(void **state)
     assert_int_equal(detect(rows, 2, "3", &c, err), -1);
     assert_non_null(strstr(err, "2 columns"));
     assert_int_equal(detect(rows, 2, "office", &c, err), -1);
-    assert_non_null(strstr(err, "no column named"));
+    assert_non_null(strstr(err, "no column of that name"));
 }
 
 static void test_no_column(void **state)
