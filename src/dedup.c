@@ -58,18 +58,30 @@ static size_t gmail_local(char *local, size_t n)
     return o;
 }
 
+static bool has_high(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return true;
+    return false;
+}
+
 size_t dedup_key(const addr *a, char *buf, size_t len)
 {
-    char domain[ADDR_DOMAIN_MAX + 1];
+    char domain[ADDR_DOMAIN_MAX + 1], local[ADDR_BUF];
     if (!a || !buf || len < 2 || !fold_ascii(a->ascii_domain, domain, sizeof domain))
         return 0;
-    size_t n = a->smtputf8 ? fold_utf8(a->local, buf, len) : fold_ascii(a->local, buf, len);
-    if (!n && a->local[0])
+    size_t ln = strnlen(a->local, sizeof local);
+    if (ln == sizeof local)
         return 0;
-    if (is_gmail(domain)) {
-        n = gmail_local(buf, n);
+    memcpy(local, a->local, ln + 1);
+    if (is_gmail(domain)) {            /* before folding, which renormalises what is left */
+        ln = gmail_local(local, ln);
         strcpy(domain, "gmail.com");
     }
+    size_t n = has_high(local, ln) ? fold_utf8(local, buf, len) : fold_ascii(local, buf, len);
+    if (!n && ln)
+        return 0;
     size_t dn = strlen(domain);
     if (n + 1 + dn >= len)
         return 0;

@@ -58,6 +58,9 @@ static void test_key_gmail(void **st)
     expect_key("John.Doe+News@example.com", "john.doe+news@example.com");
     expect_key("john.doe@gmail.co.uk", "john.doe@gmail.co.uk");
     expect_key("john.doe@mail.gmail.com", "john.doe@mail.gmail.com");
+    /* a mark left after a removed dot composes with the letter before it */
+    expect_key("STRASSE.\xCC\x81+x@gmail.com", "strass\xC3\xA9@gmail.com");
+    expect_key("strass\xC3\xA9@gmail.com", "strass\xC3\xA9@gmail.com");
 }
 
 static void test_key_idn(void **st)
