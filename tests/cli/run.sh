@@ -99,6 +99,11 @@ contains basic.out.csv 'Cy,not-an-address,Paris,,undeliverable,invalid_syntax,10
 ls basic.out.csv.tmp-* >/dev/null 2>&1 && bad "temp file left behind" || ok
 contains out.txt "3 rows checked" "summary counts rows"
 contains out.txt "invalid_syntax" "summary by reason"
+printf 'email\nAnn@Example.com\n ann@example.COM\nJ.Doe+x@googlemail.com\njdoe@gmail.com\nj.doe@example.com\njdoe@example.com\n' > dup.csv
+expect_rc 0 "clean duplicates" -- clean dup.csv -o dup.out.csv
+[ "$(cut -d, -f1,16 dup.out.csv | tr '\n' ' ')" = "email,mailvet_duplicate Ann@Example.com,false ann@example.COM,true J.Doe+x@googlemail.com,false jdoe@gmail.com,true j.doe@example.com,false jdoe@example.com,false " ] \
+    && ok || bad "mailvet_duplicate at --level syntax: $(cut -d, -f1,16 dup.out.csv | tr '\n' ' ')"
+contains out.txt "Duplicates: 2 rows" "syntax summary counts duplicates"
 
 # --- input order is kept, many rows
 i=0; { echo email; while [ $i -lt 3000 ]; do echo "user$i@example.com"; i=$((i + 1)); done; } > many.csv
