@@ -67,6 +67,7 @@ struct report {
     uint64_t by_status[NSTATUS];
     uint64_t by_reason[REASON__COUNT];
     uint64_t role, free, disposable, typos;
+    uint64_t duplicates;        /* rows of a mailbox an earlier row had (never probed) */
     double risk_sum, risk_sum_deliverable;
     report_domain top[REPORT_TOP_DOMAINS];
     size_t ntop;

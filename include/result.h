@@ -29,11 +29,12 @@ typedef struct result {
     char smtp_enhanced[16];
     char smtp_text[RESULT_SMTP_TEXT_MAX + 1];
     int attempts;
+    bool duplicate;                /* a later row of a mailbox already seen (dedup.h) */
 } result;
 
 /* Number of appended mailvet_* columns, their names, and what kind of
  * value each holds (JSON writes ints and booleans bare, empty as null). */
-#define RESULT_NCOLUMNS 14
+#define RESULT_NCOLUMNS 15
 typedef enum result_kind { RESULT_TEXT, RESULT_INT, RESULT_BOOL } result_kind;
 extern const char *const result_column_names[RESULT_NCOLUMNS];
 extern const result_kind result_column_kinds[RESULT_NCOLUMNS];

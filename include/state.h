@@ -20,7 +20,13 @@
  *           email, domain, status, reason TEXT,   -- SPEC names
  *           risk INTEGER, did_you_mean TEXT, role, free, disposable INTEGER,
  *           accept_all INTEGER NULL, mx TEXT, smtp_code INTEGER,
- *           smtp_enhanced, smtp_text TEXT, attempts INTEGER)
+ *           smtp_enhanced, smtp_text TEXT, attempts INTEGER,
+ *           duplicate INTEGER)   -- 1: a later row of a mailbox (NULL: older file)
+ *   dups(row INTEGER PRIMARY KEY, first INTEGER, email, domain,
+ *        did_you_mean TEXT)
+ *     -- a later row of the mailbox first seen at row FIRST, with its own
+ *        address fields; finished (a resume skips it), and made a results
+ *        row with FIRST's verdict by state_materialise_dups at the end
  *   retries(row INTEGER PRIMARY KEY, due REAL, attempts INTEGER,
  *           email TEXT, domain TEXT, reason TEXT, smtp_code INTEGER,
  *           smtp_enhanced TEXT, smtp_text TEXT, mx TEXT, answers INTEGER)
@@ -73,7 +79,7 @@ int state_meta_set(state *s, const char *key, const char *value);
 bool state_meta_get(state *s, const char *key, char *buf, size_t len);
 
 /* Resume: which rows are finished, as a bitmap of NBITS bits (malloc'd,
- * the caller frees it); bit i set = row i has a result. */
+ * the caller frees it); bit i set = row i has a result or is a duplicate. */
 int state_finished_rows(state *s, uint8_t **bitmap, uint64_t *nbits);
 
 /* Resume: the rows waiting for a retry, in row order. */
@@ -99,7 +105,14 @@ state_cursor *state_results(state *s);
 int state_cursor_next(state_cursor *c, uint64_t *row, result *r);
 void state_cursor_free(state_cursor *c);
 
+/* Rows finished: results, and duplicates not yet materialised. */
 uint64_t state_count_results(state *s);
+
+/* Once every row is finished (writer stopped): each duplicate becomes a
+ * results row with its own email, domain and suggestion and its first
+ * row's verdict, attempts 0, duplicate 1. Idempotent. The number of rows
+ * written, or -1 with ERR. */
+int64_t state_materialise_dups(state *s, char *err, size_t errlen);
 
 /* ---- the writer thread ---- */
 
@@ -114,6 +127,10 @@ void state_put_result(state_writer *w, uint64_t row, const char *domain, const r
 /* ATTEMPTS: the retry number; LAST->attempts: mailvet_attempts so far. */
 void state_put_retry(state_writer *w, uint64_t row, double due, int attempts, const char *email,
                      const char *domain, const result *last);
+/* ROW is a later row of the mailbox first seen at FIRST: OWN holds its own
+ * screen result (email, did_you_mean), DOMAIN its A-label domain. */
+void state_put_dup(state_writer *w, uint64_t row, uint64_t first, const char *domain,
+                   const result *own);
 void state_put_domain(state_writer *w, const char *domain, result_tri accept_all, const char *mx);
 void state_put_host(state_writer *w, const char *host, const char *ip, int sessions, int timeouts,
                     int blocks, int rcpt_cap, int last_code, const char *last_enhanced,

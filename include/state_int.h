@@ -41,4 +41,7 @@ int state_prepare(state *s, sqlite3_stmt **st, const char *sql);
  * NULL, its writer owns the connection, or SQL does not prepare. */
 int state_query(state *s, sqlite3_stmt **st, const char *sql);
 
+/* Does TABLE of S's database have COLUMN? (older state files lack some) */
+bool state_has_column(state *s, const char *table, const char *column);
+
 #endif

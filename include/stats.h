@@ -11,6 +11,7 @@ typedef struct batch_stats {
     uint64_t rows;                       /* data rows (header excluded) */
     uint64_t by_reason[REASON__COUNT];
     uint64_t role, free, disposable, suggestions;
+    uint64_t duplicates;                 /* rows of a mailbox seen on an earlier row */
     uint64_t no_email_cell;              /* rows too short to hold the email column */
     uint64_t long_rows;                  /* rows with more fields than the header */
     uint64_t bytes;                      /* input bytes read */

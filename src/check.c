@@ -12,6 +12,7 @@
 
 #include <uv.h>
 
+#include "dedup.h"
 #include "engine_uv.h"
 #include "json.h"
 #include "result.h"
@@ -41,9 +42,9 @@ static void print_line(const char *const *cells, const int *widths, int n)
 
 static void flags_text(const result *r, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s%s%s%s", r->role ? "role " : "", r->free ? "free " : "",
+    snprintf(buf, len, "%s%s%s%s%s", r->role ? "role " : "", r->free ? "free " : "",
              r->disposable ? "disposable " : "",
-             r->accept_all == TRI_TRUE ? "accept_all " : "");
+             r->accept_all == TRI_TRUE ? "accept_all " : "", r->duplicate ? "duplicate " : "");
     size_t n = strlen(buf);
     if (n)
         buf[n - 1] = '\0';
@@ -198,7 +199,36 @@ static int verify(const cli_opts *o, const bool *need, const addr *as, result *r
     return c.failed ? EXIT_RUNTIME : 0;
 }
 
-/* Screen every address, then verify the ones that need the network. */
+/* DUP[i] = the first argument of the same mailbox as argument i, or -1;
+ * false when out of memory. */
+static bool find_duplicates(int n, const result *rs, const addr *as, int *dup)
+{
+    dedup *d = dedup_new();
+    char key[DEDUP_KEY_MAX];
+    for (int i = 0; d && i < n; i++) {
+        uint64_t first;
+        size_t len = rs[i].email[0] ? dedup_key(&as[i], key, sizeof key) : 0;
+        dup[i] = len && dedup_seen(d, key, len, (uint64_t)i, &first) ? (int)first : -1;
+    }
+    bool ok = d != NULL;
+    dedup_free(d);
+    return ok;
+}
+
+/* R, a later argument of FIRST's mailbox, takes FIRST's verdict; its own
+ * address fields stay. */
+static void take_verdict(result *r, const result *first)
+{
+    result own = *r;
+    *r = *first;
+    memcpy(r->email, own.email, sizeof r->email);
+    memcpy(r->did_you_mean, own.did_you_mean, sizeof r->did_you_mean);
+    r->attempts = 0;             /* never asked */
+    r->duplicate = true;
+}
+
+/* Screen every address, then verify the ones that need the network, each
+ * mailbox once. */
 static int verify_all(const cli_opts *o, const lists *l, result *rs)
 {
     addr_opts ao;
@@ -206,23 +236,37 @@ static int verify_all(const cli_opts *o, const lists *l, result *rs)
     screen *s = screen_new(l, &ao);
     bool *need = calloc((size_t)o->nargs, sizeof *need);
     addr *as = calloc((size_t)o->nargs, sizeof *as);
-    if (!s || !need || !as) {
+    int *dup = calloc((size_t)o->nargs, sizeof *dup);
+    if (!s || !need || !as || !dup) {
         fprintf(stderr, "mailvet check: out of memory\n");
         screen_free(s);
         free(need);
         free(as);
+        free(dup);
         return EXIT_RUNTIME;
     }
     bool syntax_only = o->level == LEVEL_SYNTAX, any = false;
-    for (int i = 0; i < o->nargs; i++) {
+    for (int i = 0; i < o->nargs; i++)
         need[i] = screen_address(s, o->args[i], strlen(o->args[i]), syntax_only, &rs[i], &as[i]) &&
                   !syntax_only;
+    int rc = 0;
+    if (!find_duplicates(o->nargs, rs, as, dup)) {
+        fprintf(stderr, "mailvet check: out of memory\n");
+        rc = EXIT_RUNTIME;
+    }
+    for (int i = 0; i < o->nargs; i++) {
+        need[i] = need[i] && dup[i] < 0;     /* one probe per mailbox */
         any |= need[i];
     }
-    int rc = any ? verify(o, need, as, rs) : 0;
+    if (rc == 0 && any)
+        rc = verify(o, need, as, rs);
+    for (int i = 0; rc == 0 && i < o->nargs; i++)
+        if (dup[i] >= 0)
+            take_verdict(&rs[i], &rs[dup[i]]);
     screen_free(s);
     free(need);
     free(as);
+    free(dup);
     return rc;
 }
 

@@ -41,6 +41,7 @@
 #include "batch.h"
 #include "column.h"
 #include "csvio.h"
+#include "dedup.h"
 #include "output.h"
 #include "report.h"
 #include "sanity.h"
@@ -103,6 +104,7 @@ typedef struct clean_ctx {
     uint8_t *skip;            /* rows finished or waiting in the retry table */
     uint64_t nskip;
     retry_load *retries;      /* rows an earlier run left waiting */
+    dedup *idx;               /* mailboxes seen so far → their first row */
     /* the results the output pass writes beside INPUT's rows */
     output_result_fn next;
     void *next_ud;
@@ -308,13 +310,25 @@ static int each_row(clean_ctx *c, int (*fn)(clean_ctx *c, const csvio_row *row, 
 
 /* ---- --level syntax: one pass ---- */
 
+/* Is the valid address A (row I) a mailbox an earlier row had? *FIRST:
+ * that row. Every row with a valid address goes through here in row order,
+ * finished ones too, so a resumed run rebuilds the same index. */
+static bool duplicate_of(clean_ctx *c, const result *r, const addr *a, uint64_t i,
+                         uint64_t *first)
+{
+    char key[DEDUP_KEY_MAX];
+    size_t n = r->email[0] ? dedup_key(a, key, sizeof key) : 0;
+    return n && dedup_seen(c->idx, key, n, i, first);
+}
+
 static int syntax_row(clean_ctx *c, const csvio_row *row, uint64_t i)
 {
-    (void)i;
     result r;
     addr a;
+    uint64_t first;
     const csvio_field *cell = email_cell(c, row);
     screen_address(c->scr, cell ? cell->p : "", cell ? cell->len : 0, true, &r, &a);
+    r.duplicate = duplicate_of(c, &r, &a, i, &first);   /* same verdict: it is the address's */
     output_row(c->out, row, &r);
     return 0;
 }
@@ -324,6 +338,8 @@ static int run_syntax(clean_ctx *c)
     int rc;
     if ((rc = open_input(c)) || (rc = detect(c)) || (rc = sanity(c)))
         return rc;
+    if (!(c->idx = dedup_new()))
+        return fail("out of memory", NULL, EXIT_RUNTIME);
     output_shape shape = {c->width, c->col.index, &c->st, .keep = c->o->keep,
                           .split_dir = c->o->split_dir};
     char err[PATH_MAX + 256];
@@ -453,12 +469,20 @@ static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
 {
     if ((i & (PROGRESS_EVERY - 1)) == 0)
         batch_count(c->b, NULL, i, csvio_bytes_read(c->in));
-    if (skipped(c, i))
-        return 0;
+    bool done = skipped(c, i);
     result r;
     addr a;
+    uint64_t first;
     bool net = screen_row(c, row, &r, &a);
     if (other_shard(c, &r, &a))
+        return 0;
+    if (duplicate_of(c, &r, &a, i, &first)) {   /* never probed: takes FIRST's verdict */
+        if (!done)
+            state_put_dup(c->w, i, first, a.ascii_domain, &r);
+        batch_count(c->b, NULL, i + 1, csvio_bytes_read(c->in));
+        return 0;
+    }
+    if (done)
         return 0;
     if (!net) {
         state_put_result(c->w, i, r.email[0] ? a.ascii_domain : "", &r);   /* no network needed */
@@ -652,6 +676,8 @@ static int run_network(clean_ctx *c)
                 c->state_path, (unsigned long long)state_count_results(c->db));
     retry_load rl = {0};
     known_load kl = {0};
+    if (!(c->idx = dedup_new()))
+        return fail("out of memory", NULL, EXIT_RUNTIME);
     double t0 = now();
     if ((rc = load_resume(c, &rl, &kl)) == 0)
         rc = run_batch(c, &rl, &kl);
@@ -661,6 +687,9 @@ static int run_network(clean_ctx *c)
     state_meta_set(c->db, "elapsed_s", buf);
     if (rc)
         return rc;
+    char err[512];
+    if (state_materialise_dups(c->db, err, sizeof err) < 0)   /* duplicates take their verdicts */
+        return fail("cannot write the state file", err, EXIT_RUNTIME);
     meta_set_u64(c->db, "rows_total", state_count_results(c->db));
     meta_set_u64(c->db, "finished_at", (uint64_t)time(NULL));
     return write_output_from_state(c);
@@ -706,6 +735,7 @@ static void cleanup(clean_ctx *c)
     for (size_t i = 0; i < c->nsample; i++)
         free(c->sample[i]);
     output_free(c->out);
+    dedup_free(c->idx);
     csvio_close(c->in);
     screen_free(c->scr);
     if (c->db)

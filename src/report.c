@@ -58,6 +58,7 @@ void report_from_stats(report *r, const batch_stats *st)
     r->free = st->free;
     r->disposable = st->disposable;
     r->typos = st->suggestions;
+    r->duplicates = st->duplicates;
     r->elapsed = st->elapsed;
     r->no_email_cell = st->no_email_cell;
     r->long_rows = st->long_rows;

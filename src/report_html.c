@@ -391,6 +391,8 @@ static void html_flags(const report *r, FILE *out)
             report_num(b, r->disposable));
     fprintf(out, "<tr><td>Likely typos (did you mean…)</td><td class=\"n\">%s</td></tr>",
             report_num(b, r->typos));
+    fprintf(out, "<tr><td>Duplicates (same mailbox as an earlier row; not probed again)</td>"
+            "<td class=\"n\" id=\"duplicates\">%s</td></tr>", report_num(b, r->duplicates));
     if (r->retries_used >= 0)
         fprintf(out, "<tr><td>Retries used (greylisting, 4xx)</td>"
                 "<td class=\"n\" id=\"retries\">%s</td></tr>", report_num(b, (uint64_t)r->retries_used));

@@ -86,6 +86,7 @@ static void json_counts(const report *r, FILE *out)
                 r->by_reason[i]);
     fprintf(out, "},\"flags\":{\"role\":%" PRIu64 ",\"free\":%" PRIu64 ",\"disposable\":%"
             PRIu64 ",\"did_you_mean\":%" PRIu64 "}", r->role, r->free, r->disposable, r->typos);
+    fprintf(out, ",\"duplicates\":%" PRIu64, r->duplicates);
     fprintf(out, ",\"bounce\":{\"all_rows_min_pct\":%.2f,\"all_rows_expected_pct\":%.2f,"
             "\"deliverable_rows\":%" PRIu64 ",\"deliverable_only_expected_pct\":",
             report_bounce_min(r), report_bounce_all(r), r->by_status[VERDICT_DELIVERABLE]);

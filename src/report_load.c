@@ -301,10 +301,26 @@ static int load_retry_queue(loader *l)
     return finish(l, st, rc);
 }
 
+/* Duplicates: every one known, materialised (in results) or not yet. */
+static int load_duplicates(loader *l)
+{
+    sqlite3_stmt *st;
+    if (prep(l, "SELECT count(*) FROM dups", true, &st))
+        return -1;
+    if (!st)
+        return 0;                     /* a state from before duplicates were marked */
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        l->r->duplicates = (uint64_t)sqlite3_column_int64(st, 0);
+        rc = sqlite3_step(st);
+    }
+    return finish(l, st, rc);
+}
+
 static int load_all(loader *l)
 {
     if (check_format(l) || load_meta(l) || load_counts(l) || load_top_domains(l) ||
-        load_accept_all(l) || load_hosts(l) || load_retry_queue(l))
+        load_accept_all(l) || load_hosts(l) || load_retry_queue(l) || load_duplicates(l))
         return -1;
     return 0;
 }

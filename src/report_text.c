@@ -143,6 +143,8 @@ static void text_hosts(const report *r, FILE *out)
 
 static void text_run(const report *r, FILE *out)
 {
+    fprintf(out, "Duplicates: %" PRIu64 " rows (same mailbox as an earlier row; not probed "
+            "again)\n", r->duplicates);
     fprintf(out, "Flags: %" PRIu64 " role, %" PRIu64 " free provider, %" PRIu64 " disposable, %"
             PRIu64 " likely typos\n", r->role, r->free, r->disposable, r->typos);
     if (r->retries_used >= 0)

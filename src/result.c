@@ -7,13 +7,13 @@ const char *const result_column_names[RESULT_NCOLUMNS] = {
     "mailvet_email", "mailvet_status", "mailvet_reason", "mailvet_risk",
     "mailvet_did_you_mean", "mailvet_role", "mailvet_free", "mailvet_disposable",
     "mailvet_accept_all", "mailvet_mx", "mailvet_smtp_code",
-    "mailvet_smtp_enhanced", "mailvet_smtp_text", "mailvet_attempts",
+    "mailvet_smtp_enhanced", "mailvet_smtp_text", "mailvet_attempts", "mailvet_duplicate",
 };
 
 const result_kind result_column_kinds[RESULT_NCOLUMNS] = {
     RESULT_TEXT, RESULT_TEXT, RESULT_TEXT, RESULT_INT, RESULT_TEXT, RESULT_BOOL,
     RESULT_BOOL, RESULT_BOOL, RESULT_BOOL, RESULT_TEXT, RESULT_INT, RESULT_TEXT,
-    RESULT_TEXT, RESULT_INT,
+    RESULT_TEXT, RESULT_INT, RESULT_BOOL,
 };
 
 void result_init(result *r)
@@ -29,6 +29,7 @@ void result_init(result *r)
     r->smtp_enhanced[0] = '\0';
     r->smtp_text[0] = '\0';
     r->attempts = 0;
+    r->duplicate = false;
 }
 
 static size_t put_str(char *buf, size_t buflen, const char *s)
@@ -81,6 +82,7 @@ size_t result_column(const result *r, int i, char *buf, size_t buflen)
     case 11: return put_str(buf, buflen, r->smtp_enhanced);
     case 12: return put_str(buf, buflen, r->smtp_text);
     case 13: return put_int(buf, buflen, r->attempts);
+    case 14: return put_str(buf, buflen, bool_name(r->duplicate));
     default: return put_str(buf, buflen, "");
     }
 }

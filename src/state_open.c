@@ -44,7 +44,11 @@ static const char schema_sql[] =
     "CREATE TABLE results(row INTEGER PRIMARY KEY, email TEXT, domain TEXT, status TEXT,"
     " reason TEXT, risk INTEGER, did_you_mean TEXT, role INTEGER, free INTEGER,"
     " disposable INTEGER, accept_all INTEGER NULL, mx TEXT, smtp_code INTEGER,"
-    " smtp_enhanced TEXT, smtp_text TEXT, attempts INTEGER);"
+    " smtp_enhanced TEXT, smtp_text TEXT, attempts INTEGER, duplicate INTEGER);"
+    /* rows of a mailbox seen on an earlier row (dedup.h): FIRST is that
+     * row; the row's own address fields, its verdict is FIRST's */
+    "CREATE TABLE dups(row INTEGER PRIMARY KEY, first INTEGER, email TEXT, domain TEXT,"
+    " did_you_mean TEXT);"
     /* retries.attempts is the retry number (4xx answers so far); answers is
      * the address's mailvet_attempts so far, which a dropped session does
      * not raise, so the two can differ. */
@@ -603,17 +607,33 @@ static int check_identity(state *s, const state_identity *id, char *err, size_t 
     return -1;
 }
 
-/* A state written before retries had an answers column gets one; its NULLs
- * read as the retry number, which was the attempt count then. */
-static int add_answers_column(state *s, char *err, size_t errlen)
+bool state_has_column(state *s, const char *table, const char *column)
 {
     sqlite3_stmt *st = NULL;
     bool has = false;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM pragma_table_info('retries') WHERE name = 'answers'",
-                           -1, &st, NULL) == SQLITE_OK)
+    if (s && !s->writer &&
+        sqlite3_prepare_v2(s->db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
         has = sqlite3_step(st) == SQLITE_ROW;
+    }
     sqlite3_finalize(st);
-    if (has || state_exec(s->db, "ALTER TABLE retries ADD COLUMN answers INTEGER") == SQLITE_OK)
+    return has;
+}
+
+/* A state written by an older mailvet gets what this one writes: retries'
+ * answers column (its NULLs read as the retry number, which was the
+ * attempt count then), results' duplicate column (NULL reads as false)
+ * and the dups table. */
+static int upgrade_schema(state *s, char *err, size_t errlen)
+{
+    if ((state_has_column(s, "retries", "answers") ||
+         state_exec(s->db, "ALTER TABLE retries ADD COLUMN answers INTEGER") == SQLITE_OK) &&
+        (state_has_column(s, "results", "duplicate") ||
+         state_exec(s->db, "ALTER TABLE results ADD COLUMN duplicate INTEGER") == SQLITE_OK) &&
+        state_exec(s->db, "CREATE TABLE IF NOT EXISTS dups(row INTEGER PRIMARY KEY, first INTEGER,"
+                          " email TEXT, domain TEXT, did_you_mean TEXT)") == SQLITE_OK)
         return 0;
     state_seterr(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
     return -1;
@@ -635,7 +655,7 @@ static int setup(state *s, const state_identity *id, char *err, size_t errlen)
     }
     if (!id)
         return 0;
-    if (check_identity(s, id, err, errlen) || add_answers_column(s, err, errlen))
+    if (check_identity(s, id, err, errlen) || upgrade_schema(s, err, errlen))
         return -1;
     /* Same content under another name (the file was moved): follow it. */
     char old[PATH_MAX] = "";

@@ -1,5 +1,5 @@
 /* state_resume.c — reading a state back: for a resumed run the finished
- * rows (a bitmap), the retry queue and what was learned of domains; for the
+ * rows (a bitmap: results and duplicates), the retry queue and what was learned of domains; for the
  * output pass the results in row order (a cursor); the result count.
  *
  * Ownership: bitmaps from state_finished_rows() belong to the caller; a
@@ -19,7 +19,7 @@
 
 static const char result_cols[] =
     "row, email, reason, risk, did_you_mean, role, free, disposable, accept_all, mx,"
-    " smtp_code, smtp_enhanced, smtp_text, attempts";
+    " smtp_code, smtp_enhanced, smtp_text, attempts, %s";
 
 struct state_cursor {
     sqlite3_stmt *st;
@@ -47,7 +47,9 @@ int state_finished_rows(state *s, uint8_t **bitmap, uint64_t *nbits)
     sqlite3_stmt *st = NULL;
     *bitmap = NULL;
     *nbits = 0;
-    if (state_query(s, &st, "SELECT max(row) FROM results") || sqlite3_step(st) != SQLITE_ROW) {
+    if (state_query(s, &st, "SELECT max(m) FROM (SELECT max(row) AS m FROM results"
+                            " UNION ALL SELECT max(row) FROM dups)") ||
+        sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
         return -1;
     }
@@ -60,7 +62,8 @@ int state_finished_rows(state *s, uint8_t **bitmap, uint64_t *nbits)
         return -1;
     uint64_t n = (uint64_t)(max + 1);
     uint8_t *bm = calloc(n / 8 + 1, 1);
-    if (!bm || state_query(s, &st, "SELECT row FROM results WHERE row >= 0")) {
+    if (!bm || state_query(s, &st, "SELECT row FROM results WHERE row >= 0"
+                                   " UNION ALL SELECT row FROM dups WHERE row >= 0")) {
         free(bm);
         return -1;
     }
@@ -156,8 +159,11 @@ int state_each_domain(state *s, int (*fn)(void *ud, const char *domain, result_t
 
 state_cursor *state_results(state *s)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT %s FROM results ORDER BY row", result_cols);
+    char cols[256], sql[320];
+    /* a state from before duplicates were marked has no such column */
+    snprintf(cols, sizeof cols, result_cols,
+             state_has_column(s, "results", "duplicate") ? "duplicate" : "0");
+    snprintf(sql, sizeof sql, "SELECT %s FROM results ORDER BY row", cols);
     state_cursor *c = calloc(1, sizeof *c);
     if (!c || state_query(s, &c->st, sql)) {
         free(c);
@@ -196,6 +202,7 @@ int state_cursor_next(state_cursor *c, uint64_t *row, result *r)
     state_col_str(st, 11, r->smtp_enhanced, sizeof r->smtp_enhanced);
     state_col_str(st, 12, r->smtp_text, sizeof r->smtp_text);
     r->attempts = sqlite3_column_int(st, 13);
+    r->duplicate = sqlite3_column_int(st, 14) != 0;
     return 1;
 }
 
@@ -211,7 +218,12 @@ uint64_t state_count_results(state *s)
 {
     sqlite3_stmt *st = NULL;
     uint64_t n = 0;
-    if (state_query(s, &st, "SELECT count(*) FROM results") == 0 && sqlite3_step(st) == SQLITE_ROW)
+    /* duplicates count once they are known, before they are materialised */
+    bool dups = state_has_column(s, "dups", "row");
+    if (state_query(s, &st, dups ? "SELECT (SELECT count(*) FROM results) + (SELECT count(*) FROM"
+                                   " dups WHERE row NOT IN (SELECT row FROM results))"
+                                 : "SELECT count(*) FROM results") == 0 &&
+        sqlite3_step(st) == SQLITE_ROW)
         n = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return n;

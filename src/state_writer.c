@@ -40,7 +40,7 @@ static int64_t now_ns(void)
  * are applied inside one open transaction, committed every COMMIT_NS and
  * on stop. */
 
-typedef enum rec_type { REC_RESULT, REC_RETRY, REC_DOMAIN, REC_HOST, REC_META } rec_type;
+typedef enum rec_type { REC_RESULT, REC_RETRY, REC_DOMAIN, REC_HOST, REC_META, REC_DUP } rec_type;
 
 /* String slots of a record (their meaning depends on the type). */
 enum { SL_EMAIL, SL_DOMAIN, SL_DYM, SL_MX, SL_ENH, SL_TEXT, SL_COUNT };
@@ -51,7 +51,7 @@ enum { SL_EMAIL, SL_DOMAIN, SL_DYM, SL_MX, SL_ENH, SL_TEXT, SL_COUNT };
 
 /* Integer slots. */
 enum { IN_REASON, IN_RISK, IN_ROLE, IN_FREE, IN_DISPOSABLE, IN_ACCEPT_ALL, IN_CODE,
-       IN_ATTEMPTS, IN_ANSWERS, IN_COUNT };
+       IN_ATTEMPTS, IN_ANSWERS, IN_DUPLICATE, IN_COUNT };
 #define IN_SESSIONS IN_RISK
 #define IN_TIMEOUTS IN_ROLE
 #define IN_BLOCKS IN_FREE
@@ -60,6 +60,7 @@ enum { IN_REASON, IN_RISK, IN_ROLE, IN_FREE, IN_DISPOSABLE, IN_ACCEPT_ALL, IN_CO
 typedef struct rec {
     rec_type type;
     int64_t row;
+    int64_t first;                           /* REC_DUP: the mailbox's first row */
     double due;
     int n[IN_COUNT];
     uint32_t off[SL_COUNT], len[SL_COUNT];   /* into the batch's text */
@@ -72,10 +73,10 @@ typedef struct batch {
     size_t text_len;
 } batch;
 
-enum { ST_RESULT, ST_DEL_RETRY, ST_RETRY, ST_DOMAIN, ST_HOST, ST_META, ST_COUNT };
+enum { ST_RESULT, ST_DEL_RETRY, ST_RETRY, ST_DOMAIN, ST_HOST, ST_META, ST_DUP, ST_COUNT };
 
 static const char *const writer_sql[ST_COUNT] = {
-    [ST_RESULT] = "INSERT OR REPLACE INTO results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_RESULT] = "INSERT OR REPLACE INTO results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_DEL_RETRY] = "DELETE FROM retries WHERE row = ?",
     [ST_RETRY] = "INSERT OR REPLACE INTO retries(row, due, attempts, email, domain, reason,"
                  " smtp_code, smtp_enhanced, smtp_text, mx, answers) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
@@ -85,6 +86,7 @@ static const char *const writer_sql[ST_COUNT] = {
                   " mx = CASE WHEN excluded.mx <> '' THEN excluded.mx ELSE mx END",
     [ST_HOST] = "INSERT OR REPLACE INTO hosts VALUES(?,?,?,?,?,?,?,?,?)",
     [ST_META] = "INSERT OR REPLACE INTO meta VALUES(?, ?)",
+    [ST_DUP] = "INSERT OR REPLACE INTO dups VALUES(?, ?, ?, ?, ?)",
 };
 
 struct state_writer {
@@ -187,8 +189,24 @@ void state_put_result(state_writer *w, uint64_t row, const char *domain, const r
     int n[IN_COUNT] = {[IN_REASON] = (int)r->reason, [IN_RISK] = r->risk, [IN_ROLE] = r->role,
                        [IN_FREE] = r->free, [IN_DISPOSABLE] = r->disposable,
                        [IN_ACCEPT_ALL] = r->accept_all, [IN_CODE] = r->smtp_code,
-                       [IN_ATTEMPTS] = r->attempts};
+                       [IN_ATTEMPTS] = r->attempts, [IN_DUPLICATE] = r->duplicate};
     memcpy(x->n, n, sizeof n);
+    put_strs(w, x, &v);
+    put_end(w);
+}
+
+void state_put_dup(state_writer *w, uint64_t row, uint64_t first, const char *domain,
+                   const result *own)
+{
+    strs v = {0};
+    strs_set(&v, SL_EMAIL, own->email, sizeof own->email);
+    strs_set(&v, SL_DOMAIN, domain, ADDR_BUF);
+    strs_set(&v, SL_DYM, own->did_you_mean, sizeof own->did_you_mean);
+    if (!put_begin(w, v.total))
+        return;
+    rec *x = put_rec(w, REC_DUP);
+    x->row = (int64_t)row;
+    x->first = (int64_t)first;
     put_strs(w, x, &v);
     put_end(w);
 }
@@ -299,6 +317,14 @@ static int step(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static int delete_retry(state_writer *w, int64_t row)
+{
+    if (!w->retries_seen)       /* no retry was ever stored: nothing to delete */
+        return 0;
+    sqlite3_bind_int64(w->st[ST_DEL_RETRY], 1, row);
+    return step(w->st[ST_DEL_RETRY]);
+}
+
 static int write_result(state_writer *w, const batch *b, const rec *r)
 {
     sqlite3_stmt *st = w->st[ST_RESULT];
@@ -319,12 +345,23 @@ static int write_result(state_writer *w, const batch *b, const rec *r)
     bind_str(st, 14, b, r, SL_ENH);
     bind_str(st, 15, b, r, SL_TEXT);
     sqlite3_bind_int(st, 16, r->n[IN_ATTEMPTS]);
+    sqlite3_bind_int(st, 17, r->n[IN_DUPLICATE] != 0);
     if (step(st))
         return -1;
-    if (!w->retries_seen)       /* no retry was ever stored: nothing to delete */
-        return 0;
-    sqlite3_bind_int64(w->st[ST_DEL_RETRY], 1, r->row);
-    return step(w->st[ST_DEL_RETRY]);
+    return delete_retry(w, r->row);
+}
+
+static int write_dup(state_writer *w, const batch *b, const rec *r)
+{
+    sqlite3_stmt *st = w->st[ST_DUP];
+    sqlite3_bind_int64(st, 1, r->row);
+    sqlite3_bind_int64(st, 2, r->first);
+    bind_str(st, 3, b, r, SL_EMAIL);
+    bind_str(st, 4, b, r, SL_DOMAIN);
+    bind_str(st, 5, b, r, SL_DYM);
+    if (step(st))
+        return -1;
+    return delete_retry(w, r->row);   /* a row finished as a duplicate waits for nothing */
 }
 
 static int write_retry(state_writer *w, const batch *b, const rec *r)
@@ -382,7 +419,7 @@ static int write_batch(state_writer *w, const batch *b)
 {
     static int (*const fns[])(state_writer *, const batch *, const rec *) = {
         [REC_RESULT] = write_result, [REC_RETRY] = write_retry, [REC_DOMAIN] = write_domain,
-        [REC_HOST] = write_host, [REC_META] = write_meta,
+        [REC_HOST] = write_host, [REC_META] = write_meta, [REC_DUP] = write_dup,
     };
     for (size_t i = 0; i < b->n; i++)
         if (fns[b->recs[i].type](w, b, &b->recs[i]) != 0)

@@ -9,4 +9,5 @@ void stats_add(batch_stats *st, const result *r)
     st->free += r->free;
     st->disposable += r->disposable;
     st->suggestions += r->did_you_mean[0] != '\0';
+    st->duplicates += r->duplicate;
 }

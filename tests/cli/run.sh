@@ -28,7 +28,7 @@ same() {
     if cmp -s "$1" "$2"; then ok; else bad "$3: $1 differs from $2"; diff "$1" "$2" | head -20; fi
 }
 clean() { "$BIN" clean --level syntax "$@"; }
-HDR=mailvet_email,mailvet_status,mailvet_reason,mailvet_risk,mailvet_did_you_mean,mailvet_role,mailvet_free,mailvet_disposable,mailvet_accept_all,mailvet_mx,mailvet_smtp_code,mailvet_smtp_enhanced,mailvet_smtp_text,mailvet_attempts
+HDR=mailvet_email,mailvet_status,mailvet_reason,mailvet_risk,mailvet_did_you_mean,mailvet_role,mailvet_free,mailvet_disposable,mailvet_accept_all,mailvet_mx,mailvet_smtp_code,mailvet_smtp_enhanced,mailvet_smtp_text,mailvet_attempts,mailvet_duplicate
 
 # --- commands, help, exit codes
 expect_rc 0 "--version" -- "$BIN" --version
@@ -99,6 +99,11 @@ contains basic.out.csv 'Cy,not-an-address,Paris,,undeliverable,invalid_syntax,10
 ls basic.out.csv.tmp-* >/dev/null 2>&1 && bad "temp file left behind" || ok
 contains out.txt "3 rows checked" "summary counts rows"
 contains out.txt "invalid_syntax" "summary by reason"
+printf 'email\nAnn@Example.com\n ann@example.COM\nJ.Doe+x@googlemail.com\njdoe@gmail.com\nj.doe@example.com\njdoe@example.com\n' > dup.csv
+expect_rc 0 "clean duplicates" -- clean dup.csv -o dup.out.csv
+[ "$(cut -d, -f1,16 dup.out.csv | tr '\n' ' ')" = "email,mailvet_duplicate Ann@Example.com,false ann@example.COM,true J.Doe+x@googlemail.com,false jdoe@gmail.com,true j.doe@example.com,false jdoe@example.com,false " ] \
+    && ok || bad "mailvet_duplicate at --level syntax: $(cut -d, -f1,16 dup.out.csv | tr '\n' ' ')"
+contains out.txt "Duplicates: 2 rows" "syntax summary counts duplicates"
 
 # --- input order is kept, many rows
 i=0; { echo email; while [ $i -lt 3000 ]; do echo "user$i@example.com"; i=$((i + 1)); done; } > many.csv

@@ -29,7 +29,7 @@ FUZZ_HFLAGS   := -O1 -g $(FUZZ_SAN) -Wall -Wextra -Werror
 FUZZ_HDRS     := $(FUZZ_DIR)/fuzz.h $(wildcard include/*.h) $(wildcard tests/mailsim/*.h)
 
 # What each target links, and its libraries.
-fuzz_addr_SRC       := src/addr.c
+fuzz_addr_SRC       := src/addr.c src/dedup.c
 fuzz_addr_LIBS      := -lidn2 -lunistring
 fuzz_smtp_reply_SRC := src/smtp_reply.c
 fuzz_ehlo_SRC       := src/smtp_reply.c

@@ -5,7 +5,11 @@
  * (email = local "@" domain), lengths stay within RFC 5321 limits, the
  * A-label domain is lower-case LDH with sane labels, the smtputf8 flag
  * matches the local part, and parsing is idempotent: the normalised email
- * (and local@ascii_domain) parse again to the very same result.
+ * (and local@ascii_domain) parse again to the very same result. Its
+ * mailbox key (src/dedup.c) always fits, ends in "@" and the lower-case
+ * A-label domain (gmail.com for googlemail.com), and does not change when
+ * the address is written in upper case or (unquoted) when the key itself
+ * is keyed.
  */
 #include "fuzz.h"
 
@@ -14,6 +18,7 @@
 #include <unistr.h>
 
 #include "addr.h"
+#include "dedup.h"
 
 static bool has_high(const char *s)
 {
@@ -83,6 +88,38 @@ static bool known_alabel_bug(const addr *a)
 #endif
 }
 
+/* The key of A, and the keys of its upper-case spelling and of the key
+ * itself when those parse, are one and the same. */
+static void check_key(const addr *a, const addr_opts *o)
+{
+    char key[DEDUP_KEY_MAX], again[DEDUP_KEY_MAX], up[ADDR_BUF];
+    size_t n = dedup_key(a, key, sizeof key);
+    FUZZ_CHECK(n > 0 && n == strlen(key));
+    const char *at = strrchr(key, '@');
+    FUZZ_CHECK(at != NULL);
+    char dom[ADDR_DOMAIN_MAX + 1];   /* lower case ("[IPv6:…]" literals have upper case) */
+    size_t i = 0;
+    for (; a->ascii_domain[i]; i++)
+        dom[i] = (char)(a->ascii_domain[i] >= 'A' && a->ascii_domain[i] <= 'Z'
+                            ? a->ascii_domain[i] + 32 : a->ascii_domain[i]);
+    dom[i] = '\0';
+    bool gmail = strcmp(dom, "gmail.com") == 0 || strcmp(dom, "googlemail.com") == 0;
+    FUZZ_CHECK(strcmp(at + 1, gmail ? "gmail.com" : dom) == 0);
+    size_t len = strlen(a->email);
+    for (size_t i = 0; i <= len; i++)
+        up[i] = (char)(a->email[i] >= 'a' && a->email[i] <= 'z' ? a->email[i] - 32 : a->email[i]);
+    addr b;
+    if (addr_parse(up, len, o, &b) == ADDR_OK) {
+        FUZZ_CHECK(dedup_key(&b, again, sizeof again) == n);
+        FUZZ_CHECK(strcmp(again, key) == 0);
+    }
+    /* a quoted local part's key keeps its quotes: it parses back unquoted */
+    if (a->local[0] != '"' && addr_parse(key, n, o, &b) == ADDR_OK) {
+        FUZZ_CHECK(dedup_key(&b, again, sizeof again) == n);
+        FUZZ_CHECK(strcmp(again, key) == 0);
+    }
+}
+
 static void check_same(const addr *a, const addr *b)
 {
     FUZZ_CHECK(strcmp(a->email, b->email) == 0);
@@ -111,6 +148,7 @@ static void check_ok(const addr *a, const addr_opts *o)
     /* The U-label form is the A-label form when that is plain ASCII. */
     if (!strstr(a->ascii_domain, "xn--"))
         FUZZ_CHECK(strcmp(a->domain, a->ascii_domain) == 0);
+    check_key(a, o);
 
     /* Idempotence: the normalised forms are themselves valid, unchanged. */
     if (known_alabel_bug(a))

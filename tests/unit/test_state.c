@@ -639,6 +639,138 @@ static void test_finished_removes_retry(void **st)
     state_close(s);
 }
 
+/* ---- duplicates ---- */
+
+/* Rows 0..4 are results; 5, 7 and 9 are later rows of the mailboxes of
+ * rows 0, 2 and 2; row 6 waited for a retry and then turned out a
+ * duplicate of row 4. A resume sees them all finished; once materialised
+ * each carries its own email and suggestion with its first row's verdict. */
+static void test_dups(void **st)
+{
+    (void)st;
+    char in[256], sp[256], err[256];
+    make_input(tpath("in.csv", in, sizeof in), 10);
+    state_identity id;
+    identity(in, &id);
+    state *s;
+    open_ok(tpath("s.state", sp, sizeof sp), &id, false, &s);
+    state_writer *w = state_writer_start(s, err, sizeof err);
+    put_rows(w, 0, 5);
+    result own, last;
+    make_result(6, &last);
+    state_put_retry(w, 6, 1.0, 1, "d@b.c", "b.c", &last);
+    static const uint64_t dup_row[] = {5, 7, 9, 6}, dup_first[] = {0, 2, 2, 4};
+    for (int i = 0; i < 4; i++) {
+        result_init(&own);
+        snprintf(own.email, sizeof own.email, "USER%llu@Exämple.com", (unsigned long long)dup_row[i]);
+        snprintf(own.did_you_mean, sizeof own.did_you_mean, "own%d@x.com", i);
+        state_put_dup(w, dup_row[i], dup_first[i], "xn--exmple-cua.com", &own);
+    }
+    assert_int_equal(state_writer_stop(w, err, sizeof err), 0);
+    state_close(s);
+
+    assert_int_equal(open_ok(sp, &id, false, &s), 1);
+    uint8_t *bm;
+    uint64_t nbits;
+    assert_int_equal(state_finished_rows(s, &bm, &nbits), 0);
+    assert_int_equal(nbits, 10);
+    for (uint64_t i = 0; i < nbits; i++)
+        assert_int_equal((bm[i / 8] >> (i % 8)) & 1, i != 8);
+    free(bm);
+    retry_seen rs = {0};
+    assert_int_equal(state_each_retry(s, on_retry, &rs), 0);
+    assert_int_equal(rs.n, 0);                   /* finished as a duplicate */
+    assert_int_equal(state_count_results(s), 9);  /* before they are materialised too */
+
+    for (int pass = 0; pass < 2; pass++) {       /* idempotent */
+        assert_int_equal(state_materialise_dups(s, err, sizeof err), 4);
+        assert_int_equal(state_count_results(s), 9);
+        state_cursor *c = state_results(s);
+        uint64_t row;
+        result got, want;
+        int n = 0;
+        while (state_cursor_next(c, &row, &got) == 1) {
+            int d = -1;
+            for (int i = 0; i < 4; i++)
+                if (dup_row[i] == row)
+                    d = i;
+            make_result(d < 0 ? row : dup_first[d], &want);
+            if (d >= 0) {
+                snprintf(want.email, sizeof want.email, "USER%llu@Exämple.com",
+                         (unsigned long long)row);
+                snprintf(want.did_you_mean, sizeof want.did_you_mean, "own%d@x.com", d);
+                want.attempts = 0;
+                want.duplicate = true;
+            }
+            assert_result_equal(&got, &want);
+            n++;
+        }
+        assert_int_equal(n, 9);
+        state_cursor_free(c);
+    }
+    state_close(s);
+
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open_v2(sp, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT domain, duplicate FROM results WHERE row = 7",
+                                        -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "xn--exmple-cua.com");
+    assert_int_equal(sqlite3_column_int(q, 1), 1);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
+/* A state from before duplicates (no results.duplicate, no dups table) is
+ * read as it is and given both when a run resumes it. */
+static void test_dups_old_state(void **st)
+{
+    (void)st;
+    char in[256], sp[256], err[256];
+    make_input(tpath("in.csv", in, sizeof in), 10);
+    state_identity id;
+    identity(in, &id);
+    state *s;
+    open_ok(tpath("s.state", sp, sizeof sp), &id, false, &s);
+    state_writer *w = state_writer_start(s, err, sizeof err);
+    put_rows(w, 0, 3);
+    assert_int_equal(state_writer_stop(w, err, sizeof err), 0);
+    state_close(s);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(sp, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE results DROP COLUMN duplicate; DROP TABLE dups;",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(open_ok(sp, NULL, false, &s), 1);   /* merge, reports: read as it is */
+    state_cursor *c = state_results(s);
+    assert_non_null(c);
+    uint64_t row;
+    result got, want;
+    assert_int_equal(state_cursor_next(c, &row, &got), 1);
+    make_result(0, &want);
+    assert_result_equal(&got, &want);
+    state_cursor_free(c);
+    assert_int_equal(state_count_results(s), 3);
+    state_close(s);
+
+    assert_int_equal(open_ok(sp, &id, false, &s), 1);     /* a resume upgrades it */
+    w = state_writer_start(s, err, sizeof err);
+    result_init(&got);
+    state_put_dup(w, 3, 1, "b.c", &got);
+    assert_int_equal(state_writer_stop(w, err, sizeof err), 0);
+    assert_int_equal(state_count_results(s), 4);
+    assert_int_equal(state_materialise_dups(s, err, sizeof err), 1);
+    c = state_results(s);
+    int n = 0;
+    while (state_cursor_next(c, &row, &got) == 1)
+        n += got.duplicate ? (int)row : 0;
+    assert_int_equal(n, 3);
+    state_cursor_free(c);
+    state_close(s);
+}
+
 /* ---- waiting for commits ---- */
 
 /* The rows committed to the state file SP, read through a connection of
@@ -971,6 +1103,8 @@ int main(void)
         cmocka_unit_test_setup(test_restart, setup),
         cmocka_unit_test_setup(test_in_use, setup),
         cmocka_unit_test_setup(test_finished_removes_retry, setup),
+        cmocka_unit_test_setup(test_dups, setup),
+        cmocka_unit_test_setup(test_dups_old_state, setup),
         cmocka_unit_test_setup(test_commit_interval, setup),
         cmocka_unit_test_setup(test_writer_error, setup),
         cmocka_unit_test_setup(test_disk_full, setup),
