@@ -207,5 +207,69 @@ exec 4>&-
 [ -e int.out.csv ] && bad "interrupted run left OUTPUT" || ok
 ls int.out.csv.tmp-* >/dev/null 2>&1 && bad "interrupted run left a temp file" || ok
 
+# --- issue 13: the sanity stop, link-safe OUTPUT, --keep/--split, messages
+printf 'name;email;co\n' > semi.csv
+i=1; while [ $i -le 30 ]; do echo "u$i;u$i@example.com;acme" >> semi.csv; i=$((i + 1)); done
+tr ';' ',' < semi.csv > comma.csv
+expect_rc 2 "sanity stop: wrong delimiter" -- clean --delimiter , semi.csv -o sane.csv
+contains err.txt "30 of the first 30 values in column 1 are not valid addresses" "sanity: counts"
+contains err.txt "try --delimiter ';'" "sanity: names the delimiter"
+contains err.txt "--force runs anyway" "sanity: names --force"
+[ -e sane.csv ] && bad "sanity stop wrote OUTPUT" || ok
+expect_rc 2 "sanity stop: wrong column" -- clean --column 3 comma.csv -o sane.csv
+contains err.txt "try --column 2" "sanity: names the column"
+contains err.txt '2 "email"' "sanity: lists the columns"
+expect_rc 0 "--force runs anyway" -- clean --force --column 3 comma.csv -o sane.csv
+contains sane.csv "u1,u1@example.com,acme,,undeliverable,invalid_syntax" "--force: the verdicts"
+expect_rc 0 "a good list runs" -- clean comma.csv -o sane.csv
+
+printf 'email,n\na@example.com,1\nnot-an-address,2\nb@example.com,3\nc@example.com,4\n' > mix.csv
+echo real > real.csv; ln -s real.csv link.csv; mkfifo fifo.csv
+expect_rc 2 "symlink OUTPUT refused" -- clean mix.csv -o link.csv
+contains err.txt "OUTPUT link.csv is a symbolic link" "symlink message"
+[ -L link.csv ] && [ "$(readlink link.csv)" = real.csv ] && [ "$(cat real.csv)" = real ] && ok || bad "symlink OUTPUT changed"
+expect_rc 2 "FIFO OUTPUT refused" -- clean mix.csv -o fifo.csv
+contains err.txt "OUTPUT fifo.csv is a FIFO" "FIFO message"
+[ -p fifo.csv ] && ok || bad "FIFO OUTPUT replaced"
+expect_rc 2 "device OUTPUT refused" -- clean mix.csv -o /dev/null
+contains err.txt "OUTPUT /dev/null is a device" "device message"
+[ -c /dev/null ] && ok || bad "/dev/null replaced"
+ln -s real.csv link.state
+expect_rc 2 "symlink state refused" -- "$BIN" clean --level dns --dns 127.0.0.1:9 mix.csv -o st.csv --state link.state
+contains err.txt "the state file link.state is a symbolic link" "state symlink message"
+expect_rc 2 "OUTPUT in a missing directory" -- clean mix.csv -o nodir/x.csv
+contains err.txt "cannot create OUTPUT nodir/x.csv: nodir does not exist" "missing directory named"
+mkdir -p outdir
+expect_rc 2 "OUTPUT a directory" -- clean mix.csv -o outdir/
+contains err.txt "OUTPUT outdir/ is a directory; give a file name" "directory message"
+expect_rc 0 "-o - at --level syntax" -- clean mix.csv -o -
+contains out.txt "b@example.com,3,b@example.com,unknown,unverified" "-o -: the CSV on stdout"
+contains err.txt "rows checked" "-o -: the summary on stderr"
+expect_rc 2 "-o - at --level dns" -- "$BIN" clean --level dns mix.csv -o -
+contains err.txt "works at --level syntax only" "-o - at dns: why"
+expect_rc 0 "--keep and --split" -- clean --keep undeliverable --split parts mix.csv -o kept.csv
+[ "$(wc -l < kept.csv)" -eq 2 ] && ok || bad "--keep: header + 1 row, got $(wc -l < kept.csv) lines"
+contains kept.csv "not-an-address,2" "--keep: the undeliverable row"
+[ "$(wc -l < parts/unknown.csv)" -eq 4 ] && ok || bad "--split: unknown.csv holds header + 3 rows"
+[ "$(sed -n 2p parts/unknown.csv | cut -d, -f2)" = 1 ] && [ "$(sed -n 4p parts/unknown.csv | cut -d, -f2)" = 4 ] && ok || bad "--split: input order"
+[ "$(wc -l < parts/deliverable.csv)" -eq 1 ] && ok || bad "--split: deliverable.csv holds just the header"
+[ "$(stat -c %a parts/unknown.csv)" = 600 ] && ok || bad "--split files are 0600"
+contains out.txt "unknown                  3" "--keep: the summary still counts every row"
+expect_rc 2 "--keep with a bad status" -- clean --keep good mix.csv -o kept.csv
+
+expect_rc 2 "address starting with -" -- "$BIN" check --level syntax -x@example.com
+contains err.txt "unknown option '-x@example.com'" "names the argument"
+contains err.txt "put it after --" "says how"
+expect_rc 0 "-- before such an address" -- "$BIN" check --level syntax -- -x@example.com
+expect_rc 2 "unknown --column lists the header" -- clean --column Emial mix.csv -o x.csv
+contains err.txt '--column Emial: no column of that name; the header has "email", "n"' "column list"
+printf ' a@example.com \n\nb@example.com\n' | "$BIN" check --level syntax --json - > stdin.txt 2>&1 && ok || bad "check - exit"
+[ "$(grep -c '"input"' stdin.txt)" -eq 2 ] && ok || bad "check -: two addresses from stdin"
+contains stdin.txt '"input":"a@example.com"' "check -: trimmed"
+printf 'email\na@example.com\n' > valid1.csv
+expect_rc 0 "syntax run on valid addresses" -- clean valid1.csv -o v1.csv
+contains out.txt "not measured" "no made-up bounce figure at --level syntax"
+not_contains out.txt "about 25.0%" "no 25% figure"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
