@@ -37,6 +37,7 @@ typedef struct output_shape {
     size_t width;               /* fields in INPUT's header (or first row) */
     size_t email_index;         /* the email column */
     batch_stats *st;
+    char delim;                 /* OUTPUT's field delimiter: INPUT's (0: comma) */
 } output_shape;
 
 /* A new OUTPUT being written under a temporary name: NULL with *ERR =
@@ -69,6 +70,8 @@ typedef struct output_pass {
     column_choice col;          /* as detected on the first read of INPUT */
     size_t width;
     bool bom;
+    char delim;                 /* found on the first read: INPUT is read, and OUTPUT
+                                   written, with it (never sniffed again) */
     output_result_fn next;
     void *next_ud;
     /* A row the results skip: true when it is another shard's (left out),

@@ -57,7 +57,7 @@ output *output_open(const char *path, const output_shape *shape, int *err)
         free(w);
         return NULL;
     }
-    if (!(w->csv = csvio_writer_new(w->fd))) {
+    if (!(w->csv = csvio_writer_new(w->fd, shape->delim))) {
         *err = 0;
         output_free(w);
         return NULL;
@@ -207,11 +207,11 @@ static int pass_rows(pass *s, csvio_reader *in)
 int output_pass_run(const output_pass *p)
 {
     char err[512];
-    csvio_reader *in = csvio_open(p->input, err, sizeof err);
+    csvio_dialect_opts dopts = {p->delim, p->cancel};
+    csvio_reader *in = csvio_open(p->input, &dopts, err, sizeof err);
     if (!in)
-        return fail(p, err, NULL, EXIT_USAGE);
-    csvio_set_cancel(in, p->cancel);
-    output_shape shape = {p->width, p->col.index, p->st};
+        return fail(p, p->input_name, err, EXIT_USAGE);
+    output_shape shape = {p->width, p->col.index, p->st, p->delim};
     int e;
     pass s = {.p = p, .w = output_open(p->output, &shape, &e)};
     int rc;
