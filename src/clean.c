@@ -396,7 +396,7 @@ static void save_run_meta(clean_ctx *c)
     meta_set_u64(db, "has_header", c->col.has_header);
     meta_set_u64(db, "width", c->width);
     meta_set_u64(db, "bom", c->bom);
-    state_meta_set(db, "delimiter", c->delim == '\t' ? "\t" : (char[2]){c->delim, '\0'});
+    state_meta_set(db, "delimiter", (char[2]){c->delim, '\0'});
     state_meta_set(db, "encoding", sniff_encoding_name(csvio_get_dialect(c->in)->encoding));
     if (state_meta_get(db, "elapsed_s", buf, sizeof buf))
         c->elapsed_before = strtod(buf, NULL);
