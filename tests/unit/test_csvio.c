@@ -271,15 +271,17 @@ static void test_utf16le_bom(void **state)
 static void test_refused_kinds(void **state)
 {
     (void)state;
+#define CASE(lit, says) {lit, sizeof lit - 1, says}
     static const struct { const char *bytes; size_t len; const char *says; } cases[] = {
-        {"PK\x03\x04\x14\x00[Content_Types].xml", 25, "XLSX workbook"},
-        {"PK\x03\x04\x14\x00data.csv", 14, "ZIP archive"},
-        {"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00", 10, "XLS workbook"},
-        {"%PDF-1.7\n", 9, "PDF"},
-        {"\x1F\x8B\x08\x00\x00", 5, "gunzip"},
-        {"e\0m\0a\0i\0l\0\n\0", 12, "UTF-16 text without a byte order mark"},
-        {"\xFF\xFE\0\0e\0\0\0", 8, "UTF-32"},
+        CASE("PK\x03\x04\x14\x00[Content_Types].xml", "XLSX workbook"),
+        CASE("PK\x03\x04\x14\x00" "data.csv", "ZIP archive"),
+        CASE("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00", "XLS workbook"),
+        CASE("%PDF-1.7\n", "PDF"),
+        CASE("\x1F\x8B\x08\x00\x00", "gunzip"),
+        CASE("e\0m\0a\0i\0l\0\n\0", "UTF-16 text without a byte order mark"),
+        CASE("\xFF\xFE\0\0e\0\0\0", "UTF-32"),
     };
+#undef CASE
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         strcpy(path, "/tmp/mailvet-test-XXXXXX");
         int fd = mkstemp(path);
