@@ -78,6 +78,8 @@ typedef struct output_pass {
     column_choice col;          /* as detected on the first read of INPUT */
     size_t width;
     bool bom;
+    char delim;                 /* found on the first read: INPUT is read, and OUTPUT
+                                   written, with it (never sniffed again) */
     unsigned keep;              /* --keep, --split: as in output_shape */
     const char *split_dir;
     output_result_fn next;

@@ -89,6 +89,7 @@ typedef struct clean_ctx {
     column_choice col;
     size_t width;             /* fields in the header (or first row) */
     bool bom;
+    char delim;               /* INPUT's delimiter, as found on the first open */
     batch_stats st;
     csvio_row *sample[SAMPLE_ROWS];
     size_t nsample;
@@ -216,13 +217,53 @@ static int spool_stdin(clean_ctx *c)
 
 /* ---- reading ---- */
 
+static const char *input_name(const clean_ctx *c)
+{
+    return strcmp(c->o->args[0], "-") == 0 ? "standard input" : c->o->args[0];
+}
+
+/* --delimiter wins over the file's sep= line and over detection. */
 static int open_input(clean_ctx *c)
 {
     char err[512];
-    if (!(c->in = csvio_open(c->in_path, err, sizeof err)))
-        return fail(err, NULL, EXIT_USAGE);
-    csvio_set_cancel(c->in, &interrupted);
+    csvio_dialect_opts d = {c->o->delimiter, &interrupted};
+    if (!(c->in = csvio_open(c->in_path, &d, err, sizeof err)))
+        return interrupted ? interrupted_exit(c) : fail(input_name(c), err, EXIT_USAGE);
     return 0;
+}
+
+/* ',' → "','", tab → "tab": for the announcement and the state's meta. */
+static const char *delim_name(char d, char *buf, size_t len)
+{
+    if (d == '\t')
+        return "tab";
+    snprintf(buf, len, "'%c'", d);
+    return buf;
+}
+
+/* One line on stderr: what INPUT was found to be. */
+static void announce(const clean_ctx *c)
+{
+    const csvio_dialect *d = csvio_get_dialect(c->in);
+    char dn[8], how[64] = "";
+    const char *name = delim_name(d->delimiter, dn, sizeof dn);
+    if (d->source == CSVIO_DELIM_SEP_LINE)
+        snprintf(how, sizeof how, " (from sep=%s)",
+                 d->delimiter == '\t' ? "<tab>" : (char[2]){d->delimiter, '\0'});
+    else if (d->source == CSVIO_DELIM_GIVEN)
+        snprintf(how, sizeof how, " (--delimiter%s)", d->sep_line ? "; sep= line skipped" : "");
+    else if (d->source == CSVIO_DELIM_DEFAULT)
+        snprintf(how, sizeof how, " (one column)");
+    bool u16 = d->encoding == SNIFF_UTF16LE || d->encoding == SNIFF_UTF16BE;
+    fprintf(stderr, "mailvet clean: %s: %s%s, delimiter %s%s, %s, email column ", input_name(c),
+            sniff_encoding_name(d->encoding), u16 ? " (decoded; OUTPUT is UTF-8)" : "", name, how,
+            c->col.has_header ? "header row" : "no header row");
+    const csvio_row *h = c->sample[0];
+    if (c->col.has_header && c->col.index < h->n)
+        fprintf(stderr, "\"%.*s\" (column %zu)\n", (int)(h->f[c->col.index].len > 60 ? 60
+                : h->f[c->col.index].len), h->f[c->col.index].p, c->col.index + 1);
+    else
+        fprintf(stderr, "%zu\n", c->col.index + 1);
 }
 
 static int read_sample(clean_ctx *c)
@@ -258,7 +299,9 @@ static int detect(clean_ctx *c)
                       &c->col, err, sizeof err) != 0)
         return fail(c->o->args[0], err, EXIT_USAGE);
     c->width = c->sample[0]->n;
-    c->bom = csvio_had_bom(c->in);
+    c->bom = csvio_get_dialect(c->in)->had_bom;   /* OUTPUT is UTF-8: its BOM for any */
+    c->delim = csvio_get_dialect(c->in)->delimiter;
+    announce(c);
     if (c->col.has_header && c->nsample == 1)
         fprintf(stderr, "mailvet clean: warning: %s has a header but no rows\n", c->o->args[0]);
     return 0;
@@ -278,7 +321,7 @@ static int sanity(clean_ctx *c)
 {
     char msg[1024];
     if (c->o->force ||
-        !sanity_check((const csvio_row *const *)c->sample, c->nsample, c->col, ',',
+        !sanity_check((const csvio_row *const *)c->sample, c->nsample, c->col, c->delim ? c->delim : ',',
                       valid_address, c->scr, msg, sizeof msg))
         return 0;
     return fail(c->o->args[0], msg, EXIT_USAGE);
@@ -340,7 +383,7 @@ static int run_syntax(clean_ctx *c)
         return rc;
     if (!(c->idx = dedup_new()))
         return fail("out of memory", NULL, EXIT_RUNTIME);
-    output_shape shape = {c->width, c->col.index, &c->st, .keep = c->o->keep,
+    output_shape shape = {c->width, c->col.index, &c->st, c->delim, .keep = c->o->keep,
                           .split_dir = c->o->split_dir};
     char err[PATH_MAX + 256];
     if (!(c->out = output_open(c->o->output, &shape, err, sizeof err)))
@@ -368,6 +411,10 @@ static void options_text(const cli_opts *o, char *buf, size_t len)
              "private_mx=%d;retry=%s", levels[o->level], o->dns ? o->dns : "system",
              o->smtp_port, o->helo ? o->helo : "default", o->from ? o->from : "default",
              tls[o->starttls], o->column ? o->column : "auto", o->allow_private_mx, retry);
+    if (o->delimiter)                     /* by name: ';' ends an option here */
+        snprintf(buf + strlen(buf), len - strlen(buf), ";delimiter=%s",
+                 o->delimiter == ',' ? "comma" : o->delimiter == ';' ? "semicolon"
+                 : o->delimiter == '\t' ? "tab" : "pipe");
     if (o->shard_n)
         snprintf(buf + strlen(buf), len - strlen(buf), ";shard=%d/%d", o->shard_k, o->shard_n);
 }
@@ -433,6 +480,8 @@ static void save_run_meta(clean_ctx *c)
     meta_set_u64(db, "has_header", c->col.has_header);
     meta_set_u64(db, "width", c->width);
     meta_set_u64(db, "bom", c->bom);
+    state_meta_set(db, "delimiter", (char[2]){c->delim, '\0'});
+    state_meta_set(db, "encoding", sniff_encoding_name(csvio_get_dialect(c->in)->encoding));
     if (state_meta_get(db, "elapsed_s", buf, sizeof buf))
         c->elapsed_before = strtod(buf, NULL);
     c->retries_before = meta_get_u64(db, "retries_used");
@@ -612,7 +661,7 @@ static int write_output(clean_ctx *c)
     output_pass p = {
         .prog = "mailvet clean", .input = c->in_path, .input_name = c->o->args[0],
         .output = c->o->output, .source = c->state_path,
-        .col = c->col, .width = c->width, .bom = c->bom,
+        .col = c->col, .width = c->width, .bom = c->bom, .delim = c->delim,
         .keep = c->o->keep, .split_dir = c->o->split_dir,
         .next = c->next, .next_ud = c->next_ud,
         .other_shard = skipped_is_other_shard, .shard_ud = c, .sharded = c->o->shard_n != 0,

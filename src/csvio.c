@@ -10,6 +10,13 @@
  *
  * libcsv buffers a field until it ends; its allocator is wrapped so a field
  * can never grow past CSVIO_ROW_MAX, which bounds memory on hostile input.
+ *
+ * The dialect is settled in csvio_open(), before the thread starts: the
+ * first SNIFF_BYTES of the file are read there (however the bytes arrive,
+ * so a pipe and a file give the same answer), sniff.c says what they are,
+ * a refused file fails the open, and the thread begins by parsing that
+ * sample (decoded, without its BOM and its sep= line). UTF-16 is decoded to
+ * UTF-8 block by block (utf16.c) before csv_parse; UTF-8 goes straight in.
  */
 #include "csvio.h"
 
@@ -25,6 +32,7 @@
 #include <unistd.h>
 
 #include "str.h"
+#include "utf16.h"
 
 #define READ_BLOCK (256u << 10)
 #define WRITE_BLOCK (1u << 20)
@@ -55,7 +63,13 @@ struct csvio_reader {
     batch batches[NBATCHES];
     /* parser thread only */
     struct csv_parser parser;
-    bool started, perr;
+    bool perr;
+    bool eof_seen;             /* the sample read in csvio_open met the end */
+    const char *first;         /* the sample's text, parsed first */
+    size_t first_len;
+    utf16_dec dec;             /* UTF-16 input only: */
+    char *u8;                  /* a block decoded to UTF-8 */
+    size_t u8_cap;
     uint64_t recno;
     char *block;
     batch *build;
@@ -68,7 +82,7 @@ struct csvio_reader {
     batch *ready;              /* finished rows waiting for the consumer */
     batch *spare[NBATCHES];    /* batches free for the parser */
     int nspare;
-    bool done, failed, stop, had_bom;
+    bool done, failed, stop;
     uint64_t bytes;
     char err[256];
     /* consumer only */
@@ -77,6 +91,9 @@ struct csvio_reader {
     csvio_field *out;          /* pointers handed out for the current row */
     size_t out_cap;
     volatile sig_atomic_t *cancel;
+    /* settled by csvio_open, read-only after */
+    csvio_dialect dialect;
+    bool utf16;
 };
 
 /* libcsv's allocator: refuse to let one field outgrow the row limit. */
@@ -220,25 +237,11 @@ static bool wait_readable(csvio_reader *r)
     }
 }
 
-static size_t skip_bom(csvio_reader *r, const char *p, size_t n)
+/* Text (UTF-8) through libcsv. */
+static void parse_text(csvio_reader *r, const char *p, size_t len)
 {
-    if (r->started)
-        return 0;
-    r->started = true;
-    if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
-        pthread_mutex_lock(&r->mu);
-        r->had_bom = true;
-        pthread_mutex_unlock(&r->mu);
-        return 3;
-    }
-    return 0;
-}
-
-static void parse_block(csvio_reader *r, size_t n)
-{
-    size_t skip = skip_bom(r, r->block, n);
-    size_t len = n - skip;
-    if (csv_parse(&r->parser, r->block + skip, len, on_field, on_row, r) == len || r->perr)
+    if (len == 0 || r->perr || csv_parse(&r->parser, p, len, on_field, on_row, r) == len ||
+        r->perr)
         return;
     char msg[160];
     int e = csv_error(&r->parser);
@@ -251,35 +254,60 @@ static void parse_block(csvio_reader *r, size_t n)
     parse_fail(r, msg);
 }
 
+/* N bytes of the file, as they are read, after the sample. */
+static void parse_raw(csvio_reader *r, const char *p, size_t n)
+{
+    if (!r->utf16) {
+        parse_text(r, p, n);
+        return;
+    }
+    size_t k = utf16_decode(&r->dec, (const uint8_t *)p, n, r->u8, r->u8_cap);
+    if (k == SIZE_MAX)
+        parse_fail(r, "internal error: UTF-16 buffer too small");
+    else
+        parse_text(r, r->u8, k);
+}
+
+/* The end of the file: what the decoder holds, and libcsv's last record. */
+static void finish_input(csvio_reader *r)
+{
+    if (r->utf16) {
+        size_t k = utf16_finish(&r->dec, r->u8, r->u8_cap, NULL);
+        parse_text(r, r->u8, k == SIZE_MAX ? 0 : k);
+    }
+    if (!r->perr)
+        csv_fini(&r->parser, on_field, on_row, r);
+}
+
 #define READ_STOPPED (-2)
 
 /* One block into r->block: bytes read, 0 at EOF, -1 on error (errno), or
- * READ_STOPPED on close. The first block holds at least 3 bytes unless the
- * input is shorter, so a BOM that arrives over short reads (a pipe) is
- * still seen whole. */
+ * READ_STOPPED on close. */
 static ssize_t read_block(csvio_reader *r)
 {
-    size_t got = 0;
     for (;;) {
         if (!wait_readable(r))
             return READ_STOPPED;
-        ssize_t n = read(r->fd, r->block + got, READ_BLOCK - got);
+        ssize_t n = read(r->fd, r->block, READ_BLOCK);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            return got ? (ssize_t)got : n;   /* an error recurs on the next read */
-        got += (size_t)n;
-        if (r->started || got >= 3)
-            return (ssize_t)got;
+        return n;
     }
 }
 
-/* The parser thread: read, parse, publish, until EOF, error or close. */
+/* The parser thread: the sample first, then read, parse, publish, until
+ * EOF, error or close. */
 static void *reader_thread(void *arg)
 {
     csvio_reader *r = arg;
+    parse_text(r, r->first, r->first_len);
+    bool eof = false;
     for (;;) {
-        ssize_t n = read_block(r);
+        if (r->build->nrows && !publish(r))
+            return NULL;
+        if (eof || r->perr)
+            break;
+        ssize_t n = r->eof_seen ? 0 : read_block(r);
         if (n == READ_STOPPED)
             return NULL;
         if (n < 0) {
@@ -287,17 +315,14 @@ static void *reader_thread(void *arg)
             snprintf(msg, sizeof msg, "read error: %s", strerror(errno));
             parse_fail(r, msg);
         } else if (n == 0) {
-            csv_fini(&r->parser, on_field, on_row, r);
+            eof = true;
+            finish_input(r);
         } else {
             pthread_mutex_lock(&r->mu);
             r->bytes += (uint64_t)n;
             pthread_mutex_unlock(&r->mu);
-            parse_block(r, (size_t)n);
+            parse_raw(r, r->block, (size_t)n);
         }
-        if (r->build->nrows && !publish(r))
-            return NULL;
-        if (n <= 0 || r->perr)
-            break;
     }
     pthread_mutex_lock(&r->mu);
     r->done = true;
@@ -308,7 +333,116 @@ static void *reader_thread(void *arg)
     return NULL;
 }
 
-csvio_reader *csvio_open(const char *path, char *err, size_t errlen)
+/* The sample: up to SNIFF_BYTES into r->block, however many reads it
+ * takes (a pipe gives a few bytes at a time). Bytes read, or -1 with a
+ * message; *CANCEL set stops the wait. */
+static ssize_t read_sample(csvio_reader *r, char *err, size_t errlen)
+{
+    size_t got = 0;
+    struct pollfd p = {.fd = r->fd, .events = POLLIN};
+    while (got < SNIFF_BYTES) {
+        if (r->cancel && *r->cancel) {
+            snprintf(err, errlen, "interrupted");
+            return -1;
+        }
+        int ready = poll(&p, 1, WAIT_SLICE_MS);
+        if (ready == 0 || (ready < 0 && errno == EINTR))
+            continue;
+        ssize_t n = read(r->fd, r->block + got, SNIFF_BYTES - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(err, errlen, "read error: %s", strerror(errno));
+            return -1;
+        }
+        if (n == 0) {
+            r->eof_seen = true;
+            break;
+        }
+        got += (size_t)n;
+    }
+    r->bytes = got;
+    return (ssize_t)got;
+}
+
+/* UTF-16: the sample decoded into r->u8 (and its end, at EOF). */
+static bool decode_sample(csvio_reader *r, size_t from, size_t got, char *err, size_t errlen)
+{
+    r->utf16 = true;
+    r->u8_cap = UTF16_OUT_MAX(READ_BLOCK) + UTF16_FINISH_MAX;
+    if (!(r->u8 = malloc(r->u8_cap))) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    utf16_init(&r->dec, r->dialect.encoding == SNIFF_UTF16BE);
+    size_t k = utf16_decode(&r->dec, (const uint8_t *)r->block + from, got - from, r->u8,
+                            r->u8_cap - UTF16_FINISH_MAX);
+    if (r->eof_seen)
+        k += utf16_finish(&r->dec, r->u8 + k, UTF16_FINISH_MAX, NULL);
+    r->first = r->u8;
+    r->first_len = k;
+    sniff_encoding enc;
+    size_t bom;
+    if (sniff_kind((const unsigned char *)r->u8, k, &enc, &bom) != SNIFF_TEXT) {
+        snprintf(err, errlen, "%s", sniff_message(SNIFF_BINARY));
+        return false;
+    }
+    return true;
+}
+
+/* Read and judge the sample: what the file is, its encoding, its sep=
+ * line, its delimiter (OPTS's when given). False with a message. */
+static bool sniff_input(csvio_reader *r, const csvio_dialect_opts *opts, char *err, size_t errlen)
+{
+    ssize_t got = read_sample(r, err, errlen);
+    if (got < 0)
+        return false;
+    csvio_dialect *d = &r->dialect;
+    size_t bom;
+    sniff_format f = sniff_kind((const unsigned char *)r->block, (size_t)got, &d->encoding, &bom);
+    if (f != SNIFF_TEXT) {
+        snprintf(err, errlen, "%s", sniff_message(f));
+        return false;
+    }
+    d->had_bom = bom > 0;
+    if (d->encoding == SNIFF_UTF16LE || d->encoding == SNIFF_UTF16BE) {
+        if (!decode_sample(r, bom, (size_t)got, err, errlen))
+            return false;
+    } else {
+        r->first = r->block + bom;
+        r->first_len = (size_t)got - bom;
+    }
+    char sep = 0;
+    size_t skip = sniff_sep_line(r->first, r->first_len, r->eof_seen, &sep);
+    d->sep_line = skip > 0;
+    r->first += skip;
+    r->first_len -= skip;
+    bool found = false;
+    if (opts && opts->delimiter) {
+        d->delimiter = opts->delimiter;
+        d->source = CSVIO_DELIM_GIVEN;
+    } else if (sep) {
+        d->delimiter = sep;
+        d->source = CSVIO_DELIM_SEP_LINE;
+    } else {
+        d->delimiter = sniff_delimiter(r->first, r->first_len, r->eof_seen, &found);
+        d->source = found ? CSVIO_DELIM_DETECTED : CSVIO_DELIM_DEFAULT;
+    }
+    return true;
+}
+
+static void reader_free(csvio_reader *r)
+{
+    if (r->own_fd)
+        close(r->fd);
+    csv_free(&r->parser);
+    free(r->block);
+    free(r->u8);
+    free(r);
+}
+
+csvio_reader *csvio_open(const char *path, const csvio_dialect_opts *opts, char *err,
+                         size_t errlen)
 {
     csvio_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->block = malloc(READ_BLOCK))) {
@@ -316,11 +450,12 @@ csvio_reader *csvio_open(const char *path, char *err, size_t errlen)
         free(r);
         return NULL;
     }
+    r->cancel = opts ? opts->cancel : NULL;
     r->fd = 0;
     if (strcmp(path, "-") != 0) {
         r->fd = open(path, O_RDONLY | O_CLOEXEC);
         if (r->fd < 0) {
-            snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+            snprintf(err, errlen, "cannot open: %s", strerror(errno));
             free(r->block);
             free(r);
             return NULL;
@@ -330,6 +465,11 @@ csvio_reader *csvio_open(const char *path, char *err, size_t errlen)
     csv_init(&r->parser, 0);   /* relaxed: stray quotes are kept as data */
     csv_set_realloc_func(&r->parser, bounded_realloc);
     csv_set_blk_size(&r->parser, 64u << 10);   /* fewer reallocs on big fields */
+    if (!sniff_input(r, opts, err, errlen)) {
+        reader_free(r);
+        return NULL;
+    }
+    csv_set_delim(&r->parser, (unsigned char)r->dialect.delimiter);
     r->build = &r->batches[0];
     for (int i = 1; i < NBATCHES; i++)
         r->spare[r->nspare++] = &r->batches[i];
@@ -337,11 +477,9 @@ csvio_reader *csvio_open(const char *path, char *err, size_t errlen)
     pthread_cond_init(&r->cv, NULL);
     if (pthread_create(&r->thread, NULL, reader_thread, r) != 0) {
         snprintf(err, errlen, "cannot start the reader thread");
-        csv_free(&r->parser);
-        if (r->own_fd)
-            close(r->fd);
-        free(r->block);
-        free(r);
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->cv);
+        reader_free(r);
         return NULL;
     }
     return r;
@@ -411,10 +549,12 @@ const char *csvio_error(const csvio_reader *r)
 
 bool csvio_had_bom(csvio_reader *r)
 {
-    pthread_mutex_lock(&r->mu);
-    bool b = r->had_bom;
-    pthread_mutex_unlock(&r->mu);
-    return b;
+    return r->dialect.had_bom;
+}
+
+const csvio_dialect *csvio_get_dialect(const csvio_reader *r)
+{
+    return &r->dialect;
 }
 
 uint64_t csvio_bytes_read(csvio_reader *r)
@@ -436,17 +576,13 @@ void csvio_close(csvio_reader *r)
     pthread_join(r->thread, NULL);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
-    if (r->own_fd)
-        close(r->fd);
-    csv_free(&r->parser);
     for (int i = 0; i < NBATCHES; i++) {
         free(r->batches[i].data);
         free(r->batches[i].fields);
         free(r->batches[i].rows);
     }
-    free(r->block);
     free(r->out);
-    free(r);
+    reader_free(r);
 }
 
 csvio_row *csvio_row_dup(const csvio_row *row)
@@ -485,6 +621,8 @@ struct csvio_writer {
     int fd;
     int error;              /* first write error, as a positive errno */
     bool row_started;
+    char delim;
+    bool quote[256];        /* bytes that force a field to be quoted */
     wbuf bufs[2];
     wbuf *cur;              /* being filled by the caller */
     /* hand-over to the I/O thread */
@@ -532,12 +670,14 @@ static void *writer_thread(void *arg)
     return NULL;
 }
 
-csvio_writer *csvio_writer_new(int fd)
+csvio_writer *csvio_writer_new(int fd, char delim)
 {
     csvio_writer *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
     w->fd = fd;
+    w->delim = delim ? delim : ',';
+    w->quote[(unsigned char)w->delim] = w->quote['"'] = w->quote['\n'] = w->quote['\r'] = true;
     w->bufs[0].p = malloc(WRITE_BLOCK);
     w->bufs[1].p = malloc(WRITE_BLOCK);
     w->cur = &w->bufs[0];
@@ -581,13 +721,10 @@ void csvio_put_raw(csvio_writer *w, const char *p, size_t len)
     }
 }
 
-/* Bytes that force a field to be quoted. */
-static const bool quote_byte[256] = {[','] = true, ['"'] = true, ['\n'] = true, ['\r'] = true};
-
-static bool needs_quotes(const char *p, size_t len)
+static bool needs_quotes(const csvio_writer *w, const char *p, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        if (quote_byte[(unsigned char)p[i]])
+        if (w->quote[(unsigned char)p[i]])
             return true;
     return false;
 }
@@ -609,20 +746,20 @@ static void put_quoted(csvio_writer *w, const char *p, size_t len)
 void csvio_put(csvio_writer *w, const char *p, size_t len)
 {
     wbuf *b = w->cur;
-    if (b->len + len + 1 <= WRITE_BLOCK && !needs_quotes(p, len)) {
+    if (b->len + len + 1 <= WRITE_BLOCK && !needs_quotes(w, p, len)) {
         /* the common case, inline: room in the buffer, nothing to quote */
         char *o = b->p + b->len;
         if (w->row_started)
-            *o++ = ',';
+            *o++ = w->delim;
         memcpy(o, p, len);
         b->len = (size_t)(o + len - b->p);
         w->row_started = true;
         return;
     }
     if (w->row_started)
-        csvio_put_raw(w, ",", 1);
+        csvio_put_raw(w, &w->delim, 1);
     w->row_started = true;
-    if (needs_quotes(p, len))
+    if (needs_quotes(w, p, len))
         put_quoted(w, p, len);
     else
         csvio_put_raw(w, p, len);

@@ -137,6 +137,22 @@ static const char *column_option(merge_ctx *m)
     return strcmp(m->column, "auto") == 0 ? NULL : m->column;
 }
 
+/* The shards' --delimiter, from their options text ("…;delimiter=NAME"):
+ * without it, INPUT is sniffed again, as each shard did. */
+static char delimiter_option(const merge_ctx *m)
+{
+    static const char *const names[] = {"comma", "semicolon", "tab", "pipe"};
+    static const char chars[] = {',', ';', '\t', '|'};
+    const char *p = strstr(m->s[0].options, ";delimiter=");
+    if (!p)
+        return 0;
+    p += strlen(";delimiter=");
+    for (size_t i = 0; i < sizeof chars; i++)
+        if (strncmp(p, names[i], strlen(names[i])) == 0)
+            return chars[i];
+    return 0;
+}
+
 /* The next result in row order across the shards' cursors. */
 static int merged_next(void *ud, uint64_t *row, result *r)
 {
@@ -188,6 +204,7 @@ static int write_merged(merge_ctx *m, const cli_opts *o, const lists *l)
     mo.nargs = 1;
     mo.output = o->args[0];
     mo.column = column_option(m);
+    mo.delimiter = delimiter_option(m);
     mo.shard_k = mo.shard_n = 0;          /* every row must have its result */
     double elapsed = 0;                   /* machine time over every shard */
     for (size_t i = 0; i < m->n; i++)

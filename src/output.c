@@ -78,8 +78,7 @@ static int sink_open(sink *k, const char *path, char delim)
         k->fd = 1;
     else if ((k->fd = output_temp(path, "tmp", k->tmp, sizeof k->tmp)) < 0)
         return k->fd;
-    (void)delim; /* MERGE-TODO */
-    return (k->csv = csvio_writer_new(k->fd)) ? 0 : -ENOMEM;
+    return (k->csv = csvio_writer_new(k->fd, delim)) ? 0 : -ENOMEM;
 }
 
 static int sink_finish(sink *k)
@@ -322,13 +321,12 @@ static int pass_rows(pass *s, csvio_reader *in)
 
 int output_pass_run(const output_pass *p)
 {
-    char err[512];
-    csvio_reader *in = csvio_open(p->input, err, sizeof err);
+    char err[PATH_MAX + 256];
+    csvio_dialect_opts dopts = {p->delim, p->cancel};
+    csvio_reader *in = csvio_open(p->input, &dopts, err, sizeof err);
     if (!in)
-        return fail(p, err, NULL, EXIT_USAGE);
-    csvio_set_cancel(in, p->cancel);
-    output_shape shape = {p->width, p->col.index, p->st, .keep = p->keep,
-                          .split_dir = p->split_dir};
+        return fail(p, p->input_name, err, EXIT_USAGE);
+    output_shape shape = {p->width, p->col.index, p->st, p->delim, p->keep, p->split_dir};
     pass s = {.p = p, .w = output_open(p->output, &shape, err, sizeof err)};
     int rc;
     if (!s.w)

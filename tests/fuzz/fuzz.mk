@@ -12,7 +12,7 @@
 # and one tests/run.sh argument in the Makefile).
 
 FUZZ_DIR      := tests/fuzz
-FUZZ_ALL      := addr smtp_reply ehlo csv dns world
+FUZZ_ALL      := addr smtp_reply ehlo csv dns world sniff utf16
 FUZZ_TARGETS  ?= $(FUZZ_ALL)
 FUZZ_SECONDS  ?= 600
 FUZZ_CLANG    ?= clang
@@ -33,10 +33,12 @@ fuzz_addr_SRC       := src/addr.c src/dedup.c
 fuzz_addr_LIBS      := -lidn2 -lunistring
 fuzz_smtp_reply_SRC := src/smtp_reply.c
 fuzz_ehlo_SRC       := src/smtp_reply.c
-fuzz_csv_SRC        := src/csvio.c src/str.c
+fuzz_csv_SRC        := src/csvio.c src/str.c src/sniff.c src/utf16.c
 fuzz_csv_LIBS       := -lcsv -lpthread
 fuzz_dns_SRC        := src/dns.c src/dns_addr.c src/dns_cache.c src/dns_cname.c src/htab.c src/str.c
 fuzz_dns_LIBS       := -lcares -luv
+fuzz_sniff_SRC      := src/sniff.c
+fuzz_utf16_SRC      := src/utf16.c
 fuzz_world_SRC      := tests/mailsim/world.c tests/mailsim/table.c
 fuzz_world_INC      := -Itests/mailsim
 

@@ -5,13 +5,18 @@ address suites in tests/data and tests/unit/test_addr.c, the reply lines of
 tests/unit/test_smtp_reply.c, the demo CSV and the CSV unit tests, the
 mailsim worlds, and hand-built DNS answers in the fuzz_dns input format.
 Run once from the top directory; `make fuzz` grows and minimises the corpus
-afterwards (seed files that add no coverage are merged away)."""
-import os, re, struct, hashlib, glob
+afterwards (seed files that add no coverage are merged away). With target
+names as arguments (`make-seeds.py sniff utf16`), writes only theirs."""
+import os, re, struct, hashlib, glob, sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(TOP, "tests", "fuzz", "corpus")
 
+ONLY = set(sys.argv[1:])
+
 def put(name, data):
+    if ONLY and name not in ONLY:
+        return
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
     if isinstance(data, str):
@@ -89,6 +94,14 @@ for s in c_strings("tests/unit/test_csvio.c"):
         put("csv", b"\x01" + s)
 put("csv", b"\x02\xef\xbb\xbfemail,name\r\n\"a@b.com\",\"x \"\"y\"\"\"\r\n\"multi\nline\",z\n")
 put("csv", b"\x05a,b,c\n,,\n\"\"\n\n  spaced , field \n\"open")
+# dialects: sep= + BOM + CRLF, tab, pipe, UTF-16LE/BE with a BOM, refused kinds
+put("csv", b"\x04\xef\xbb\xbfsep=;\r\nName;E-mail\r\n\"Smith, J\";j@x.com\r\n")
+put("csv", b"\x03name\temail\n\tb@x.com\n\"q\t\"\tz\n")
+put("csv", b"\x02id|email\n1|a@x.com\n")
+put("csv", b"\x03\xff\xfe" + "name\temail\r\nJos\u00e9\t\U0001F600@x.com\r\n".encode("utf-16-le"))
+put("csv", b"\x01\xfe\xff" + "a,b\n\"c\nd\",e".encode("utf-16-be") + b"\xd8")
+put("csv", b"\x02PK\x03\x04\x14\x00[Content_Types].xml")
+put("csv", b"\x01\x1f\x8b\x08\x00")
 
 # ---- world: world files ---------------------------------------------------
 for p in ("tests/mailsim/t/world.txt", "data/demo/world.txt"):
@@ -161,3 +174,36 @@ put("dns", bytes([16, 0, 0, 2]) +
     ans(msg("example.com", 15, [mx(10, "mx1.example.com")])) + status(4))
 srv = b"127.0.0.1:53, [::1]:5353,192.0.2.1"
 put("dns", bytes([8, 0, 0, len(srv)]) + srv + ans(msg("example.com", 15, [mx(10, "mx1.example.com")])))
+
+# ---- sniff: one flags byte (bit 0: the whole file), then the sample --------
+dialects = [
+    b"sep=;\r\nName;Company;E-mail\r\n\"Smith, John\";Acme;john@example.com\r\n",
+    b"\xef\xbb\xbfsep=;\r\nName;E-mail\r\nAnn;ann@example.com\r\n",
+    b"name\temail\tcity\nbob\tb@x.com\tParis, TX\n",
+    b"id|email|note\n1|a@x.com|x, y\n",
+    b"Email Address,First Name,Notes\na@x.com,Ann,\"line one\nline two; more\"\n",
+    b"email\na@x.com\nb@x.com\n",
+    b"\"sep=,\"\na,b\n",
+    b"a;b,c\nd;e,f\n",
+]
+for i, d in enumerate(dialects):
+    put("sniff", bytes([1]) + d)
+    put("sniff", bytes([0]) + d[: len(d) * 2 // 3])
+put("sniff", b"\x01PK\x03\x04\x14\x00\x06\x00[Content_Types].xml")
+put("sniff", b"\x01PK\x03\x04\x14\x00mimetypeapplication/vnd.oasis.opendocument.spreadsheet")
+put("sniff", b"\x01\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00")
+put("sniff", b"\x01%PDF-1.7\n")
+put("sniff", b"\x01\x1f\x8b\x08\x00")
+put("sniff", b"\x01SQLite format 3\x00")
+put("sniff", b"\x01" + "name\temail\r\n".encode("utf-16-le"))
+put("sniff", b"\x01\xff\xfe" + "name\temail\r\n".encode("utf-16-le"))
+put("sniff", b"\x01\xff\xfe\x00\x00e\x00\x00\x00")
+
+# ---- utf16: one byte (bit 0 big-endian, the rest: block size - 1), then UTF-16
+text = "name\temail\r\nJos\u00e9\tjose@example.com\r\n\u20ac \U0001F600 \u4e2d\r\n"
+for step in (0, 2, 5, 64):
+    put("utf16", bytes([step << 1]) + text.encode("utf-16-le"))
+    put("utf16", bytes([step << 1 | 1]) + text.encode("utf-16-be"))
+put("utf16", b"\x02" + b"\x3d\xd8x\x00\x00\xdey\x00\x3d\xd8")   # unpaired surrogates
+put("utf16", b"\x00a\x00b")                                       # odd final byte
+put("utf16", b"\x07\xd8\x3d\xde\x00\xd8\x3d")                   # BE pair, then half of one

@@ -39,9 +39,9 @@ static int col_of(const csvio_row *h, const char *name)
 static int load_truth(const char *path)
 {
     char err[256];
-    csvio_reader *r = csvio_open(path, err, sizeof err);
+    csvio_reader *r = csvio_open(path, NULL, err, sizeof err);
     if (!r) {
-        fprintf(stderr, "score: %s\n", err);
+        fprintf(stderr, "score: %s: %s\n", path, err);
         return -1;
     }
     csvio_row row;
@@ -74,9 +74,9 @@ int main(int argc, char **argv)
     if (load_truth(argv[2]) != 0)
         return 2;
     char err[256];
-    csvio_reader *r = csvio_open(argv[1], err, sizeof err);
+    csvio_reader *r = csvio_open(argv[1], NULL, err, sizeof err);
     if (!r) {
-        fprintf(stderr, "score: %s\n", err);
+        fprintf(stderr, "score: %s: %s\n", argv[1], err);
         return 2;
     }
     csvio_row row;
