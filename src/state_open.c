@@ -54,7 +54,7 @@ static const char schema_sql[] =
     "CREATE TABLE domains(domain TEXT PRIMARY KEY, accept_all INTEGER NULL, mx TEXT);"
     "CREATE TABLE hosts(host TEXT PRIMARY KEY, ip TEXT, sessions INTEGER, timeouts INTEGER,"
     " blocks INTEGER, rcpt_cap INTEGER, last_code INTEGER, last_enhanced TEXT,"
-    " last_text TEXT);";
+    " last_text TEXT, connects INTEGER);";
 
 /* ---- helpers of the family (state_int.h) ---- */
 
@@ -610,6 +610,22 @@ static int add_answers_column(state *s, char *err, size_t errlen)
     return -1;
 }
 
+/* A state written before hosts had a connects column gets one; its NULLs
+ * mean "not counted" (the report does not count those hosts as tried). */
+static int add_connects_column(state *s, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    bool has = false;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM pragma_table_info('hosts') WHERE name = 'connects'",
+                           -1, &st, NULL) == SQLITE_OK)
+        has = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (has || state_exec(s->db, "ALTER TABLE hosts ADD COLUMN connects INTEGER") == SQLITE_OK)
+        return 0;
+    state_seterr(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
+    return -1;
+}
+
 /* After the format check: pragmas, statements, identity. */
 static int setup(state *s, const state_identity *id, char *err, size_t errlen)
 {
@@ -626,7 +642,8 @@ static int setup(state *s, const state_identity *id, char *err, size_t errlen)
     }
     if (!id)
         return 0;
-    if (check_identity(s, id, err, errlen) || add_answers_column(s, err, errlen))
+    if (check_identity(s, id, err, errlen) || add_answers_column(s, err, errlen) ||
+        add_connects_column(s, err, errlen))
         return -1;
     /* Same content under another name (the file was moved): follow it. */
     char old[PATH_MAX] = "";
