@@ -27,10 +27,12 @@ typedef struct batch_domain {
     result_tri accept_all;
 } batch_domain;
 
-/* Progress shared with the feeder (row counts include rows decided
- * without the network and rows finished in earlier runs). */
+/* Progress shared with the feeder. Rows are this run's (its shard's):
+ * read = passed by the feeder, done = with a verdict; both include rows
+ * decided without the network and rows finished in earlier runs
+ * (rows_before), so done <= read always. */
 typedef struct batch_progress {
-    uint64_t rows_done, rows_read, bytes_read, bytes_total;
+    uint64_t rows_done, rows_read, rows_before, bytes_read, bytes_total;
     uint64_t by_status[4];
 } batch_progress;
 
@@ -40,14 +42,21 @@ batch *batch_start(const cli_opts *o, state_writer *w, size_t window,
                    const batch_domain *known, size_t nknown, uint64_t catchall_seed,
                    volatile sig_atomic_t *cancel, char *err, size_t errlen);
 
-/* Give IT to the engine; blocks while the window is full. False when the
- * batch is stopping (interrupted): IT was freed. */
+/* Give IT to the engine (its row counts as read); blocks while the window
+ * is full. False when the batch is stopping (interrupted): IT was freed. */
 bool batch_add(batch *b, engine_item *it);
 
-/* A row decided without the network (for the progress line). */
-void batch_count(batch *b, const result *r, uint64_t rows_read, uint64_t bytes_read);
+/* Resume: ROWS finished by earlier runs, by status (deliverable,
+ * undeliverable, risky, unknown): read and done from the first line. */
+void batch_seed(batch *b, uint64_t rows, const uint64_t by_status[4]);
 
-void batch_set_total_bytes(batch *b, uint64_t bytes);
+/* A row decided without the network: read and done; R NULL for a duplicate
+ * (its verdict is its first row's, counted there). */
+void batch_count(batch *b, const result *r);
+
+/* How far the feeder is in INPUT, for the estimated total (TOTAL 0: keep
+ * the one given before). */
+void batch_set_bytes(batch *b, uint64_t bytes_read, uint64_t bytes_total);
 
 /* No more input: wait for every verdict and stop the thread. Returns 0,
  * EXIT_INTERRUPTED, or EXIT_RUNTIME. RETRIES_USED gets the engine's count. */

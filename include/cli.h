@@ -10,7 +10,7 @@
 #include "egress.h"
 
 /* Exit codes (SPEC "Exit codes"). */
-enum { EXIT_DONE = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
+enum { EXIT_DONE = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_INTERRUPTED = 130 };
 
 typedef enum cli_command { CMD_CHECK, CMD_CLEAN, CMD_REPORT, CMD_MERGE, CMD_DOCTOR } cli_command;
 typedef enum cli_level { LEVEL_SYNTAX, LEVEL_DNS, LEVEL_SMTP } cli_level;

@@ -33,6 +33,10 @@
 #include "result.h"
 
 #define ENGINE_MAX_RETRIES 16
+/* Port 25: the first this many distinct MX addresses tried all failed to
+ * connect (refused, unreachable or timed out; never a TCP connection): the
+ * unreachable event. */
+#define ENGINE_UNREACHABLE_HOSTS 20
 
 /* What the engine is told to do; engine_new() copies it. */
 typedef struct engine_opts {
@@ -106,6 +110,7 @@ typedef struct engine_ops {
 typedef struct engine_host_info {
     const char *name, *ip;
     int sessions, timeouts, blocks, rcpt_cap;
+    int connects;               /* sessions that got a TCP connection */
     int last_code;
     const char *last_enhanced, *last_text;
 } engine_host_info;
@@ -123,12 +128,19 @@ typedef struct engine_events {
     /* One SMTP transcript line (may be NULL): DIR is 'C' sent, 'S' received,
      * or '*' for the engine's own note (the route taken). */
     void (*trace)(void *ud, const char *mx, char dir, const char *line, size_t len);
+    /* May be NULL. The first ENGINE_UNREACHABLE_HOSTS distinct MX addresses
+     * tried (HOSTS of them) all failed to connect: outbound port 25 is
+     * probably blocked. Once per engine, at once. */
+    void (*unreachable)(void *ud, uint64_t hosts);
 } engine_events;
 
 typedef struct engine_stats {
     uint64_t added, finished, sessions, sessions_active, retries_waiting, retries_used;
     uint64_t busy_replies;      /* 421s and refusals that made us back off */
     uint64_t connections;       /* TCP connections established */
+    /* distinct MX addresses (over every route) a session ended with, those
+     * that got a TCP connection at least once, and the others */
+    uint64_t hosts_tried, hosts_reached, hosts_unreachable;
 } engine_stats;
 
 typedef struct engine engine;
@@ -151,8 +163,15 @@ bool engine_idle(const engine *e);
 
 void engine_get_stats(const engine *e, engine_stats *st);
 
-/* Report each MX host that saw a session (for the report's host table). */
+/* Report each MX address whose counts moved since the last call, with the
+ * movement: sessions, timeouts, blocks and connects are what happened
+ * since then (a caller adds them up), the rest is the latest (for the
+ * report's host table; called periodically and at the end). */
 void engine_each_host(engine *e, void (*fn)(void *ud, const engine_host_info *h), void *ud);
+
+/* Items waiting in the retry queue: *N, and the earliest due time
+ * *NEXT_DUE_MS (ops->now scale; UINT64_MAX when none). True when N > 0. */
+bool engine_waiting(const engine *e, uint64_t *n, uint64_t *next_due_ms);
 
 typedef struct engine_route_info {
     const char *label;          /* egress label, never with a password */

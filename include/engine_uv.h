@@ -34,4 +34,9 @@ engine *engine_uv_engine(engine_uv *u);
  * session may be open (engine_cancel, then wait for sessions_active 0). */
 void engine_uv_close(engine_uv *u);
 
+/* The engine's unreachable event in words, on stderr (check and clean say
+ * the same): HOSTS mail servers, all unreachable; PREFIX clears a live
+ * progress line ("" when none). */
+void engine_uv_warn_unreachable(uint64_t hosts, const char *prefix);
+
 #endif

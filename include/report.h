@@ -13,7 +13,9 @@
 #ifndef MAILVET_REPORT_H
 #define MAILVET_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "stats.h"
@@ -38,6 +40,17 @@ int report_write_html(const report *r, FILE *out);  /* one file, no external ass
  * stderr. Returns an exit code: 0 done, 2 bad format or a missing,
  * unreadable or non-mailvet state file, 1 write error. */
 int report_run(const char *state_path, const char *format, const char *output);
+
+/* Port 25: most mail servers tried were unreachable, so the verdicts are
+ * unreliable — at least REPORT_UNREACHABLE_MIN_HOSTS hosts tried and
+ * REPORT_UNREACHABLE_PCT percent of them never accepted a TCP connection
+ * (`clean` and `check` then exit 3). */
+#define REPORT_UNREACHABLE_MIN_HOSTS 5
+#define REPORT_UNREACHABLE_PCT 80
+bool report_unreachable_many(uint64_t tried, uint64_t unreachable);
+
+/* The same from the hosts table of STATE_PATH (false when it cannot be read). */
+bool report_state_unreachable(const char *state_path);
 
 /* `clean`'s end-of-run summary from the run's counters (text). */
 void report_summary_text(FILE *out, const batch_stats *st);

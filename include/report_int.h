@@ -36,6 +36,7 @@ typedef enum report_problem {
     PROBLEM_RDNS,           /* the reply asks for reverse DNS (PTR) */
     PROBLEM_TIMEOUT,        /* the host timed out (tarpit) */
     PROBLEM_POLICY,         /* any other refusal of the verifier */
+    PROBLEM_UNREACHABLE,    /* never accepted a TCP connection (refused, timed out) */
 } report_problem;
 
 typedef struct report_domain {
@@ -48,6 +49,7 @@ typedef struct report_host {
     char host[REPORT_NAME_MAX];
     char ip[64];
     int64_t sessions, timeouts, blocks, last_code;
+    int64_t connects;           /* sessions that connected; -1 = not recorded */
     char last_enhanced[16];
     char last_text[REPORT_TEXT_MAX];
     uint64_t rows_unknown;      /* rows whose final answer came from it, left unknown */
@@ -60,6 +62,7 @@ struct report {
     char input_path[PATH_MAX];
     char level[16];
     bool finished;
+    bool running;               /* a `clean` holds the state file's lock now */
     bool total_known;
     uint64_t rows_total;        /* meta rows_total, when known */
     uint64_t done;              /* rows with a result */
@@ -77,14 +80,20 @@ struct report {
     report_host hosts[REPORT_MAX_HOSTS];
     size_t nhosts;
     uint64_t hosts_total;
+    uint64_t hosts_tried, hosts_unreachable;       /* port 25: MX hosts tried, never reached */
     int64_t retries_used;       /* -1 = not recorded */
     double elapsed;             /* seconds, -1 = not recorded */
     int64_t started_at, updated_at, finished_at;   /* unix seconds, 0 = absent */
+    int64_t run_started_at;                        /* the latest run's start */
     uint64_t no_email_cell, long_rows;             /* clean's summary only */
 };
 
 /* A zeroed report with "not recorded" markers; NULL when out of memory. */
 report *report_new(void);
+
+/* Port 25 counts alone from STATE_PATH's hosts table (report_load.c):
+ * hosts tried, and those never reached. 0, or -1 when unreadable. */
+int report_load_reach(const char *state_path, uint64_t *tried, uint64_t *unreachable);
 
 /* Fill R with the counters of the run that just ended. */
 void report_from_stats(report *r, const batch_stats *st);

@@ -35,8 +35,10 @@
  *   domains(domain TEXT PRIMARY KEY, accept_all INTEGER NULL, mx TEXT)
  *   hosts(host TEXT PRIMARY KEY, ip TEXT, sessions INTEGER, timeouts INTEGER,
  *         blocks INTEGER, rcpt_cap INTEGER, last_code INTEGER,
- *         last_enhanced TEXT, last_text TEXT)
- *     -- per MX host: what it did to the verifier (for the report)
+ *         last_enhanced TEXT, last_text TEXT, connects INTEGER)
+ *     -- per MX host tried: what it did to the verifier over every run (for
+ *        the report); connects = 0: never reached (port 25), NULL: written
+ *        before mailvet counted connects
  */
 #ifndef MAILVET_STATE_H
 #define MAILVET_STATE_H
@@ -132,9 +134,11 @@ void state_put_retry(state_writer *w, uint64_t row, double due, int attempts, co
 void state_put_dup(state_writer *w, uint64_t row, uint64_t first, const char *domain,
                    const result *own);
 void state_put_domain(state_writer *w, const char *domain, result_tri accept_all, const char *mx);
+/* SESSIONS, TIMEOUTS, BLOCKS, CONNECTS (sessions that got a TCP
+ * connection) are added to the host's row; the rest replaces it when set. */
 void state_put_host(state_writer *w, const char *host, const char *ip, int sessions, int timeouts,
-                    int blocks, int rcpt_cap, int last_code, const char *last_enhanced,
-                    const char *last_text);
+                    int blocks, int connects, int rcpt_cap, int last_code,
+                    const char *last_enhanced, const char *last_text);
 void state_put_meta(state_writer *w, const char *key, const char *value);
 
 /* Commit everything queued, stop the thread. Returns 0, or -1 when a write

@@ -3,7 +3,15 @@
  * Owns the thread, its libuv loop, the DNS resolver and the engine. The
  * feeder (the caller's thread) talks to it only through the mutex-guarded
  * inbox and counters, and wakes it with uv_async_send. The loop's tick
- * timer polls the interrupt flag and prints progress.
+ * timer polls the interrupt flag, prints progress and hands the hosts'
+ * counts to the state writer.
+ *
+ * Progress counts rows of this run's INPUT (of its shard): a row is read
+ * when the feeder has passed it (rows finished by earlier runs count as
+ * read and done from the start), done when it has its verdict. Every done
+ * row was read first, so done <= read <= total; the total is the rows
+ * read plus an estimate of the rest from the bytes read, exact once the
+ * input is read to the end.
  */
 #include "batch.h"
 
@@ -20,6 +28,7 @@
 #define TICK_MS 100
 #define TTY_EVERY_MS 1000
 #define LOG_EVERY_MS 10000
+#define HOSTS_EVERY_MS 5000           /* host counts to the state: a kill -9 loses less */
 
 struct batch {
     const cli_opts *o;
@@ -44,8 +53,8 @@ struct batch {
     const batch_domain *known;
     size_t nknown;
     uint64_t catchall_seed;
-    bool shutting_down, cancelled, failed, tty;
-    uint64_t last_print, started_ms;
+    bool shutting_down, cancelled, failed, tty, printed;
+    uint64_t last_print, last_hosts, started_ms;
     uint64_t retries_used;
     char err[256];
 };
@@ -91,16 +100,25 @@ static void on_fatal(void *ud, const char *why)
     engine_cancel(b->eng);
 }
 
-static const engine_events events = {on_done, on_wait, on_domain, on_fatal, NULL};
+/* Port 25 looks blocked: say so at once (the engine sends this once). */
+static void on_unreachable(void *ud, uint64_t hosts)
+{
+    batch *b = ud;
+    engine_uv_warn_unreachable(hosts, b->tty ? "\r\033[K" : "");
+}
+
+static const engine_events events = {.done = on_done, .wait = on_wait, .domain = on_domain,
+                                     .fatal = on_fatal, .unreachable = on_unreachable};
 
 /* ---- shutting down (loop thread) ---- */
 
+/* What a host did since the last call (the state adds it up): every host
+ * tried is kept, so the unreachable ones are counted across a resume. */
 static void put_host(void *ud, const engine_host_info *h)
 {
     batch *b = ud;
-    if (h->blocks || h->timeouts)
-        state_put_host(b->w, h->name, h->ip, h->sessions, h->timeouts, h->blocks, h->rcpt_cap,
-                       h->last_code, h->last_enhanced, h->last_text);
+    state_put_host(b->w, h->name, h->ip, h->sessions, h->timeouts, h->blocks, h->connects,
+                   h->rcpt_cap, h->last_code, h->last_enhanced, h->last_text);
 }
 
 static void print_route(void *ud, const engine_route_info *r)
@@ -110,6 +128,8 @@ static void print_route(void *ud, const engine_route_info *r)
             (unsigned long long)r->sessions, (unsigned long long)r->failures,
             r->dead ? " (dropped)" : "");
 }
+
+static void print_progress(batch *b, bool final);
 
 /* Wake the loop, unless it is closing its async handle. */
 static void wake(batch *b)
@@ -130,6 +150,8 @@ static void shutdown_loop(batch *b)
         return;                      /* the tick tries again */
     b->shutting_down = true;
     b->retries_used = st.retries_used;
+    if (b->o->progress != PROGRESS_NEVER && (b->tty || b->printed))
+        print_progress(b, true);     /* where it ended, on a line of its own */
     engine_each_host(b->eng, put_host, b);
     if (b->o->proxy || b->o->bind)
         engine_each_route(b->eng, print_route, b);
@@ -154,28 +176,74 @@ static bool finished(batch *b)
 
 /* ---- progress ---- */
 
+/* "42s", "5m12s", "3h05m" */
+static const char *duration(char buf[24], double secs)
+{
+    uint64_t t = secs > 0 ? (uint64_t)(secs + 0.5) : 0;
+    if (t < 60)
+        snprintf(buf, 24, "%llus", (unsigned long long)t);
+    else if (t < 3600)
+        snprintf(buf, 24, "%llum%02llus", (unsigned long long)(t / 60),
+                 (unsigned long long)(t % 60));
+    else
+        snprintf(buf, 24, "%lluh%02llum", (unsigned long long)(t / 3600),
+                 (unsigned long long)(t % 3600 / 60));
+    return buf;
+}
+
+/* The total: exact once the input is read to the end; before that the rows
+ * read, or more when the bytes read say more are coming (never less). */
+static uint64_t progress_total(const batch_progress *p, bool input_done, bool *estimated)
+{
+    *estimated = !input_done;
+    if (input_done || !p->bytes_read || p->bytes_total <= p->bytes_read)
+        return p->rows_read;
+    double fresh = (double)(p->rows_read - p->rows_before);   /* read by this run */
+    double est = (double)p->rows_before + fresh * (double)p->bytes_total / (double)p->bytes_read;
+    return est > (double)p->rows_read ? (uint64_t)est : p->rows_read;
+}
+
+/* One progress line. When every unfinished row waits in the retry queue it
+ * says so, and the ETA counts the wait for the next one. */
 static void print_progress(batch *b, bool final)
 {
     pthread_mutex_lock(&b->mu);
     batch_progress p = b->pr;
+    bool input_done = b->input_done;
+    uint64_t inflight = b->inflight;
     pthread_mutex_unlock(&b->mu);
     engine_stats st;
     engine_get_stats(b->eng, &st);
-    double secs = (double)(uv_now(&b->loop) - b->started_ms) / 1000.0;
-    double rate = secs > 0 ? (double)p.rows_done / secs : 0;
-    /* total rows: known once read, else extrapolated from the bytes read */
-    double total = p.bytes_read && p.bytes_total > p.bytes_read
-                   ? (double)p.rows_read * (double)p.bytes_total / (double)p.bytes_read
-                   : (double)p.rows_read;
-    double pct = total > 0 ? 100.0 * (double)p.rows_done / total : 0;
-    double eta = rate > 0 && total > (double)p.rows_done ? (total - (double)p.rows_done) / rate : 0;
-    fprintf(stderr, "%s%llu/%.0f rows (%.1f%%) %.0f/s ETA %.0fs | ok %llu bad %llu risky %llu "
-            "unknown %llu | conns %llu retries %llu%s",
-            b->tty ? "\r\033[K" : "mailvet: ", (unsigned long long)p.rows_done, total, pct, rate,
-            eta, (unsigned long long)p.by_status[0], (unsigned long long)p.by_status[1],
+    uint64_t waiting, next_due, now = uv_now(&b->loop);
+    engine_waiting(b->eng, &waiting, &next_due);
+    double secs = (double)(now - b->started_ms) / 1000.0;
+    double rate = secs > 0 ? (double)(p.rows_done - p.rows_before) / secs : 0;
+    bool est;
+    uint64_t total = progress_total(&p, input_done, &est);
+    double wait = waiting && next_due > now ? (double)(next_due - now) / 1000.0 : 0;
+    double eta = rate > 0 ? (double)(total - p.rows_done) / rate : 0;
+    bool only_retries = input_done && waiting && waiting >= inflight;
+    if (only_retries)
+        eta = wait + (rate > 0 ? (double)waiting / rate : 0);
+    else if (eta < wait)
+        eta = wait;
+    char head[128], mid[160], e1[24], e2[24];
+    snprintf(head, sizeof head, "%llu/%s%llu rows (%.1f%%)", (unsigned long long)p.rows_done,
+             est ? "~" : "", (unsigned long long)total,
+             total ? 100.0 * (double)p.rows_done / (double)total : 100.0);
+    if (only_retries)
+        snprintf(mid, sizeof mid, "%llu row%s waiting for greylisting retries, next in %s, ETA %s",
+                 (unsigned long long)waiting, waiting == 1 ? "" : "s", duration(e1, wait),
+                 duration(e2, eta));
+    else
+        snprintf(mid, sizeof mid, "%.0f/s ETA %s", rate, duration(e1, eta));
+    fprintf(stderr, "%s%s %s | ok %llu bad %llu risky %llu unknown %llu | conns %llu "
+            "retries %llu%s", b->tty ? "\r\033[K" : "mailvet: ", head, mid,
+            (unsigned long long)p.by_status[0], (unsigned long long)p.by_status[1],
             (unsigned long long)p.by_status[2], (unsigned long long)p.by_status[3],
             (unsigned long long)st.sessions_active, (unsigned long long)st.retries_waiting,
             b->tty && !final ? "" : "\n");
+    b->printed = true;
 }
 
 static void on_tick(uv_timer_t *t)
@@ -196,6 +264,10 @@ static void on_tick(uv_timer_t *t)
     if (want && now - b->last_print >= every) {
         b->last_print = now;
         print_progress(b, false);
+    }
+    if (now - b->last_hosts >= HOSTS_EVERY_MS) {
+        b->last_hosts = now;
+        engine_each_host(b->eng, put_host, b);
     }
 }
 
@@ -242,7 +314,7 @@ static bool loop_init(batch *b)
     uv_timer_init(&b->loop, &b->tick);
     b->tick.data = b;
     uv_timer_start(&b->tick, on_tick, TICK_MS, TICK_MS);
-    b->started_ms = b->last_print = uv_now(&b->loop);
+    b->started_ms = b->last_print = b->last_hosts = uv_now(&b->loop);
     return true;
 }
 
@@ -259,8 +331,6 @@ static void *batch_thread(void *arg)
     if (!ok)
         return NULL;
     uv_run(&b->loop, UV_RUN_DEFAULT);
-    if (!b->cancelled && b->o->progress != PROGRESS_NEVER && b->tty)
-        fputc('\n', stderr);
     uv_loop_close(&b->loop);
     pthread_mutex_lock(&b->mu);
     b->stopped = true;
@@ -327,6 +397,7 @@ bool batch_add(batch *b, engine_item *it)
         return false;
     }
     it->next = NULL;
+    b->pr.rows_read++;                /* before its verdict can count it done */
     bool was_empty = !b->in_head;     /* one wake-up per burst, not per item */
     if (b->in_tail)
         b->in_tail->next = it;
@@ -340,22 +411,33 @@ bool batch_add(batch *b, engine_item *it)
     return true;
 }
 
-void batch_count(batch *b, const result *r, uint64_t rows_read, uint64_t bytes_read)
+void batch_seed(batch *b, uint64_t rows, const uint64_t by_status[4])
 {
     pthread_mutex_lock(&b->mu);
-    if (r) {
-        b->pr.rows_done++;
-        b->pr.by_status[verdict_status_of(r->reason)]++;
-    }
-    b->pr.rows_read = rows_read;
-    b->pr.bytes_read = bytes_read;
+    b->pr.rows_before += rows;
+    b->pr.rows_read += rows;
+    b->pr.rows_done += rows;
+    for (int s = 0; s < 4; s++)
+        b->pr.by_status[s] += by_status[s];
     pthread_mutex_unlock(&b->mu);
 }
 
-void batch_set_total_bytes(batch *b, uint64_t bytes)
+void batch_count(batch *b, const result *r)
 {
     pthread_mutex_lock(&b->mu);
-    b->pr.bytes_total = bytes;
+    b->pr.rows_read++;
+    b->pr.rows_done++;
+    if (r)
+        b->pr.by_status[verdict_status_of(r->reason)]++;
+    pthread_mutex_unlock(&b->mu);
+}
+
+void batch_set_bytes(batch *b, uint64_t bytes_read, uint64_t bytes_total)
+{
+    pthread_mutex_lock(&b->mu);
+    b->pr.bytes_read = bytes_read;
+    if (bytes_total)
+        b->pr.bytes_total = bytes_total;
     pthread_mutex_unlock(&b->mu);
 }
 

@@ -15,6 +15,7 @@
 #include "dedup.h"
 #include "engine_uv.h"
 #include "json.h"
+#include "report.h"
 #include "result.h"
 #include "screen.h"
 
@@ -126,6 +127,7 @@ typedef struct check_run_ctx {
     FILE *trace;
     uv_timer_t watch;
     bool failed, closing;
+    uint64_t hosts_tried, hosts_unreachable;   /* port 25, at the end */
 } check_run_ctx;
 
 static void on_done(void *ud, const engine_item *it, const result *r)
@@ -145,6 +147,12 @@ static void on_fatal(void *ud, const char *why)
     engine_cancel(c->eng);
 }
 
+static void on_unreachable(void *ud, uint64_t hosts)
+{
+    (void)ud;
+    engine_uv_warn_unreachable(hosts, "");
+}
+
 static void on_trace(void *ud, const char *mx, char dir, const char *line, size_t len)
 {
     check_run_ctx *c = ud;
@@ -161,6 +169,8 @@ static void on_watch(uv_timer_t *t)
     if (c->closing || (!engine_idle(c->eng) && !c->failed) || st.sessions_active)
         return;
     c->closing = true;
+    c->hosts_tried = st.hosts_tried;
+    c->hosts_unreachable = st.hosts_unreachable;
     uv_close((uv_handle_t *)&c->watch, NULL);
     engine_uv_close(c->eu);
 }
@@ -174,7 +184,8 @@ static int verify(const cli_opts *o, const bool *need, const addr *as, result *r
         fprintf(stderr, "mailvet check: cannot start the event loop\n");
         return EXIT_RUNTIME;
     }
-    engine_events ev = {.done = on_done, .fatal = on_fatal, .trace = c.trace ? on_trace : NULL};
+    engine_events ev = {.done = on_done, .fatal = on_fatal, .trace = c.trace ? on_trace : NULL,
+                        .unreachable = on_unreachable};
     if (!(c.eu = engine_uv_new(&c.loop, o, 0, &ev, &c, err, sizeof err))) {
         fprintf(stderr, "mailvet: %s\n", err);
         uv_run(&c.loop, UV_RUN_DEFAULT);
@@ -196,7 +207,14 @@ static int verify(const cli_opts *o, const bool *need, const addr *as, result *r
         }
     uv_run(&c.loop, UV_RUN_DEFAULT);
     uv_loop_close(&c.loop);
-    return c.failed ? EXIT_RUNTIME : 0;
+    if (c.failed)
+        return EXIT_RUNTIME;
+    if (!report_unreachable_many(c.hosts_tried, c.hosts_unreachable))
+        return 0;
+    fprintf(stderr, "mailvet: %llu of the %llu mail servers tried were unreachable: these verdicts "
+            "are unreliable (exit code 3); run `mailvet doctor`\n",
+            (unsigned long long)c.hosts_unreachable, (unsigned long long)c.hosts_tried);
+    return EXIT_UNREACHABLE;
 }
 
 /* DUP[i] = the first argument of the same mailbox as argument i, or -1;
@@ -397,10 +415,11 @@ static int check_args(const cli_opts *o, const lists *l)
         return EXIT_RUNTIME;
     }
     int rc = verify_all(o, l, rs);
-    if (rc == 0 && o->json)
+    bool verdicts = rc == 0 || rc == EXIT_UNREACHABLE;   /* made, if unreliable */
+    if (verdicts && o->json)
         for (int i = 0; i < o->nargs; i++)
             print_json(o->args[i], &rs[i]);
-    else if (rc == 0)
+    else if (verdicts)
         print_table(o->args, rs, o->nargs);
     fflush(stdout);
     free(rs);

@@ -517,7 +517,7 @@ static bool other_shard(const clean_ctx *c, const result *r, const addr *a)
 static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
 {
     if ((i & (PROGRESS_EVERY - 1)) == 0)
-        batch_count(c->b, NULL, i, csvio_bytes_read(c->in));
+        batch_set_bytes(c->b, csvio_bytes_read(c->in), 0);
     bool done = skipped(c, i);
     result r;
     addr a;
@@ -528,14 +528,14 @@ static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
     if (duplicate_of(c, &r, &a, i, &first)) {   /* never probed: takes FIRST's verdict */
         if (!done)
             state_put_dup(c->w, i, first, a.ascii_domain, &r);
-        batch_count(c->b, NULL, i + 1, csvio_bytes_read(c->in));
+        batch_count(c->b, NULL);                /* read and done, finished or not */
         return 0;
     }
     if (done)
-        return 0;
+        return 0;                 /* read and done already: batch_seed counted it */
     if (!net) {
         state_put_result(c->w, i, r.email[0] ? a.ascii_domain : "", &r);   /* no network needed */
-        batch_count(c->b, &r, i + 1, csvio_bytes_read(c->in));
+        batch_count(c->b, &r);
         return 0;
     }
     engine_item *it = engine_item_screened(i, &r, &a);
@@ -611,11 +611,30 @@ static void free_resume(clean_ctx *c, retry_load *rl, known_load *kl)
     c->retries = NULL;
 }
 
+/* The rows earlier runs finished, by status: the progress counts them as
+ * done from its first line (read before the writer starts). */
+static uint64_t finished_by_status(clean_ctx *c, uint64_t by_status[4])
+{
+    uint64_t n = 0, row;
+    result r;
+    state_cursor *cur = c->nskip ? state_results(c->db) : NULL;
+    while (cur && state_cursor_next(cur, &row, &r) == 1) {
+        if (r.duplicate)
+            continue;             /* the feeder counts duplicates, finished or not */
+        by_status[verdict_status_of(r.reason)]++;
+        n++;
+    }
+    state_cursor_free(cur);
+    return n;
+}
+
 /* Feed every unfinished row to the batch; returns its exit code. */
 static int run_batch(clean_ctx *c, retry_load *rl, known_load *kl)
 {
     char err[512];
     struct stat st;
+    uint64_t by_status[4] = {0}, finished = finished_by_status(c, by_status);
+    meta_set_u64(c->db, "run_started_at", (uint64_t)time(NULL));   /* `report` on a running batch */
     if (!(c->w = state_writer_start(c->db, err, sizeof err)))
         return fail("cannot write the state file", err, EXIT_RUNTIME);
     c->b = batch_start(c->o, c->w, WINDOW, kl->d, kl->n, c->catchall_seed, &interrupted, err,
@@ -625,7 +644,8 @@ static int run_batch(clean_ctx *c, retry_load *rl, known_load *kl)
         return fail(err, NULL, EXIT_USAGE);
     }
     if (stat(c->in_path, &st) == 0)
-        batch_set_total_bytes(c->b, (uint64_t)st.st_size);
+        batch_set_bytes(c->b, 0, (uint64_t)st.st_size);
+    batch_seed(c->b, finished, by_status);
     (void)rl;
     int rc = each_row(c, feed_row);
     uint64_t retries = 0;
@@ -766,6 +786,8 @@ static int summarize(clean_ctx *c)
     if (c->st.long_rows)
         printf("Rows with more fields than the header: %llu (verdict columns follow their last field)\n",
                (unsigned long long)c->st.long_rows);
+    if (rc == 0 && report_state_unreachable(c->state_path))
+        rc = EXIT_UNREACHABLE;        /* the summary said why */
     return rc;
 }
 

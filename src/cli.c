@@ -481,7 +481,8 @@ void cli_usage_main(void)
          "  mailvet doctor [--helo NAME] [--from ADDR]       check this host can verify\n"
          "  mailvet --version | --help | COMMAND --help\n"
          "\n"
-         "Exit codes: 0 done, 1 runtime error, 2 usage or input error, 130 interrupted.");
+         "Exit codes: 0 done, 1 runtime error, 2 usage or input error, 3 done but most mail\n"
+         "servers were unreachable (verdicts unreliable: see mailvet doctor), 130 interrupted.");
 }
 
 static void usage_common(void)

@@ -141,8 +141,11 @@ struct shost {
     ereply dead_why;             /* reason and reply when dead */
     qentry *q;                   /* ring of waiting domains */
     size_t qhead, qlen, qcap;
-    int sessions, timeouts, blocks, last_code;
+    int sessions, timeouts, blocks, connects, last_code;
     char last_enhanced[16];
+    /* on the route-0 record, for the whole MX address: */
+    bool tried, reached;         /* a session ended / one got a TCP connection */
+    engine_host_info flushed;    /* the counts engine_each_host reported already */
     char *last_text;             /* heap, NULL until a reply is remembered */
     engine *s;
 };
@@ -177,6 +180,7 @@ struct engine {
     uint64_t armed;              /* the wake-up asked of ops->arm; UINT64_MAX: none */
     engine_stats st;
     bool cancelled;
+    bool warned_unreachable;     /* the unreachable event was sent */
     uint64_t catchall_seed;
 };
 
@@ -1101,6 +1105,30 @@ static void session_cancelled(ssession *ss)
     session_free(ss);
 }
 
+/* Port 25: distinct MX addresses tried and reached, over every route.
+ * When the first ENGINE_UNREACHABLE_HOSTS tried were all unreachable the
+ * unreachable event says so, once. */
+static void count_reach(engine *s, shost *h, bool connected)
+{
+    shost *h0 = host_find(s, &h->ip, 0);
+    if (!h0)
+        h0 = h;
+    if (!h0->tried) {
+        h0->tried = true;
+        s->st.hosts_tried++;
+    }
+    if (connected && !h0->reached) {
+        h0->reached = true;
+        s->st.hosts_reached++;
+    }
+    if (!s->warned_unreachable && !s->st.hosts_reached &&
+        s->st.hosts_tried >= ENGINE_UNREACHABLE_HOSTS) {
+        s->warned_unreachable = true;
+        if (s->ev.unreachable)
+            s->ev.unreachable(s->ud, s->st.hosts_tried);
+    }
+}
+
 static void on_probe_done(void *ud, const probe_result *res)
 {
     ssession *ss = ud;
@@ -1129,6 +1157,8 @@ static void on_probe_done(void *ud, const probe_result *res)
         return;
     }
     h->sessions++;
+    h->connects += res->connected;
+    count_reach(s, h, res->connected);
     size_t real = 0;
     for (size_t i = 0; i < ss->n; i++) {
         if (!ss->rcpts[i].answered)
@@ -1319,6 +1349,7 @@ void engine_get_stats(const engine *s, engine_stats *st)
 {
     *st = s->st;
     st->sessions_active = (uint64_t)s->active;
+    st->hosts_unreachable = st->hosts_tried - st->hosts_reached;
 }
 
 /* One line per MX address: the sums over its routes (the route-0 record
@@ -1334,6 +1365,7 @@ static engine_host_info host_info(const engine *s, const shost *h0)
         info.sessions += h->sessions;
         info.timeouts += h->timeouts;
         info.blocks += h->blocks;
+        info.connects += h->connects;
         if (h->pol.rcpt_cap && (!info.rcpt_cap || h->pol.rcpt_cap < info.rcpt_cap))
             info.rcpt_cap = h->pol.rcpt_cap;
         if (h->last_code && !info.last_code) {
@@ -1350,13 +1382,26 @@ void engine_each_host(engine *s, void (*fn)(void *ud, const engine_host_info *h)
     htab_iter hi;
     htab_iter_init(&hi, &s->hosts);
     for (htab_node *n; (n = htab_iter_next(&hi));) {
-        const shost *h = HTAB_ENTRY(n, shost, node);
+        shost *h = HTAB_ENTRY(n, shost, node);
         if (h->route != 0)
             continue;
-        engine_host_info info = host_info(s, h);
-        if (info.sessions)
-            fn(ud, &info);
+        engine_host_info info = host_info(s, h), d = info;
+        d.sessions -= h->flushed.sessions;      /* only what is new since the last call */
+        d.timeouts -= h->flushed.timeouts;
+        d.blocks -= h->flushed.blocks;
+        d.connects -= h->flushed.connects;
+        if (!d.sessions && !d.timeouts && !d.blocks && !d.connects)
+            continue;
+        h->flushed = info;
+        fn(ud, &d);
     }
+}
+
+bool engine_waiting(const engine *s, uint64_t *n, uint64_t *next_due_ms)
+{
+    *n = retry_count(s->retry);
+    *next_due_ms = retry_next_due(s->retry);
+    return *n != 0;
 }
 
 void engine_each_route(engine *s, void (*fn)(void *ud, const engine_route_info *r), void *ud)

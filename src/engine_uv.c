@@ -141,3 +141,11 @@ void engine_uv_close(engine_uv *u)
         engine_cancel(u->e);                 /* nothing may start from late callbacks */
     dns_close(u->dns, on_dns_closed, u);
 }
+
+void engine_uv_warn_unreachable(uint64_t hosts, const char *prefix)
+{
+    fprintf(stderr, "%smailvet: warning: the first %llu mail servers tried all refused or timed "
+            "out the connection: outbound port 25 is probably blocked here (many ISPs and "
+            "clouds block it). Run `mailvet doctor` to check; use --proxy/--bind through a "
+            "host that can reach port 25.\n", prefix, (unsigned long long)hosts);
+}

@@ -179,6 +179,7 @@ const char *const report_problem_names[] = {
     [PROBLEM_RDNS] = "rdns",
     [PROBLEM_TIMEOUT] = "timeout",
     [PROBLEM_POLICY] = "policy",
+    [PROBLEM_UNREACHABLE] = "unreachable",
 };
 
 const char *const report_problem_hints[] = {
@@ -192,7 +193,23 @@ const char *const report_problem_hints[] = {
     [PROBLEM_POLICY] = "The host refuses the verifier by policy: verify from an IP with a sending "
                        "reputation, a PTR record and a matching --helo; until then treat its rows "
                        "as unknown.",
+    [PROBLEM_UNREACHABLE] = "The host never accepted a connection (refused or timed out): if most "
+                            "hosts do, outbound port 25 is blocked here — run `mailvet doctor`, "
+                            "or verify through --proxy/--bind from a host that can reach port 25.",
 };
+
+bool report_unreachable_many(uint64_t tried, uint64_t unreachable)
+{
+    return tried >= REPORT_UNREACHABLE_MIN_HOSTS &&
+           unreachable * 100 >= tried * REPORT_UNREACHABLE_PCT;
+}
+
+bool report_state_unreachable(const char *state_path)
+{
+    uint64_t tried, unreachable;
+    return report_load_reach(state_path, &tried, &unreachable) == 0 &&
+           report_unreachable_many(tried, unreachable);
+}
 
 /* ------------------------------------------------------------------ */
 /* the command                                                         */

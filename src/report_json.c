@@ -59,8 +59,8 @@ static void json_head(const report *r, FILE *out)
         fprintf(out, "%" PRIu64, r->rows_total);
     else
         fputs("null", out);
-    fprintf(out, ",\"rows_done\":%" PRIu64 ",\"rows_waiting_retry\":%" PRIu64, r->done,
-            r->retry_waiting);
+    fprintf(out, ",\"rows_done\":%" PRIu64 ",\"rows_waiting_retry\":%" PRIu64 ",\"running\":%s",
+            r->done, r->retry_waiting, r->running ? "true" : "false");
     js_date(out, "started_at", r->started_at);
     js_date(out, "updated_at", r->updated_at);
     js_date(out, "finished_at", r->finished_at);
@@ -117,7 +117,10 @@ static void json_lists(const report *r, FILE *out)
         js(out, r->accept_all[i].name);
         fprintf(out, ",\"rows\":%" PRIu64 "}", r->accept_all[i].rows);
     }
-    fprintf(out, "],\"problem_hosts_total\":%" PRIu64 ",\"problem_hosts\":[", r->hosts_total);
+    fprintf(out, "],\"hosts_tried\":%" PRIu64 ",\"hosts_unreachable\":%" PRIu64
+            ",\"mostly_unreachable\":%s", r->hosts_tried, r->hosts_unreachable,
+            report_unreachable_many(r->hosts_tried, r->hosts_unreachable) ? "true" : "false");
+    fprintf(out, ",\"problem_hosts_total\":%" PRIu64 ",\"problem_hosts\":[", r->hosts_total);
     for (size_t i = 0; i < r->nhosts; i++) {
         const report_host *h = &r->hosts[i];
         fputs(i ? ",{" : "{", out);

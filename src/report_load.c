@@ -6,6 +6,10 @@
  * report it returns is the caller's (report_free); it holds copies of
  * everything, and the database is closed before it returns. Strings are
  * copied into bounded fields, never cut inside a UTF-8 sequence.
+ *
+ * A batch is running when a `clean` holds the state file's flock (it does
+ * for its whole run; the lock goes with the process, so a killed run never
+ * looks alive): the report then says so, with the time so far.
  */
 #include "report_int.h"
 
@@ -15,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "result.h"
@@ -32,6 +38,8 @@ static bool has_any(const char *text, const char *const *words)
 /* What the host's replies say is wrong with the verifier. */
 static report_problem classify_host(const report_host *h)
 {
+    if (h->connects == 0)
+        return PROBLEM_UNREACHABLE;
     static const char *const blocklist[] = {
         "spamhaus", "blocklist", "blacklist", "block list", "black list", "dnsbl", "rbl",
         "spamcop", "barracuda", "sorbs", "reputation", "listed", NULL};
@@ -136,6 +144,8 @@ static void meta_value(report *r, const char *key, const char *v)
         r->started_at = strtoll(v, NULL, 10);
     else if (strcmp(key, "updated_at") == 0)
         r->updated_at = strtoll(v, NULL, 10);
+    else if (strcmp(key, "run_started_at") == 0)
+        r->run_started_at = strtoll(v, NULL, 10);
     else if (strcmp(key, "finished_at") == 0)
         r->finished_at = strtoll(v, NULL, 10);
     else if (strcmp(key, "elapsed_s") == 0 && *v)
@@ -251,17 +261,37 @@ static int load_accept_all(loader *l)
     return finish(l, st, rc);
 }
 
-/* Hosts that blocked or timed out the verifier, worst first. */
+/* Does the hosts table count connects? (Files of older mailvets do not,
+ * and a report never alters the file.) */
+static bool has_connects(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    bool has = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('hosts') "
+                                      "WHERE name = 'connects'", -1, &st, NULL) == SQLITE_OK &&
+               sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return has;
+}
+
+/* Hosts that blocked, timed out or never let the verifier connect, worst first. */
 static int load_hosts(loader *l)
 {
+    static const char *const sql[2] = {
+        "WITH u AS (SELECT mx, count(*) AS n FROM results "
+        "  WHERE status = 'unknown' AND coalesce(mx, '') <> '' GROUP BY mx) "
+        "SELECT h.host, h.ip, h.sessions, h.timeouts, h.blocks, h.last_code, "
+        "  h.last_enhanced, h.last_text, coalesce(u.n, 0), -1 "
+        "FROM hosts h LEFT JOIN u ON u.mx = h.host WHERE h.blocks > 0 OR h.timeouts > 0 "
+        "ORDER BY coalesce(u.n, 0) DESC, h.blocks + h.timeouts DESC, h.host",
+        "WITH u AS (SELECT mx, count(*) AS n FROM results "
+        "  WHERE status = 'unknown' AND coalesce(mx, '') <> '' GROUP BY mx) "
+        "SELECT h.host, h.ip, h.sessions, h.timeouts, h.blocks, h.last_code, "
+        "  h.last_enhanced, h.last_text, coalesce(u.n, 0), coalesce(h.connects, -1) "
+        "FROM hosts h LEFT JOIN u ON u.mx = h.host "
+        "WHERE h.blocks > 0 OR h.timeouts > 0 OR h.connects = 0 "
+        "ORDER BY coalesce(u.n, 0) DESC, h.blocks + h.timeouts DESC, h.host"};
     sqlite3_stmt *st;
-    if (prep(l, "WITH u AS (SELECT mx, count(*) AS n FROM results "
-                "  WHERE status = 'unknown' AND coalesce(mx, '') <> '' GROUP BY mx) "
-                "SELECT h.host, h.ip, h.sessions, h.timeouts, h.blocks, h.last_code, "
-                "  h.last_enhanced, h.last_text, coalesce(u.n, 0) FROM hosts h "
-                "LEFT JOIN u ON u.mx = h.host WHERE h.blocks > 0 OR h.timeouts > 0 "
-                "ORDER BY coalesce(u.n, 0) DESC, h.blocks + h.timeouts DESC, h.host",
-             true, &st))
+    if (prep(l, sql[has_connects(l->db)], true, &st))
         return -1;
     if (!st)
         return 0;
@@ -281,7 +311,30 @@ static int load_hosts(loader *l)
         str_copy_utf8(h->last_enhanced, sizeof h->last_enhanced, col_text(st, 6));
         str_copy_utf8(h->last_text, sizeof h->last_text, col_text(st, 7));
         h->rows_unknown = (uint64_t)sqlite3_column_int64(st, 8);
+        h->connects = sqlite3_column_int64(st, 9);
         h->problem = classify_host(h);
+    }
+    return finish(l, st, rc);
+}
+
+/* Port 25: hosts tried (connects recorded) and those never reached. */
+static const char reach_sql[] =
+    "SELECT count(*), total(connects = 0) FROM hosts WHERE connects IS NOT NULL";
+
+static int load_reach(loader *l)
+{
+    sqlite3_stmt *st;
+    if (!has_connects(l->db))
+        return 0;
+    if (prep(l, reach_sql, true, &st))
+        return -1;
+    if (!st)
+        return 0;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        l->r->hosts_tried = (uint64_t)sqlite3_column_int64(st, 0);
+        l->r->hosts_unreachable = (uint64_t)sqlite3_column_double(st, 1);
+        rc = sqlite3_step(st);
     }
     return finish(l, st, rc);
 }
@@ -320,11 +373,54 @@ static int load_duplicates(loader *l)
 static int load_all(loader *l)
 {
     if (check_format(l) || load_meta(l) || load_counts(l) || load_top_domains(l) ||
-        load_accept_all(l) || load_hosts(l) || load_retry_queue(l) || load_duplicates(l))
+        load_accept_all(l) || load_hosts(l) || load_reach(l) || load_retry_queue(l) ||
+        load_duplicates(l))
         return -1;
     return 0;
 }
 
+
+/* Does a `clean` hold PATH's lock? (A shared lock, dropped at once, when
+ * none does: a run starting in that instant is told the file is in use.) */
+static bool locked_by_a_run(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
+/* A running batch: earlier runs' time plus this run's so far. */
+static void running_elapsed(report *r)
+{
+    int64_t since = r->run_started_at ? r->run_started_at : r->started_at;
+    if (!since)
+        return;
+    double before = r->elapsed > 0 && r->run_started_at ? r->elapsed : 0;
+    double now = (double)time(NULL) - (double)since;
+    r->elapsed = before + (now > 0 ? now : 0);
+}
+
+int report_load_reach(const char *state_path, uint64_t *tried, uint64_t *unreachable)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    *tried = *unreachable = 0;
+    if (sqlite3_open_v2(state_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, reach_sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        *tried = (uint64_t)sqlite3_column_int64(st, 0);
+        *unreachable = (uint64_t)sqlite3_column_double(st, 1);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
 
 report *report_load(const char *state_path, char *err, size_t errlen)
 {
@@ -348,6 +444,7 @@ report *report_load(const char *state_path, char *err, size_t errlen)
         return NULL;
     }
     r->from_state = true;
+    r->running = locked_by_a_run(state_path);
     str_copy_utf8(r->state_path, sizeof r->state_path, state_path);
     loader l = {NULL, r, err, errlen};
     if (sqlite3_open_v2(state_path, &l.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
@@ -367,5 +464,7 @@ report *report_load(const char *state_path, char *err, size_t errlen)
         free(r);
         return NULL;
     }
+    if (r->running && !r->finished)
+        running_elapsed(r);
     return r;
 }

@@ -15,11 +15,27 @@ static void txt_put(FILE *out, const char *s)
         fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
 }
 
+/* Port 25 looks blocked: say it before any figure is believed. */
+static void text_unreachable(const report *r, FILE *out)
+{
+    if (!report_unreachable_many(r->hosts_tried, r->hosts_unreachable))
+        return;
+    fprintf(out, "Warning: %" PRIu64 " of the %" PRIu64 " mail servers tried (%.0f%%) never "
+            "accepted a connection: outbound port 25 is probably blocked here, and the verdicts "
+            "are unreliable (exit code 3). Run `mailvet doctor`; verify through --proxy/--bind "
+            "from a host that can reach port 25.\n", r->hosts_unreachable, r->hosts_tried,
+            report_pct(r->hosts_unreachable, r->hosts_tried));
+}
+
 static void text_header(const report *r, FILE *out)
 {
     char b1[48], b2[48];
-    fprintf(out, "mailvet: %" PRIu64 " rows checked in %s (%s)\n", r->done,
-            report_duration(b1, r->elapsed), report_rate_text(b2, r));
+    if (r->running)
+        fprintf(out, "mailvet: running for %s: %" PRIu64 " rows checked so far (%s)\n",
+                report_duration(b1, r->elapsed), r->done, report_rate_text(b2, r));
+    else
+        fprintf(out, "mailvet: %" PRIu64 " rows checked in %s (%s)\n", r->done,
+                report_duration(b1, r->elapsed), report_rate_text(b2, r));
     if (r->from_state) {
         fputs("Input: ", out);
         txt_put(out, r->input_path[0] ? r->input_path : "(unknown)");
@@ -37,6 +53,7 @@ static void text_header(const report *r, FILE *out)
                 "cover finished rows only.\n", r->done);
     if (!r->finished && r->retry_waiting)
         fprintf(out, "  %" PRIu64 " rows are waiting for a retry.\n", r->retry_waiting);
+    text_unreachable(r, out);
 }
 
 static void text_counts(const report *r, FILE *out)
@@ -124,9 +141,9 @@ static void text_hosts(const report *r, FILE *out)
         txt_put(out, h->host);
         fputs(" [", out);
         txt_put(out, h->ip);
-        fprintf(out, "]: %" PRId64 " sessions, blocked %" PRId64 ", timed out %" PRId64 "; %"
+        fprintf(out, "]: %" PRId64 " sessions, blocked %" PRId64 ", timed out %" PRId64 "%s; %"
                 PRIu64 " rows left unknown\n", h->sessions, h->blocks, h->timeouts,
-                h->rows_unknown);
+                h->connects == 0 ? ", never connected" : "", h->rows_unknown);
         if (h->last_code || h->last_text[0]) {
             fprintf(out, "    reply: %" PRId64 " ", h->last_code);
             txt_put(out, h->last_enhanced);

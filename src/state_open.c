@@ -58,7 +58,7 @@ static const char schema_sql[] =
     "CREATE TABLE domains(domain TEXT PRIMARY KEY, accept_all INTEGER NULL, mx TEXT);"
     "CREATE TABLE hosts(host TEXT PRIMARY KEY, ip TEXT, sessions INTEGER, timeouts INTEGER,"
     " blocks INTEGER, rcpt_cap INTEGER, last_code INTEGER, last_enhanced TEXT,"
-    " last_text TEXT);";
+    " last_text TEXT, connects INTEGER);";
 
 /* ---- helpers of the family (state_int.h) ---- */
 
@@ -633,7 +633,10 @@ static int upgrade_schema(state *s, char *err, size_t errlen)
         (state_has_column(s, "results", "duplicate") ||
          state_exec(s->db, "ALTER TABLE results ADD COLUMN duplicate INTEGER") == SQLITE_OK) &&
         state_exec(s->db, "CREATE TABLE IF NOT EXISTS dups(row INTEGER PRIMARY KEY, first INTEGER,"
-                          " email TEXT, domain TEXT, did_you_mean TEXT)") == SQLITE_OK)
+                          " email TEXT, domain TEXT, did_you_mean TEXT)") == SQLITE_OK &&
+        /* hosts.connects NULL: "not counted" (the report does not count those hosts as tried) */
+        (state_has_column(s, "hosts", "connects") ||
+         state_exec(s->db, "ALTER TABLE hosts ADD COLUMN connects INTEGER") == SQLITE_OK))
         return 0;
     state_seterr(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
     return -1;

@@ -56,6 +56,7 @@ enum { IN_REASON, IN_RISK, IN_ROLE, IN_FREE, IN_DISPOSABLE, IN_ACCEPT_ALL, IN_CO
 #define IN_TIMEOUTS IN_ROLE
 #define IN_BLOCKS IN_FREE
 #define IN_RCPT_CAP IN_DISPOSABLE
+#define IN_CONNECTS IN_ANSWERS
 
 typedef struct rec {
     rec_type type;
@@ -84,7 +85,20 @@ static const char *const writer_sql[ST_COUNT] = {
     [ST_DOMAIN] = "INSERT INTO domains VALUES(?1, ?2, ?3) ON CONFLICT(domain) DO UPDATE SET"
                   " accept_all = coalesce(excluded.accept_all, accept_all),"
                   " mx = CASE WHEN excluded.mx <> '' THEN excluded.mx ELSE mx END",
-    [ST_HOST] = "INSERT OR REPLACE INTO hosts VALUES(?,?,?,?,?,?,?,?,?)",
+    /* counts add up over the runs of a batch; the latest reply wins */
+    [ST_HOST] = "INSERT INTO hosts(host, ip, sessions, timeouts, blocks, rcpt_cap, last_code,"
+                " last_enhanced, last_text, connects) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
+                " ON CONFLICT(host) DO UPDATE SET ip = excluded.ip,"
+                " sessions = coalesce(sessions, 0) + excluded.sessions,"
+                " timeouts = coalesce(timeouts, 0) + excluded.timeouts,"
+                " blocks = coalesce(blocks, 0) + excluded.blocks,"
+                " connects = coalesce(connects, 0) + excluded.connects,"
+                " rcpt_cap = CASE WHEN excluded.rcpt_cap > 0 THEN excluded.rcpt_cap ELSE rcpt_cap END,"
+                " last_code = coalesce(excluded.last_code, last_code),"
+                " last_enhanced = CASE WHEN excluded.last_code IS NOT NULL"
+                "   THEN excluded.last_enhanced ELSE last_enhanced END,"
+                " last_text = CASE WHEN excluded.last_code IS NOT NULL"
+                "   THEN excluded.last_text ELSE last_text END",
     [ST_META] = "INSERT OR REPLACE INTO meta VALUES(?, ?)",
     [ST_DUP] = "INSERT OR REPLACE INTO dups VALUES(?, ?, ?, ?, ?)",
 };
@@ -245,8 +259,8 @@ void state_put_domain(state_writer *w, const char *domain, result_tri accept_all
 }
 
 void state_put_host(state_writer *w, const char *host, const char *ip, int sessions, int timeouts,
-                    int blocks, int rcpt_cap, int last_code, const char *last_enhanced,
-                    const char *last_text)
+                    int blocks, int connects, int rcpt_cap, int last_code,
+                    const char *last_enhanced, const char *last_text)
 {
     strs v = {0};
     strs_set(&v, SL_HOST, host, 256);
@@ -257,7 +271,8 @@ void state_put_host(state_writer *w, const char *host, const char *ip, int sessi
         return;
     rec *x = put_rec(w, REC_HOST);
     int n[IN_COUNT] = {[IN_SESSIONS] = sessions, [IN_TIMEOUTS] = timeouts,
-                       [IN_BLOCKS] = blocks, [IN_RCPT_CAP] = rcpt_cap, [IN_CODE] = last_code};
+                       [IN_BLOCKS] = blocks, [IN_RCPT_CAP] = rcpt_cap, [IN_CODE] = last_code,
+                       [IN_CONNECTS] = connects};
     memcpy(x->n, n, sizeof n);
     put_strs(w, x, &v);
     put_end(w);
@@ -404,6 +419,7 @@ static int write_host(state_writer *w, const batch *b, const rec *r)
     bind_code(st, 7, r->n[IN_CODE]);
     bind_str(st, 8, b, r, SL_ENH);
     bind_str(st, 9, b, r, SL_TEXT);
+    sqlite3_bind_int(st, 10, r->n[IN_CONNECTS]);
     return step(st);
 }
 

@@ -56,6 +56,8 @@ typedef struct world {
     int waits[MAXROWS];
     double wait_due[MAXROWS];
     int ndone;
+    int unreachable_events;
+    uint64_t unreachable_hosts;
     engine *e;
     engine_opts o;
 } world;
@@ -165,7 +167,15 @@ static void ev_wait(void *ud, const engine_item *it, double due, const result *r
     w->wait_due[it->row] = due;
 }
 
-static const engine_events events = {.done = ev_done, .wait = ev_wait};
+static void ev_unreachable(void *ud, uint64_t hosts)
+{
+    world *w = ud;
+    w->unreachable_events++;
+    w->unreachable_hosts = hosts;
+}
+
+static const engine_events events = {.done = ev_done, .wait = ev_wait,
+                                     .unreachable = ev_unreachable};
 
 /* ---- building a world ---- */
 
@@ -321,6 +331,68 @@ static void advance(world *w, uint64_t ms)
 
 /* ---- tests ---- */
 
+/* Port 25: NHOSTS domains, each on a host of its own; every session fails
+ * to connect except the one to host GOOD (-1: none). */
+static world *run_unreachable(int nhosts, int good, int *events_before_20th)
+{
+    engine_opts o;
+    opts_default(&o);
+    world *w = world_new(&o);
+    char d[64], a[80], ip[32];
+    for (int i = 0; i < nhosts; i++) {
+        snprintf(a, sizeof a, "x@d%d.example", i);
+        add(w, (uint64_t)i, a);
+    }
+    *events_before_20th = -1;
+    for (int i = 0; i < nhosts; i++) {
+        snprintf(d, sizeof d, "d%d.example", i);
+        snprintf(ip, sizeof ip, "192.0.2.%d", i + 1);
+        answer_one(w, d, ip);
+        fsess *f = first_open(w);
+        assert_non_null(f);
+        if (i == ENGINE_UNREACHABLE_HOSTS - 1)
+            *events_before_20th = w->unreachable_events;
+        probe_result timeout = {.outcome = PROBE_TIMEOUT, .reason = REASON_TIMEOUT};
+        if (i == good)
+            finish_all(w, f, 250, 550);
+        else if (i % 2)
+            close_session(w, f, &timeout);   /* the connect timed out: no connection either */
+        else
+            fail_session(w, f, PROBE_NO_CONNECT, 0);
+    }
+    assert_true(engine_idle(w->e));
+    return w;
+}
+
+/* The first 20 distinct hosts all fail to connect: one event, at the 20th
+ * and not before; a single host that connects among them: none. */
+static void test_port25_unreachable(void **state)
+{
+    (void)state;
+    int before;
+    world *w = run_unreachable(25, -1, &before);
+    assert_int_equal(before, 0);
+    assert_int_equal(w->unreachable_events, 1);
+    assert_int_equal(w->unreachable_hosts, ENGINE_UNREACHABLE_HOSTS);
+    engine_stats st;
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.hosts_tried, 25);
+    assert_int_equal(st.hosts_reached, 0);
+    assert_int_equal(st.hosts_unreachable, 25);
+    world_free(w);
+
+    w = run_unreachable(25, 7, &before);
+    assert_int_equal(w->unreachable_events, 0);
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.hosts_tried, 25);
+    assert_int_equal(st.hosts_unreachable, 24);
+    world_free(w);
+
+    w = run_unreachable(19, -1, &before);               /* too few to say */
+    assert_int_equal(w->unreachable_events, 0);
+    world_free(w);
+}
+
 /* 421 at the banner: the window halves and the host rests before the
  * next session; then it regrows by one per window's worth of good sessions. */
 static void test_busy_halves_pauses_and_regrows(void **state)
@@ -458,6 +530,10 @@ static void test_retry_named_delay(void **state)
     assert_int_equal(w->waits[1], 1);
     assert_true(w->wait_due[0] > 1.0e9 + 299 && w->wait_due[0] < 1.0e9 + 301);
     assert_true(w->wait_due[1] > 1.0e9 + 59 && w->wait_due[1] < 1.0e9 + 61);  /* schedule wins */
+    uint64_t nwait, next_due;                            /* what the progress line shows */
+    assert_true(engine_waiting(w->e, &nwait, &next_due));
+    assert_int_equal(nwait, 2);
+    assert_int_equal(next_due, w->now + 60 * 1000);
     advance(w, 60 * 1000 - 1);
     assert_int_equal(open_sessions(w), 0);
     advance(w, 1);
@@ -725,6 +801,7 @@ int main(void)
         cmocka_unit_test(test_cancel_keeps_answers),
         cmocka_unit_test(test_lost_probe_repeat_is_no_attempt),
         cmocka_unit_test(test_limits_property),
+        cmocka_unit_test(test_port25_unreachable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
