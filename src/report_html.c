@@ -416,7 +416,8 @@ static void html_host(const report_host *h_, FILE *out)
             h_->problem == PROBLEM_TIMEOUT ? " timeout" : "",
             h_->problem == PROBLEM_BLOCKLIST ? "blocklisted"
             : h_->problem == PROBLEM_RDNS ? "needs rDNS"
-            : h_->problem == PROBLEM_TIMEOUT ? "timed out" : "refused");
+            : h_->problem == PROBLEM_TIMEOUT ? "timed out"
+            : h_->problem == PROBLEM_UNREACHABLE ? "never connected" : "refused");
     if (h_->blocks)
         fprintf(out, "%" PRId64 " blocked ", h_->blocks);
     if (h_->timeouts)
