@@ -321,8 +321,8 @@ static int sanity(clean_ctx *c)
 {
     char msg[1024];
     if (c->o->force ||
-        !sanity_check((const csvio_row *const *)c->sample, c->nsample, c->col, c->delim ? c->delim : ',',
-                      valid_address, c->scr, msg, sizeof msg))
+        !sanity_check((const csvio_row *const *)c->sample, c->nsample, c->col,
+                      c->delim ? c->delim : ',', valid_address, c->scr, msg, sizeof msg))
         return 0;
     return fail(c->o->args[0], msg, EXIT_USAGE);
 }
