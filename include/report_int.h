@@ -109,6 +109,7 @@ const char *report_date_text(char buf[40], int64_t t);     /* UTC; "n/a" when ab
 const char *report_base_name(const char *path);            /* points into PATH */
 double report_bounce_min(const report *r);
 double report_bounce_all(const report *r);
+bool report_bounce_measured(const report *r);              /* false: report_bounce_all is a guess */
 double report_bounce_deliverable(const report *r);
 
 extern const char *const report_reason_help[REASON__COUNT];  /* a few words per reason */

@@ -9,6 +9,7 @@
  * write to stdout or to a temporary file renamed into place.
  */
 #include "report_int.h"
+#include "output.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -144,6 +145,13 @@ double report_bounce_all(const report *r)
     return r->done ? r->risk_sum / (double)r->done : 0.0;
 }
 
+/* Rows checked without SMTP (--level syntax or dns: reason unverified)
+ * have no measured risk, so the expectation over every row is unknown. */
+bool report_bounce_measured(const report *r)
+{
+    return r->by_reason[REASON_UNVERIFIED] == 0;
+}
+
 double report_bounce_deliverable(const report *r)
 {
     uint64_t n = r->by_status[VERDICT_DELIVERABLE];
@@ -231,7 +239,11 @@ static report_writer writer_for(const char *format)
  * a failed write never leaves a half report behind. */
 static int write_file(const report *r, report_writer w, const char *output)
 {
-    char tmp[PATH_MAX];
+    char tmp[PATH_MAX], err[PATH_MAX + 256];
+    if (output_check_target(output, "the report file", err, sizeof err) != 0) {
+        fprintf(stderr, "mailvet report: %s\n", err);   /* a rename would replace it */
+        return 2;
+    }
     if (snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", output) >= (int)sizeof tmp) {
         fprintf(stderr, "mailvet report: %s: path too long\n", output);
         return 1;

@@ -148,9 +148,14 @@ static void html_kpis(const report *r, FILE *out)
             r->finished ? "whole list" : "so far");
     fprintf(out, "<div class=\"kpi good\"><span>Deliverable</span><b id=\"deliverable\">%.1f%%"
             "</b><span>%s addresses safe to mail</span></div>", report_pct(d, r->done), report_num(b, d));
-    fprintf(out, "<div class=\"kpi bad\"><span>Bounce rate: all rows</span>"
-            "<b id=\"bounce-all\">%.1f%%</b><span>at least %.1f%% certain</span></div>",
-            report_bounce_all(r), report_bounce_min(r));
+    if (report_bounce_measured(r))
+        fprintf(out, "<div class=\"kpi bad\"><span>Bounce rate: all rows</span>"
+                "<b id=\"bounce-all\">%.1f%%</b><span>at least %.1f%% certain</span></div>",
+                report_bounce_all(r), report_bounce_min(r));
+    else
+        fprintf(out, "<div class=\"kpi bad\"><span>Bounce rate: all rows</span>"
+                "<b id=\"bounce-all\">not measured</b><span>no SMTP check; at least %.1f%% "
+                "certain</span></div>", report_bounce_min(r));
     if (d)
         fprintf(out, "<div class=\"kpi good\"><span>Bounce rate: deliverable only"
                 "</span><b id=\"bounce-deliverable\">%.1f%%</b><span>estimated</span></div>",
@@ -226,7 +231,8 @@ static void html_status(const report *r, FILE *out)
  * rows, against the 2% that mailbox providers and ESPs treat as a warning. */
 static void html_bounce(const report *r, FILE *out)
 {
-    double all = report_bounce_all(r), minimum = report_bounce_min(r), del = report_bounce_deliverable(r);
+    double minimum = report_bounce_min(r), del = report_bounce_deliverable(r);
+    double all = report_bounce_measured(r) ? report_bounce_all(r) : minimum;   /* no guess */
     double scale = all > 7 ? all * 1.6 : 11.0;    /* percent at the right edge: room for labels */
     const double x0 = 210, wmax = 560;
     fputs("<section class=\"card\"><h2>Expected bounce rate</h2><p class=\"note\">Estimated as "

@@ -87,9 +87,14 @@ static void json_counts(const report *r, FILE *out)
     fprintf(out, "},\"flags\":{\"role\":%" PRIu64 ",\"free\":%" PRIu64 ",\"disposable\":%"
             PRIu64 ",\"did_you_mean\":%" PRIu64 "}", r->role, r->free, r->disposable, r->typos);
     fprintf(out, ",\"duplicates\":%" PRIu64, r->duplicates);
-    fprintf(out, ",\"bounce\":{\"all_rows_min_pct\":%.2f,\"all_rows_expected_pct\":%.2f,"
-            "\"deliverable_rows\":%" PRIu64 ",\"deliverable_only_expected_pct\":",
-            report_bounce_min(r), report_bounce_all(r), r->by_status[VERDICT_DELIVERABLE]);
+    fprintf(out, ",\"bounce\":{\"all_rows_min_pct\":%.2f,\"all_rows_expected_pct\":",
+            report_bounce_min(r));
+    if (report_bounce_measured(r))        /* null: rows checked without SMTP */
+        fprintf(out, "%.2f", report_bounce_all(r));
+    else
+        fputs("null", out);
+    fprintf(out, ",\"deliverable_rows\":%" PRIu64 ",\"deliverable_only_expected_pct\":",
+            r->by_status[VERDICT_DELIVERABLE]);
     if (r->by_status[VERDICT_DELIVERABLE])
         fprintf(out, "%.2f", report_bounce_deliverable(r));
     else

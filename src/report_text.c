@@ -78,7 +78,7 @@ static void text_bounce(const report *r, FILE *out)
     uint64_t d = r->by_status[VERDICT_DELIVERABLE];
     uint64_t unverified = r->by_reason[REASON_UNVERIFIED];
     fprintf(out, "Expected bounce rate:\n");
-    if (unverified)         /* --level syntax or dns: no server was asked, no figure to give */
+    if (!report_bounce_measured(r))        /* --level syntax or dns: no server was asked, no figure to give */
         fprintf(out, "  mail every row         not measured: %" PRIu64 " rows were not checked "
                 "by SMTP (--level syntax or dns); at least %.1f%%: the undeliverable rows\n",
                 unverified, report_bounce_min(r));

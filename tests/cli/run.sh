@@ -255,6 +255,13 @@ contains kept.csv "not-an-address,2" "--keep: the undeliverable row"
 [ "$(wc -l < parts/deliverable.csv)" -eq 1 ] && ok || bad "--split: deliverable.csv holds just the header"
 [ "$(stat -c %a parts/unknown.csv)" = 600 ] && ok || bad "--split files are 0600"
 contains out.txt "unknown                  3" "--keep: the summary still counts every row"
+"$BIN" clean --level dns --dns 127.0.0.1:9 --force mix.csv -o bad.csv >/dev/null 2>&1 || true
+if [ -f bad.csv.state ]; then
+    ln -s real.csv rep.json
+    expect_rc 2 "report -o over a symlink" -- "$BIN" report --format json -o rep.json bad.csv.state
+    contains err.txt "the report file rep.json is a symbolic link" "report -o symlink message"
+    [ -L rep.json ] && ok || bad "report -o replaced the symlink"
+fi
 expect_rc 2 "--keep with a bad status" -- clean --keep good mix.csv -o kept.csv
 
 expect_rc 2 "address starting with -" -- "$BIN" check --level syntax -x@example.com
