@@ -74,8 +74,10 @@ typedef enum verdict_stage {
 verdict_reason verdict_classify(verdict_stage stage, int code, const char *enhanced,
                                 const char *text);
 
-/* A 4xx at RCPT that means "fewer recipients per session" (452 4.5.3). */
-bool verdict_too_many_recipients(int code, const char *enhanced, const char *text);
+/* A reply at RCPT, 4xx or 5xx, that limits the session rather than judging
+ * the mailbox ("452 4.5.3 too many recipients", Exim's "550 Rejected for
+ * too many bad recipients"): the recipient goes to a new, smaller session. */
+bool verdict_session_limit(int code, const char *enhanced, const char *text);
 
 /* Bounce risk 0–100 for reason R with flags F (see verdict.c for the table). */
 int verdict_risk(verdict_reason r, const verdict_flags *f);

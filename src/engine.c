@@ -1018,6 +1018,10 @@ static void return_unanswered(ssession *ss, const probe_result *res, bool busy)
     bool refused_4xx = res->outcome == PROBE_TEMPORARY && res->code >= 400 && res->code < 500 &&
                        !busy && !res->answered;
     bool dropped = res->outcome == PROBE_TEMPORARY && !res->code && !busy;
+    /* A session limit that let not one recipient through would send them
+     * to new sessions forever: that is the server's answer for now, and
+     * waits for the retry schedule like a 4xx. */
+    bool stalled = res->too_many_recipients && !res->answered;
     for (size_t i = ss->n; i-- > 0;) {
         if (ss->rcpts[i].answered)
             continue;
@@ -1027,6 +1031,14 @@ static void return_unanswered(ssession *ss, const probe_result *res, bool busy)
                 d->ca = CA_UNSENT;
                 unhold(d, 0);
             }
+            continue;
+        }
+        if (stalled) {
+            result fail;
+            result_init(&fail);
+            fail.reason = REASON_TEMPORARY_FAILURE;
+            it->attempts++;
+            item_temporary(d, it, &fail, 0);
             continue;
         }
         if (refused_4xx || (dropped && ++it->drops > DROPS_MAX)) {

@@ -245,7 +245,7 @@ static void record_rcpt(probe *p, const smtp_reply *r)
         return;
     }
     probe_rcpt *rc = &p->rcpts[p->next_reply++];
-    if (verdict_too_many_recipients(r->code, r->enhanced, r->text)) {
+    if (verdict_session_limit(r->code, r->enhanced, r->text)) {
         p->res.too_many_recipients = true;   /* left unanswered: another session */
         return;
     }

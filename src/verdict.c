@@ -147,6 +147,16 @@ static const char *const texts_relay[] = {
     "relay access denied", "relaying denied", "relay not permitted", "not permitted to relay", NONE,
 };
 
+/* Said of the session or the client, not of the mailbox: Exim's "550
+ * Rejected for too many bad recipients" (Debian's default ACL refuses every
+ * recipient past the 10th once fewer than half were accepted), "452 4.5.3
+ * Error: too many recipients" (Postfix, Exchange, Gmail). Whatever their
+ * code, the recipient is asked again in a new, smaller session. */
+static const char *const texts_session_limit[] = {
+    "too many recipients", "too many bad recipients", "too many invalid recipients",
+    "too many unknown recipients", "too many rcpt", NONE,
+};
+
 static bool text_has(const char *text, const char *const *patterns)
 {
     for (; *patterns; patterns++)
@@ -231,6 +241,8 @@ verdict_reason verdict_classify(verdict_stage stage, int code, const char *enhan
             return REASON_ACCEPTED;
         if (code < 400)
             return REASON_PROTOCOL_ERROR;   /* 3xx to RCPT breaks the protocol */
+        if (verdict_session_limit(code, enh, text))
+            return REASON_TEMPORARY_FAILURE;   /* never a verdict on the mailbox */
         return code >= 500 ? rcpt_permanent(enh, text) : rcpt_temporary(enh, text);
     }
     if (code < 400)
@@ -238,10 +250,10 @@ verdict_reason verdict_classify(verdict_stage stage, int code, const char *enhan
     return session_refusal(stage, code, enh, text);
 }
 
-bool verdict_too_many_recipients(int code, const char *enhanced, const char *text)
+bool verdict_session_limit(int code, const char *enhanced, const char *text)
 {
-    if (code != 452 && code != 451 && code != 450)
+    if (code < 400 || code > 599)
         return false;
-    return (enhanced && strcmp(enhanced, "4.5.3") == 0) ||
-           (text && strcasestr(text, "too many recipients"));
+    return (enhanced && (strcmp(enhanced, "4.5.3") == 0 || strcmp(enhanced, "5.5.3") == 0)) ||
+           (text && text_has(text, texts_session_limit));
 }

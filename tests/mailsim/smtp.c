@@ -116,6 +116,7 @@ typedef struct smtp_conn {
     int stream_inflight;      /* ...and this many of them are not written yet */
     /* session */
     int ehlo, mail, rejected, tls_on, rcpts, skip;
+    int given, accepted;      /* RCPTs of this message, and those answered 250 */
     SSL *ssl;
     counters_source *src;     /* this client address's counters for the host */
     char peer[INET6_ADDRSTRLEN];
@@ -543,6 +544,7 @@ static void smtp_mail(smtp_conn *c, const char *line)
         return;
     }
     c->mail = 1;
+    c->given = c->accepted = 0;
     smtp_reply(c, WORLD_STAGE_MAIL, smtp_text(c, K_MAIL_OK), NULL, 0, AFTER_NONE);
 }
 
@@ -572,6 +574,12 @@ static void smtp_rcpt(smtp_conn *c, const char *line)
     }
     if (h->block.stage == WORLD_STAGE_RCPT) {
         smtp_reply(c, WORLD_STAGE_RCPT, h->block.text, addr, 0, AFTER_NONE);
+        return;
+    }
+    /* Debian's Exim ACL: $rcpt_count > N and $recipients_count < $rcpt_count/2 */
+    if (h->bad_rcpt_limit && ++c->given > h->bad_rcpt_limit && c->accepted < c->given / 2) {
+        smtp_reply(c, WORLD_STAGE_RCPT, "550 Rejected for too many bad recipients", addr, 0,
+                   AFTER_NONE);
         return;
     }
     char *at = strrchr(addr, '@');
@@ -623,8 +631,10 @@ static void smtp_rcpt(smtp_conn *c, const char *line)
         smtp_reply(c, WORLD_STAGE_RCPT, smtp_text(c, K_FULL), addr, 0, AFTER_NONE);
     else if (box == WORLD_BOX_DISABLED)
         smtp_reply(c, WORLD_STAGE_RCPT, smtp_text(c, K_DISABLED), addr, 0, AFTER_NONE);
-    else
+    else {
+        c->accepted++;
         smtp_reply(c, WORLD_STAGE_RCPT, smtp_text(c, K_RCPT_OK), addr, 0, AFTER_NONE);
+    }
 }
 
 static void smtp_command(smtp_conn *c, char *line)

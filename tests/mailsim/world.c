@@ -261,6 +261,7 @@ static int world_host_line(world *w, world_parse *p, world_host *h, char **tok, 
     if (!strcmp(k, "conn-cap")) return world_int(p, a1, &h->conn_cap);
     if (!strcmp(k, "conn-per-minute")) return world_int(p, a1, &h->conn_per_min);
     if (!strcmp(k, "rcpt-cap")) return world_int(p, a1, &h->rcpt_cap);
+    if (!strcmp(k, "bad-rcpt-limit")) return world_int(p, a1, &h->bad_rcpt_limit);
     if (!strcmp(k, "drip")) return world_int(p, a1, &h->drip_ms);
     if (!strcmp(k, "greylist")) {
         if (world_int(p, a1, &h->greylist_s))

@@ -71,6 +71,10 @@ typedef struct world_host {
     int conn_cap;            /* simultaneous connections; 0 = unlimited */
     int conn_per_min;        /* new connections per 60 s; 0 = unlimited */
     int rcpt_cap;            /* RCPT per session; 0 = unlimited */
+    int bad_rcpt_limit;      /* Exim's Debian ACL: past this many RCPTs of one
+                                message with fewer than half accepted, every
+                                RCPT gets "550 Rejected for too many bad
+                                recipients"; 0 = off */
     int greylist_s;          /* 0 = off */
     int greylist_code;       /* 450 or 451 */
     int pipelining;

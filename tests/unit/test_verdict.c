@@ -166,13 +166,46 @@ static void test_classify_real_replies(void **state)
     }
 }
 
-static void test_too_many_recipients(void **state)
+/* Replies that judge the session, not the mailbox: the exact texts real
+ * servers send, each a session limit and never a mailbox verdict; and
+ * mailbox verdicts that must stay what they are. */
+static void test_session_limits(void **state)
 {
     (void)state;
-    assert_true(verdict_too_many_recipients(452, "4.5.3", "Error: too many recipients"));
-    assert_true(verdict_too_many_recipients(452, "", "Too many recipients"));
-    assert_false(verdict_too_many_recipients(452, "4.2.2", "Mailbox full"));
-    assert_false(verdict_too_many_recipients(550, "5.5.3", "too many recipients"));
+    static const struct {
+        int code;
+        const char *enhanced, *text;
+        bool limit;
+    } replies[] = {
+        {550, "", "Rejected for too many bad recipients", true},          /* Exim, Debian ACL */
+        {452, "4.5.3", "Error: too many recipients", true},                /* Postfix */
+        {452, "4.5.3", "Too many recipients", true},                       /* Exchange */
+        {452, "4.5.3", "Your message has too many recipients. For more information regarding "
+                       "Google's sending limits, visit https://support.google.com/mail/", true},
+        {550, "5.5.3", "Too many recipients", true},                       /* permanent form */
+        {452, "", "Too many recipients", true},
+        {550, "5.1.1", "<x@example.com>: Recipient address rejected: User unknown in virtual "
+                       "mailbox table", false},                            /* Postfix */
+        {550, "", "Unrouteable address", false},                           /* Exim */
+        {524, "5.2.4", "Invalid recipient", false},                        /* OpenSMTPD */
+        {550, "", "bad recipient", false},
+        {452, "4.2.2", "Mailbox full", false},
+    };
+    for (size_t i = 0; i < sizeof replies / sizeof *replies; i++) {
+        bool got = verdict_session_limit(replies[i].code, replies[i].enhanced, replies[i].text);
+        verdict_reason r = verdict_classify(STAGE_RCPT, replies[i].code, replies[i].enhanced,
+                                            replies[i].text);
+        verdict_status s = verdict_status_of(r);
+        if (got != replies[i].limit)
+            fail_msg("%d %s %s: session limit %d, want %d", replies[i].code, replies[i].enhanced,
+                     replies[i].text, got, replies[i].limit);
+        if (replies[i].limit && s == VERDICT_UNDELIVERABLE)
+            fail_msg("%d %s: a session limit judged the mailbox: %s", replies[i].code,
+                     replies[i].text, verdict_reason_name(r));
+        if (!replies[i].limit && s != VERDICT_UNDELIVERABLE && replies[i].code != 452)
+            fail_msg("%d %s: a mailbox refusal not undeliverable: %s", replies[i].code,
+                     replies[i].text, verdict_reason_name(r));
+    }
 }
 
 int main(void)
@@ -183,7 +216,7 @@ int main(void)
         cmocka_unit_test(test_risk_flags_raise),
         cmocka_unit_test(test_result_columns),
         cmocka_unit_test(test_classify_real_replies),
-        cmocka_unit_test(test_too_many_recipients),
+        cmocka_unit_test(test_session_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
