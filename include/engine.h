@@ -137,6 +137,7 @@ typedef struct engine_events {
 typedef struct engine_stats {
     uint64_t added, finished, sessions, sessions_active, retries_waiting, retries_used;
     uint64_t busy_replies;      /* 421s and refusals that made us back off */
+    uint64_t tls_fallbacks;     /* hosts asked in cleartext after a failed STARTTLS handshake */
     uint64_t connections;       /* TCP connections established */
     /* distinct MX addresses (over every route) a session ended with, those
      * that got a TCP connection at least once, and the others */

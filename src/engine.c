@@ -145,6 +145,7 @@ struct shost {
     char last_enhanced[16];
     /* on the route-0 record, for the whole MX address: */
     bool tried, reached;         /* a session ended / one got a TCP connection */
+    bool cleartext;              /* its STARTTLS handshake failed: asked without TLS since */
     engine_host_info flushed;    /* the counts engine_each_host reported already */
     char *last_text;             /* heap, NULL until a reply is remembered */
     engine *s;
@@ -898,6 +899,8 @@ static void start_session(sdomain *d, int ti)
         ((struct sockaddr_in6 *)&sa)->sin6_port = port;
     sroute *r = &s->routes[h->route];
     probe_opts po = s->o.probe;
+    if (h->cleartext)
+        po.starttls = STARTTLS_NEVER;
     po.session_timeout_ms = po.command_timeout_ms * (int)(6 + ss->n);
     po.server_name = d->t[ti].mx;
     po.route = r->e;
@@ -983,6 +986,7 @@ static void remember_reply(shost *h, const probe_result *res)
 /* What a failed session means for its host and its domain's target. */
 static void session_failed(ssession *ss, const probe_result *res)
 {
+    engine *s = ss->s;
     sdomain *d = ss->d;
     shost *h = d->t[ss->ti].h;
     starget *t = &d->t[ss->ti];
@@ -1002,6 +1006,16 @@ static void session_failed(ssession *ss, const probe_result *res)
         t->failed = true;
         break;
     case PROBE_TLS_ERROR:
+        /* As Postfix and Exim do with --starttls auto: a broken handshake
+         * says nothing of the mailboxes; ask again in cleartext, on a new
+         * connection (its recipients go back to the queue). */
+        if (s->o.probe.starttls == STARTTLS_AUTO && !h->cleartext) {
+            h->cleartext = true;
+            s->st.tls_fallbacks++;
+            break;
+        }
+        t->failed = true;
+        break;
     case PROBE_PROTOCOL_ERROR:
         t->failed = true;
         break;

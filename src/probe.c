@@ -408,12 +408,12 @@ static void on_error(conn *c, void *ud, int err)
         finish(p, PROBE_DONE, REASON_ACCEPTED, NULL);
         return;
     }
-    if (err == UV_ETIMEDOUT)
+    if (err == CONN_ETLS || p->state == S_TLS)   /* closed mid-handshake: the handshake failed */
+        finish(p, PROBE_TLS_ERROR, REASON_TLS_ERROR, NULL);
+    else if (err == UV_ETIMEDOUT)
         finish(p, PROBE_TIMEOUT, REASON_TIMEOUT, NULL);
     else if (err == CONN_ELINE)
         finish(p, PROBE_PROTOCOL_ERROR, REASON_PROTOCOL_ERROR, NULL);
-    else if (err == CONN_ETLS)
-        finish(p, PROBE_TLS_ERROR, REASON_TLS_ERROR, NULL);
     else
         finish(p, PROBE_TEMPORARY, REASON_TEMPORARY_FAILURE, NULL);  /* dropped */
 }

@@ -661,6 +661,8 @@ static void smtp_command(smtp_conn *c, char *line)
             smtp_reply(c, 0, "554 5.5.1 Error: TLS already active", NULL, 0, AFTER_NONE);
         else if (!c->ehlo)
             smtp_reply(c, 0, "503 5.5.1 Error: send HELO/EHLO first", NULL, 0, AFTER_NONE);
+        else if (c->h->tls == WORLD_TLS_BROKEN)   /* OpenSMTPD 6.8's #1239: no handshake */
+            smtp_reply(c, 0, "220 2.0.0 Ready to start TLS", NULL, 0, AFTER_CLOSE);
         else
             smtp_reply(c, 0, "220 2.0.0 Ready to start TLS", NULL, 0, AFTER_TLS);
     } else if (smtp_verb(line, "MAIL")) {

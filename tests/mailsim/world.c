@@ -282,6 +282,7 @@ static int world_host_line(world *w, world_parse *p, world_host *h, char **tok, 
         if (a1 && !strcmp(a1, "off")) h->tls = WORLD_TLS_OFF;
         else if (a1 && !strcmp(a1, "offer")) h->tls = WORLD_TLS_OFFER;
         else if (a1 && !strcmp(a1, "require")) h->tls = WORLD_TLS_REQUIRE;
+        else if (a1 && !strcmp(a1, "broken")) h->tls = WORLD_TLS_BROKEN;
         else return world_err(p, "starttls off|offer|require", a1);
         return 0;
     }

@@ -40,7 +40,7 @@ typedef struct world_block {
 } world_block;
 
 enum world_style { WORLD_STYLE_POSTFIX = 0, WORLD_STYLE_GMAIL, WORLD_STYLE_OUTLOOK, WORLD_STYLE_YAHOO };
-enum world_tls { WORLD_TLS_OFF = 0, WORLD_TLS_OFFER, WORLD_TLS_REQUIRE };
+enum world_tls { WORLD_TLS_OFF = 0, WORLD_TLS_OFFER, WORLD_TLS_REQUIRE, WORLD_TLS_BROKEN };
 enum world_box { WORLD_BOX_NONE = 0, WORLD_BOX_OK, WORLD_BOX_FULL, WORLD_BOX_DISABLED };
 
 /* runtime counters of one host (also summed into world.total) */
