@@ -42,9 +42,10 @@ typedef struct output_shape {
     const char *split_dir;      /* --split DIR: also DIR/STATUS.csv for each status, or NULL */
 } output_shape;
 
-/* ERR: PATH is neither absent nor a regular file (a link, FIFO, device,
- * directory), which the rename into place would replace: -1 with a message
- * naming WHAT ("OUTPUT"); else 0. */
+/* May PATH be written by a rename into place? -1 with a message naming
+ * WHAT ("OUTPUT") in ERR when its directory is missing, it names a
+ * directory, or it is neither absent nor a regular file (a link, FIFO,
+ * device), which the rename would replace; else 0. */
 int output_check_target(const char *path, const char *what, char *err, size_t errlen);
 
 /* A new OUTPUT being written under a temporary name ("-": standard output,

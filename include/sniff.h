@@ -46,6 +46,10 @@ const char *sniff_message(sniff_format f);
 /* "UTF-8", "UTF-8 with BOM", "UTF-16LE", "UTF-16BE". Static. */
 const char *sniff_encoding_name(sniff_encoding e);
 
+/* Delimiter D as messages write it: "tab", or the character quoted ("';'"),
+ * in BUF; the returned string is BUF or a constant. */
+const char *sniff_delimiter_name(char d, char buf[4]);
+
 /* An Excel first line "sep=C" at the start of the UTF-8 text P[0..N)
  * (optionally quoted, C repeated allowed: "sep=;;;"), ended by CR, LF, CRLF
  * or the end of the input (EOF: P is the whole file). Returns its length

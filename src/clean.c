@@ -135,34 +135,6 @@ static int interrupted_exit(const clean_ctx *c)
 
 /* ---- paths and files ---- */
 
-/* OUTPUT's directory must exist; say which one when it does not. */
-static int check_output_dir(const char *out)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(out, '/');
-    if (!slash)
-        return 0;
-    size_t n = slash == out ? 1 : (size_t)(slash - out);
-    if (n >= sizeof dir)
-        return fail(out, "path too long", EXIT_USAGE);
-    memcpy(dir, out, n);
-    dir[n] = '\0';
-    struct stat st;
-    if (slash[1] == '\0') {
-        char msg[PATH_MAX + 64];
-        snprintf(msg, sizeof msg, "OUTPUT %s is a directory; give a file name (e.g. %sclean.csv)",
-                 out, out);
-        return fail(msg, NULL, EXIT_USAGE);
-    }
-    bool exists = stat(dir, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode))
-        return 0;
-    char msg[2 * PATH_MAX + 64];
-    snprintf(msg, sizeof msg, "cannot create OUTPUT %s: %s %s", out, dir,
-             exists ? "is not a directory" : "does not exist");
-    return fail(msg, NULL, EXIT_USAGE);
-}
-
 /* Refuse, before any work: OUTPUT over INPUT, OUTPUT in a missing
  * directory, OUTPUT that is a link, FIFO or device (the rename would
  * replace it), and standard output where OUTPUT comes from the state. */
@@ -174,9 +146,6 @@ static int check_paths(const cli_opts *o)
         return fail("-o - (standard output) works at --level syntax only: at dns and smtp OUTPUT "
                     "is written from the state file when every row is done; give a file name",
                     NULL, EXIT_USAGE);
-    int rc;
-    if (strcmp(out, "-") != 0 && (rc = check_output_dir(out)))
-        return rc;
     if (output_check_target(out, "OUTPUT", err, sizeof err) != 0)
         return fail(err, NULL, EXIT_USAGE);
     struct stat si, so;
@@ -232,21 +201,12 @@ static int open_input(clean_ctx *c)
     return 0;
 }
 
-/* ',' → "','", tab → "tab": for the announcement and the state's meta. */
-static const char *delim_name(char d, char *buf, size_t len)
-{
-    if (d == '\t')
-        return "tab";
-    snprintf(buf, len, "'%c'", d);
-    return buf;
-}
-
 /* One line on stderr: what INPUT was found to be. */
 static void announce(const clean_ctx *c)
 {
     const csvio_dialect *d = csvio_get_dialect(c->in);
-    char dn[8], how[64] = "";
-    const char *name = delim_name(d->delimiter, dn, sizeof dn);
+    char dn[4], how[64] = "";
+    const char *name = sniff_delimiter_name(d->delimiter, dn);
     if (d->source == CSVIO_DELIM_SEP_LINE)
         snprintf(how, sizeof how, " (from sep=%s)",
                  d->delimiter == '\t' ? "<tab>" : (char[2]){d->delimiter, '\0'});

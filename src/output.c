@@ -50,10 +50,42 @@ int output_temp(const char *output, const char *tag, char *path, size_t len)
     return fd;
 }
 
+/* PATH's directory must exist for its temporary file: say which when not. */
+static int check_dir_of(const char *path, const char *what, char *err, size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return 0;
+    if (slash[1] == '\0') {
+        snprintf(err, errlen, "%s %s is a directory; give a file name (e.g. %sclean.csv)", what,
+                 path, path);
+        return -1;
+    }
+    char dir[PATH_MAX];
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    if (n >= sizeof dir) {
+        snprintf(err, errlen, "%s %s: path too long", what, path);
+        return -1;
+    }
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    struct stat st;
+    bool exists = stat(dir, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode))
+        return 0;
+    snprintf(err, errlen, "cannot create %s %s: %s %s", what, path, dir,
+             exists ? "is not a directory" : "does not exist");
+    return -1;
+}
+
 int output_check_target(const char *path, const char *what, char *err, size_t errlen)
 {
     struct stat st;
-    if (strcmp(path, "-") == 0 || lstat(path, &st) != 0 || S_ISREG(st.st_mode))
+    if (strcmp(path, "-") == 0)
+        return 0;
+    if (check_dir_of(path, what, err, errlen) != 0)
+        return -1;
+    if (lstat(path, &st) != 0 || S_ISREG(st.st_mode))
         return 0;
     const char *kind = S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISFIFO(st.st_mode) ? "a FIFO"
                        : S_ISDIR(st.st_mode) ? "a directory" : S_ISSOCK(st.st_mode) ? "a socket"

@@ -12,23 +12,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sniff.h"
+
 static const char candidates[] = {',', ';', '\t', '|'};
 
 typedef struct tally {
     size_t values, invalid;
     size_t holds[sizeof candidates];   /* invalid values holding each candidate */
 } tally;
-
-static const char *delim_name(char d, char *buf)
-{
-    if (d == '\t')
-        return "tab";
-    buf[0] = '\'';
-    buf[1] = d;
-    buf[2] = '\'';
-    buf[3] = '\0';
-    return buf;
-}
 
 static void count(const csvio_row *const *rows, size_t first, size_t nrows, size_t colx,
                   sanity_valid_fn valid, void *ud, tally *t)
@@ -72,8 +63,8 @@ static void cause(const csvio_row *const *rows, size_t first, size_t nrows, colu
     for (size_t k = 0; k < sizeof candidates; k++)
         if (candidates[k] != delim && t->holds[k] * 2 >= t->invalid) {
             snprintf(buf, len, "the values hold %s: the delimiter looks wrong (the file was "
-                     "read with %s; try --delimiter %s)", delim_name(candidates[k], cn),
-                     delim_name(delim, dn), candidates[k] == '\t' ? "tab" : cn);
+                     "read with %s; try --delimiter %s)", sniff_delimiter_name(candidates[k], cn),
+                     sniff_delimiter_name(delim, dn), candidates[k] == '\t' ? "tab" : cn);
             return;
         }
     size_t widest = 0;

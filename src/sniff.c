@@ -133,6 +133,17 @@ const char *sniff_encoding_name(sniff_encoding e)
     return names[e];
 }
 
+const char *sniff_delimiter_name(char d, char buf[4])
+{
+    if (d == '\t')
+        return "tab";
+    buf[0] = '\'';
+    buf[1] = d;
+    buf[2] = '\'';
+    buf[3] = '\0';
+    return buf;
+}
+
 /* ---- sep= ---- */
 
 static bool sep_char_ok(unsigned char c)

@@ -313,7 +313,8 @@ static void test_run(void **state)
     has(h, "<b id=\"rows\">323</b>");
     free(h);
     assert_int_equal(report_run(f->db, "xml", out), 2);
-    assert_int_equal(report_run(f->db, "json", "/nonexistent-dir/r.json"), 1);
+    /* a report file in a missing directory is a usage error, refused before writing */
+    assert_int_equal(report_run(f->db, "json", "/nonexistent-dir/r.json"), 2);
     /* the state file is never written: still readable, same size */
     struct stat before_st, after_st;
     assert_int_equal(stat(f->db, &before_st), 0);
