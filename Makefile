@@ -15,7 +15,7 @@ CPPFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -DMAILVET_VERSION=\"$(VERSION)\" \
              -DMAILVET_DATADIR=\"$(DATADIR)\"
 CFLAGS    ?= -O2 -g
 ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LIBS      := -luv -lcares -lssl -lcrypto -lsqlite3 -lcsv -lidn2 -lunistring -lm -lpthread
+LIBS      := -luv -lcares -lssl -lcrypto -lsqlite3 -lcsv -lidn2 -lunistring -lpsl -lm -lpthread
 TESTLIBS  := -lcmocka
 
 SRC       := $(wildcard src/*.c)

@@ -13,6 +13,10 @@
  *            pair): its host policy (engine_host.h: window, rest, give-up),
  *            a FIFO of domains waiting for a slot, and what it did to us.
  *   ssession one SMTP session carrying a batch of a domain's items.
+ *   sprovider one operator's MX addresses as reached by one route (MX names
+ *            sharing a registrable domain, provider.h): its sessions
+ *            against --per-provider, so ten thousand tenants of one fleet
+ *            are not ten thousand times --per-mx at once.
  *   sroute   one route out (egress.h): its sessions against --per-proxy,
  *            and its health — a route that fails three times in a row is
  *            retired and its targets' items move to the other routes; when
@@ -47,6 +51,7 @@
 
 #include "engine_host.h"
 #include "htab.h"
+#include "provider.h"
 #include "retry.h"
 #include "screen.h"
 #include "smtp_reply.h"
@@ -72,6 +77,15 @@ typedef struct sroute {
     hwait waiting;
     uint64_t sessions, failures;
 } sroute;
+
+/* One operator as reached by one route; its name is the provider's. */
+typedef struct sprovider {
+    htab_node node;              /* in engine.providers */
+    int route;
+    int active, peak;
+    hwait waiting;               /* its hosts waiting for a slot */
+    char name[];
+} sprovider;
 
 /* A FIFO of items. */
 typedef struct iqueue {
@@ -136,7 +150,8 @@ struct shost {
     engine_host pol;             /* window, rest, give-up: the host policy */
     int active;
     int unrouted;                /* consecutive route errors reaching this host */
-    bool starved, route_starved;
+    bool starved, route_starved, provider_starved;
+    sprovider *prov;             /* the operator of its (first) MX name */
     bool resting;                /* in engine.pauses, waiting for its rest to end */
     ereply dead_why;             /* reason and reply when dead */
     qentry *q;                   /* ring of waiting domains */
@@ -171,6 +186,7 @@ struct engine {
     void *ud;
     htab domains;                /* sdomain by name */
     htab hosts;                  /* shost by (address, route) */
+    htab providers;              /* sprovider by (name, route) */
     hwait starved;               /* hosts waiting for --concurrency */
     sroute *routes;
     size_t nroutes, routes_alive;
@@ -332,6 +348,38 @@ static shost *host_find(const engine *s, const struct sockaddr_storage *ip, int 
     return n ? HTAB_ENTRY(n, shost, node) : NULL;
 }
 
+typedef struct pkey {
+    const char *name;
+    int route;
+} pkey;
+
+static bool provider_eq(const htab_node *n, const void *key)
+{
+    const sprovider *p = HTAB_ENTRY(n, sprovider, node);
+    const pkey *k = key;
+    return p->route == k->route && strcmp(p->name, k->name) == 0;
+}
+
+/* The provider record of MX name NAME over ROUTE, made on first use. */
+static sprovider *provider_get(engine *s, const char *name, int route)
+{
+    char pn[PROVIDER_MAX];
+    provider_name(name, pn, sizeof pn);
+    pkey k = {pn, route};
+    uint32_t hash = htab_hash_str(pn) ^ (uint32_t)route * 0x9E3779B9u;
+    htab_node *n = htab_find(&s->providers, hash, &k);
+    if (n)
+        return HTAB_ENTRY(n, sprovider, node);
+    size_t len = strlen(pn) + 1;
+    sprovider *p = calloc(1, sizeof *p + len);
+    if (!p)
+        oom();
+    memcpy(p->name, pn, len);
+    p->route = route;
+    htab_insert(&s->providers, &p->node, hash);
+    return p;
+}
+
 static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char *name, int route)
 {
     shost *h = host_find(s, ip, route);
@@ -349,6 +397,7 @@ static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char 
         inet_ntop(AF_INET, &((struct sockaddr_in *)&h->ip)->sin_addr, h->ipstr, sizeof h->ipstr);
     else
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&h->ip)->sin6_addr, h->ipstr, sizeof h->ipstr);
+    h->prov = provider_get(s, h->name, route);
     htab_insert(&s->hosts, &h->node, host_hash(ip, route));
     return h;
 }
@@ -696,6 +745,21 @@ static bool route_full(const engine *s, const sroute *r)
     return s->o.per_proxy && r->active >= s->o.per_proxy;
 }
 
+static bool provider_full(const engine *s, const sprovider *p)
+{
+    return s->o.per_provider > 0 && p->active >= s->o.per_provider;
+}
+
+/* A slot of provider P freed: its waiting hosts get their turn. */
+static void pump_provider(engine *s, sprovider *p)
+{
+    while (p->waiting.n && !provider_full(s, p)) {
+        shost *h = p->waiting.a[--p->waiting.n];
+        h->provider_starved = false;
+        host_pump(h);
+    }
+}
+
 /* A slot of route R freed: its waiting hosts get their turn. */
 static void pump_route(engine *s, sroute *r)
 {
@@ -760,6 +824,10 @@ static void host_pump(shost *h)
         }
         if (route_full(s, r)) {
             hwait_add(&r->waiting, h, &h->route_starved);
+            return;
+        }
+        if (provider_full(s, h->prov)) {
+            hwait_add(&h->prov->waiting, h, &h->provider_starved);
             return;
         }
         queue_pop(h, &e);
@@ -909,6 +977,10 @@ static void start_session(sdomain *d, int ti)
     s->active++;
     r->active++;
     r->sessions++;
+    if (++h->prov->active > h->prov->peak)
+        h->prov->peak = h->prov->active;
+    if (h->prov->active > (int)s->st.provider_peak)
+        s->st.provider_peak = (uint64_t)h->prov->active;
     s->st.sessions++;
     ss->next = s->sessions;
     if (s->sessions)
@@ -1167,6 +1239,7 @@ static void on_probe_done(void *ud, const probe_result *res)
     h->active--;
     s->active--;
     r->active--;
+    h->prov->active--;
     if (res->connected)
         r->fail_streak = h->unrouted = 0;
     s->st.connections += res->connected;
@@ -1178,6 +1251,7 @@ static void on_probe_done(void *ud, const probe_result *res)
         session_unrouted(ss, res);
         session_free(ss);
         domain_wake(d);
+        pump_provider(s, h->prov);
         pump_route(s, r);
         pump_starved(s);
         return;
@@ -1211,6 +1285,7 @@ static void on_probe_done(void *ud, const probe_result *res)
     session_free(ss);
     host_pump(h);
     domain_wake(d);
+    pump_provider(s, h->prov);
     pump_route(s, r);
     pump_starved(s);
 }
@@ -1333,8 +1408,9 @@ engine *engine_new(const engine_opts *o, const engine_ops *ops, void *ctx,
     s->nroutes = s->routes_alive = o->nroutes ? o->nroutes : 1;
     if (!(s->routes = calloc(s->nroutes, sizeof *s->routes)) || !(s->retry = retry_new()) ||
         !(s->pauses = retry_new()) || !htab_init(&s->domains, 1024, domain_eq) ||
-        !htab_init(&s->hosts, 1024, host_eq)) {
+        !htab_init(&s->hosts, 1024, host_eq) || !htab_init(&s->providers, 256, provider_eq)) {
         htab_free(&s->domains);
+        htab_free(&s->hosts);
         retry_free(s->retry);
         retry_free(s->pauses);
         free(s->routes);
@@ -1499,6 +1575,13 @@ void engine_free(engine *s)
     for (htab_node *n; (n = htab_iter_next(&it));)
         host_free(HTAB_ENTRY(n, shost, node));
     htab_free(&s->hosts);
+    htab_iter_init(&it, &s->providers);
+    for (htab_node *n; (n = htab_iter_next(&it));) {
+        sprovider *p = HTAB_ENTRY(n, sprovider, node);
+        free(p->waiting.a);
+        free(p);
+    }
+    htab_free(&s->providers);
     free(s->starved.a);
     for (size_t i = 0; i < s->nroutes; i++)
         free(s->routes[i].waiting.a);

@@ -721,6 +721,61 @@ static void test_lost_probe_repeat_is_no_attempt(void **state)
     world_free(w);
 }
 
+
+/* --per-provider: ten tenants of one fleet, each with an MX name and an
+ * address of its own (as *.mail.protection.outlook.com), share one ceiling
+ * of 3 sessions; a host of another operator is not held up by it, and every
+ * tenant waiting for the fleet gets its turn. */
+static int open_fleet(const world *w)
+{
+    int n = 0;
+    for (size_t i = 0; i < w->ns; i++)
+        n += w->s[i].open && w->s[i].domain[0] == 't';
+    return n;
+}
+
+static void test_provider_ceiling(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.per_provider = 3;
+    world *w = world_new(&o);
+    char a[64], d[64], host[64], ip[32];
+    for (int i = 0; i < 10; i++)
+        for (int k = 0; k < 2; k++) {
+            snprintf(a, sizeof a, "u%d@t%d.example", k, i);
+            add(w, (uint64_t)(i * 2 + k), a);
+        }
+    add(w, 20, "x@other.example");
+    for (int i = 0; i < 10; i++) {
+        dns_result r = {.status = DNS_OK};
+        snprintf(d, sizeof d, "t%d.example", i);
+        snprintf(host, sizeof host, "t%d-example.mail.Fleet.EXAMPLE.", i);
+        snprintf(ip, sizeof ip, "192.0.2.%d", i + 1);
+        mx(&r, 10, host, ip);
+        answer_dns(w, d, &r);
+    }
+    answer_one(w, "other.example", "198.51.100.1");
+    assert_int_equal(open_fleet(w), 3);
+    assert_int_equal(open_sessions(w), 4);              /* other.example's own */
+    int most = 0;
+    fsess *f;
+    while ((f = first_open(w))) {
+        finish_all(w, f, 250, 550);
+        int n = open_fleet(w);
+        most = n > most ? n : most;
+    }
+    assert_int_equal(most, 3);
+    assert_int_equal(w->ndone, 21);
+    for (int i = 0; i <= 20; i++)
+        assert_int_equal(w->r[i].reason, REASON_ACCEPTED);
+    engine_stats st;
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.provider_peak, 3);
+    world_free(w);
+}
+
 /* Property: over many random scripts, the per-MX, per-domain and global
  * limits are never exceeded, and every item ends with one verdict. */
 static void test_limits_property(void **state)
@@ -801,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_cancel_keeps_answers),
         cmocka_unit_test(test_lost_probe_repeat_is_no_attempt),
         cmocka_unit_test(test_limits_property),
+        cmocka_unit_test(test_provider_ceiling),
         cmocka_unit_test(test_port25_unreachable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
