@@ -110,6 +110,8 @@ typedef struct engine_ops {
 
 typedef struct engine_host_info {
     const char *name, *ip;
+    const char *provider;       /* its operator (provider.h) */
+    bool cleartext;             /* asked without TLS since its STARTTLS handshake failed */
     int sessions, timeouts, blocks, rcpt_cap;
     int connects;               /* sessions that got a TCP connection */
     int last_code;

@@ -1458,8 +1458,8 @@ void engine_get_stats(const engine *s, engine_stats *st)
  * exists whenever another does: a domain's targets cover every route). */
 static engine_host_info host_info(const engine *s, const shost *h0)
 {
-    engine_host_info info = {.name = h0->name, .ip = h0->ipstr, .last_enhanced = "",
-                             .last_text = ""};
+    engine_host_info info = {.name = h0->name, .ip = h0->ipstr, .provider = h0->prov->name,
+                             .cleartext = h0->cleartext, .last_enhanced = "", .last_text = ""};
     for (size_t r = 0; r < s->nroutes; r++) {
         const shost *h = host_find(s, &h0->ip, (int)r);
         if (!h)

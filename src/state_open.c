@@ -58,7 +58,7 @@ static const char schema_sql[] =
     "CREATE TABLE domains(domain TEXT PRIMARY KEY, accept_all INTEGER NULL, mx TEXT);"
     "CREATE TABLE hosts(host TEXT PRIMARY KEY, ip TEXT, sessions INTEGER, timeouts INTEGER,"
     " blocks INTEGER, rcpt_cap INTEGER, last_code INTEGER, last_enhanced TEXT,"
-    " last_text TEXT, connects INTEGER);";
+    " last_text TEXT, connects INTEGER, provider TEXT, cleartext INTEGER);";
 
 /* ---- helpers of the family (state_int.h) ---- */
 
@@ -636,7 +636,12 @@ static int upgrade_schema(state *s, char *err, size_t errlen)
                           " email TEXT, domain TEXT, did_you_mean TEXT)") == SQLITE_OK &&
         /* hosts.connects NULL: "not counted" (the report does not count those hosts as tried) */
         (state_has_column(s, "hosts", "connects") ||
-         state_exec(s->db, "ALTER TABLE hosts ADD COLUMN connects INTEGER") == SQLITE_OK))
+         state_exec(s->db, "ALTER TABLE hosts ADD COLUMN connects INTEGER") == SQLITE_OK) &&
+        /* NULL provider: the report groups only the hosts it knows */
+        (state_has_column(s, "hosts", "provider") ||
+         state_exec(s->db, "ALTER TABLE hosts ADD COLUMN provider TEXT") == SQLITE_OK) &&
+        (state_has_column(s, "hosts", "cleartext") ||
+         state_exec(s->db, "ALTER TABLE hosts ADD COLUMN cleartext INTEGER") == SQLITE_OK))
         return 0;
     state_seterr(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
     return -1;

@@ -46,6 +46,7 @@ typedef enum rec_type { REC_RESULT, REC_RETRY, REC_DOMAIN, REC_HOST, REC_META, R
 enum { SL_EMAIL, SL_DOMAIN, SL_DYM, SL_MX, SL_ENH, SL_TEXT, SL_COUNT };
 #define SL_HOST SL_EMAIL
 #define SL_IP SL_DOMAIN
+#define SL_PROVIDER SL_MX
 #define SL_KEY SL_EMAIL
 #define SL_VALUE SL_DOMAIN
 
@@ -57,6 +58,7 @@ enum { IN_REASON, IN_RISK, IN_ROLE, IN_FREE, IN_DISPOSABLE, IN_ACCEPT_ALL, IN_CO
 #define IN_BLOCKS IN_FREE
 #define IN_RCPT_CAP IN_DISPOSABLE
 #define IN_CONNECTS IN_ANSWERS
+#define IN_CLEARTEXT IN_DUPLICATE
 
 typedef struct rec {
     rec_type type;
@@ -87,8 +89,10 @@ static const char *const writer_sql[ST_COUNT] = {
                   " mx = CASE WHEN excluded.mx <> '' THEN excluded.mx ELSE mx END",
     /* counts add up over the runs of a batch; the latest reply wins */
     [ST_HOST] = "INSERT INTO hosts(host, ip, sessions, timeouts, blocks, rcpt_cap, last_code,"
-                " last_enhanced, last_text, connects) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
-                " ON CONFLICT(host) DO UPDATE SET ip = excluded.ip,"
+                " last_enhanced, last_text, connects, provider, cleartext)"
+                " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+                " ON CONFLICT(host) DO UPDATE SET ip = excluded.ip, provider = excluded.provider,"
+                " cleartext = max(coalesce(cleartext, 0), excluded.cleartext),"
                 " sessions = coalesce(sessions, 0) + excluded.sessions,"
                 " timeouts = coalesce(timeouts, 0) + excluded.timeouts,"
                 " blocks = coalesce(blocks, 0) + excluded.blocks,"
@@ -258,21 +262,21 @@ void state_put_domain(state_writer *w, const char *domain, result_tri accept_all
     put_end(w);
 }
 
-void state_put_host(state_writer *w, const char *host, const char *ip, int sessions, int timeouts,
-                    int blocks, int connects, int rcpt_cap, int last_code,
-                    const char *last_enhanced, const char *last_text)
+void state_put_host(state_writer *w, const state_host *h)
 {
     strs v = {0};
-    strs_set(&v, SL_HOST, host, 256);
-    strs_set(&v, SL_IP, ip, 64);
-    strs_set(&v, SL_ENH, last_enhanced, 16);
-    strs_set(&v, SL_TEXT, last_text, RESULT_SMTP_TEXT_MAX + 1);
+    strs_set(&v, SL_HOST, h->host, 256);
+    strs_set(&v, SL_IP, h->ip, 64);
+    strs_set(&v, SL_PROVIDER, h->provider, 256);
+    strs_set(&v, SL_ENH, h->last_enhanced, 16);
+    strs_set(&v, SL_TEXT, h->last_text, RESULT_SMTP_TEXT_MAX + 1);
     if (!put_begin(w, v.total))
         return;
     rec *x = put_rec(w, REC_HOST);
-    int n[IN_COUNT] = {[IN_SESSIONS] = sessions, [IN_TIMEOUTS] = timeouts,
-                       [IN_BLOCKS] = blocks, [IN_RCPT_CAP] = rcpt_cap, [IN_CODE] = last_code,
-                       [IN_CONNECTS] = connects};
+    int n[IN_COUNT] = {[IN_SESSIONS] = h->sessions, [IN_TIMEOUTS] = h->timeouts,
+                       [IN_BLOCKS] = h->blocks, [IN_RCPT_CAP] = h->rcpt_cap,
+                       [IN_CODE] = h->last_code, [IN_CONNECTS] = h->connects,
+                       [IN_CLEARTEXT] = h->cleartext};
     memcpy(x->n, n, sizeof n);
     put_strs(w, x, &v);
     put_end(w);
@@ -420,6 +424,8 @@ static int write_host(state_writer *w, const batch *b, const rec *r)
     bind_str(st, 8, b, r, SL_ENH);
     bind_str(st, 9, b, r, SL_TEXT);
     sqlite3_bind_int(st, 10, r->n[IN_CONNECTS]);
+    bind_str(st, 11, b, r, SL_PROVIDER);
+    sqlite3_bind_int(st, 12, r->n[IN_CLEARTEXT]);
     return step(st);
 }
 

@@ -213,8 +213,15 @@ static void test_roundtrip(void **st)
     state_put_domain(w, "catchall.example", TRI_UNSET, "");   /* keeps what was learned */
     state_put_domain(w, "plain.example", TRI_FALSE, "mx.plain.example");
     state_put_domain(w, "unknown.example", TRI_UNSET, NULL);
-    state_put_host(w, "mx.grey.example", "127.0.0.5", 3, 1, 0, 3, 50, 450, "4.7.1", "Greylisted");
-    state_put_host(w, "mx.grey.example", "127.0.0.5", 4, 1, 2, 4, 25, 554, "5.7.1", "blocked");
+    state_host h1 = {.host = "mx.grey.example", .ip = "127.0.0.5", .provider = "grey.example",
+                     .sessions = 3, .timeouts = 1, .connects = 3, .rcpt_cap = 50,
+                     .cleartext = true, .last_code = 450, .last_enhanced = "4.7.1",
+                     .last_text = "Greylisted"};
+    state_host h2 = {.host = "mx.grey.example", .ip = "127.0.0.5", .provider = "grey.example",
+                     .sessions = 4, .timeouts = 1, .blocks = 2, .connects = 4, .rcpt_cap = 25,
+                     .last_code = 554, .last_enhanced = "5.7.1", .last_text = "blocked"};
+    state_put_host(w, &h1);
+    state_put_host(w, &h2);                  /* cleartext, once learned, stays */
     state_put_meta(w, "rows_total", "1000");
     assert_int_equal(state_writer_stop(w, err, sizeof err), 0);
     state_close(s);
@@ -300,7 +307,8 @@ static void test_roundtrip(void **st)
     assert_string_equal((const char *)sqlite3_column_text(q, 3), "");
     sqlite3_finalize(q);
     assert_int_equal(sqlite3_prepare_v2(db, "SELECT ip, sessions, blocks, rcpt_cap, last_code,"
-                                        " last_text FROM hosts", -1, &q, NULL), SQLITE_OK);
+                                        " last_text, provider, cleartext FROM hosts", -1, &q,
+                                        NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(q, 0), "127.0.0.5");
     assert_int_equal(sqlite3_column_int(q, 1), 7);      /* counts add up */
@@ -308,6 +316,8 @@ static void test_roundtrip(void **st)
     assert_int_equal(sqlite3_column_int(q, 3), 25);
     assert_int_equal(sqlite3_column_int(q, 4), 554);
     assert_string_equal((const char *)sqlite3_column_text(q, 5), "blocked");
+    assert_string_equal((const char *)sqlite3_column_text(q, 6), "grey.example");
+    assert_int_equal(sqlite3_column_int(q, 7), 1);
     assert_int_equal(sqlite3_step(q), SQLITE_DONE);
     sqlite3_finalize(q);
     sqlite3_close(db);
