@@ -56,10 +56,10 @@ expect_rc 2 "--column is not a check option" -- "$BIN" check --level syntax --co
 contains err.txt "option --column does not apply to check" "refusal names the option, not its value"
 not_contains err.txt "option email" "refusal does not name the value"
 expect_rc 2 "--per-mx is not a doctor option" -- "$BIN" doctor --per-mx 3
+contains err.txt "option --per-mx does not apply to doctor; it is an option of check, clean" "doctor refusal message"
 expect_rc 2 "--per-provider 0" -- "$BIN" check --level syntax --per-provider 0 a@b.com
 contains err.txt "--per-provider must be 1..100000, not '0'" "--per-provider range message"
 "$BIN" check --help > out.txt; contains out.txt "--per-provider N" "check --help lists --per-provider"
-contains err.txt "option --per-mx does not apply to doctor; it is an option of check, clean" "doctor refusal message"
 for o in "--shard 1/2" "--state s.state" "--restart" "--report r.html"; do
     expect_rc 2 "clean --level syntax $o" -- "$BIN" clean --level syntax $o in.csv -o o.csv
     contains err.txt "${o%% *} does nothing at --level syntax" "clean --level syntax $o message"
