@@ -136,6 +136,9 @@ static const struct {
     {STAGE_RCPT, 550, "5.7.1", "Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", REASON_BLOCKED},
     {STAGE_BANNER, 554, "5.7.1", "mx.example.com ESMTP not accepting messages", REASON_BLOCKED},
     {STAGE_BANNER, 421, "4.7.0", "mx.example.com Error: too many connections from 127.0.0.1", REASON_TEMPORARY_FAILURE},
+    /* Exim 4.96 and OpenSMTPD 6.8 from Debian 12 (tests/net/exim.sh, opensmtpd.sh) */
+    {STAGE_RCPT, 550, "", "Unrouteable address", REASON_MAILBOX_NOT_FOUND},
+    {STAGE_RCPT, 524, "5.2.4", "Mailing list expansion problem: <ghost@os-boxes.com>", REASON_MAILBOX_NOT_FOUND},
     /* Exim, Sendmail, generic */
     {STAGE_RCPT, 550, "", "No such user here", REASON_MAILBOX_NOT_FOUND},
     {STAGE_RCPT, 550, "5.0.0", "<x@example.com>... User unknown", REASON_MAILBOX_NOT_FOUND},
@@ -187,7 +190,7 @@ static void test_session_limits(void **state)
         {550, "5.1.1", "<x@example.com>: Recipient address rejected: User unknown in virtual "
                        "mailbox table", false},                            /* Postfix */
         {550, "", "Unrouteable address", false},                           /* Exim */
-        {524, "5.2.4", "Invalid recipient", false},                        /* OpenSMTPD */
+        {524, "5.2.4", "Mailing list expansion problem: <x@example.com>", false}, /* OpenSMTPD */
         {550, "", "bad recipient", false},
         {452, "4.2.2", "Mailbox full", false},
     };
