@@ -28,7 +28,7 @@ same() {
     if cmp -s "$1" "$2"; then ok; else bad "$3: $1 differs from $2"; diff "$1" "$2" | head -20; fi
 }
 clean() { "$BIN" clean --level syntax "$@"; }
-HDR=mailvet_email,mailvet_status,mailvet_reason,mailvet_risk,mailvet_did_you_mean,mailvet_role,mailvet_free,mailvet_disposable,mailvet_accept_all,mailvet_mx,mailvet_smtp_code,mailvet_smtp_enhanced,mailvet_smtp_text,mailvet_attempts,mailvet_duplicate
+HDR=mailvet_email,mailvet_status,mailvet_reason,mailvet_risk,mailvet_did_you_mean,mailvet_role,mailvet_free,mailvet_disposable,mailvet_accept_all,mailvet_mx,mailvet_smtp_code,mailvet_smtp_enhanced,mailvet_smtp_text,mailvet_attempts,mailvet_duplicate,mailvet_mx_ip,mailvet_checked_at,mailvet_route
 
 # --- commands, help, exit codes
 expect_rc 0 "--version" -- "$BIN" --version
