@@ -6,8 +6,8 @@
  * finished, each duplicate becomes a results row: its own email, domain
  * and suggestion, the first row's verdict, flags and evidence (mx_ip,
  * checked_at, route: the answer it takes is the first row's), attempts 0
- * (it was never asked), duplicate = 1. Idempotent: a rerun after a crash here
- * writes the same rows again. Runs with the writer stopped.
+ * (it was never asked), duplicate = 1. Idempotent: a rerun after a crash
+ * here writes the same rows again. Runs with the writer stopped.
  */
 #include "state_int.h"
 
