@@ -21,7 +21,10 @@
  *           risk INTEGER, did_you_mean TEXT, role, free, disposable INTEGER,
  *           accept_all INTEGER NULL, mx TEXT, smtp_code INTEGER,
  *           smtp_enhanced, smtp_text TEXT, attempts INTEGER,
- *           duplicate INTEGER)   -- 1: a later row of a mailbox (NULL: older file)
+ *           duplicate INTEGER,   -- 1: a later row of a mailbox (NULL: older file)
+ *           mx_ip TEXT, checked_at INTEGER, route TEXT)
+ *     -- the evidence (result.h): checked_at in unix seconds; NULL in rows
+ *        an older mailvet finished (they are written out empty)
  *   dups(row INTEGER PRIMARY KEY, first INTEGER, email, domain,
  *        did_you_mean TEXT)
  *     -- a later row of the mailbox first seen at row FIRST, with its own

@@ -38,6 +38,12 @@
  * for it. A dropped connection is no answer and counts nothing; nor does
  * the catch-all probe. So the count depends on the answers, never on timing.
  *
+ * Evidence (README "Output": mailvet_mx_ip, _checked_at, _route): each
+ * answer carries the host it came from, which gives the address (only
+ * with a reply) and the route, and the wall-clock time it arrived (an RCPT
+ * reply: when the probe read it; a session's failure: when it ended); a
+ * verdict without an answer is stamped when it is made (finalize).
+ *
  * Time comes from ops->now; the engine keeps two heaps (retries, resting
  * hosts) and asks ops->arm for one wake-up at the earliest of them.
  */
@@ -101,6 +107,8 @@ typedef struct ereply {
     char enhanced[16];
     char *text;                  /* heap copy, NULL when empty */
     const char *mx;              /* points at a target's or host's name */
+    const shost *h;              /* the host that answered or failed, NULL: none */
+    double at;                   /* when (wall clock), 0: none */
 } ereply;
 
 typedef struct starget {
@@ -271,7 +279,18 @@ static void ereply_set(ereply *e, verdict_reason why, int code, const char *enh,
     free(e->text);
     e->text = text && *text ? strdup(text) : NULL;
     e->mx = mx;
+    e->h = NULL;
+    e->at = 0;
 }
+
+/* E came from host H at AT (wall clock). */
+static void ereply_from(ereply *e, const shost *h, double at)
+{
+    e->h = h;
+    e->at = at;
+}
+
+static void set_evidence(result *r, const shost *h, int code, double at);
 
 static void ereply_result(const ereply *e, result *r)
 {
@@ -281,6 +300,7 @@ static void ereply_result(const ereply *e, result *r)
     str_copy(r->smtp_enhanced, sizeof r->smtp_enhanced, e->enhanced);
     str_copy(r->smtp_text, sizeof r->smtp_text, e->text);
     str_copy(r->mx, sizeof r->mx, e->mx);
+    set_evidence(r, e->h, e->code, e->at);
 }
 
 /* ---- the domain and host tables (htab.h) ---- */
@@ -414,6 +434,24 @@ static double wall_now(const engine *s)
     return s->ops->wall(s->ctx);
 }
 
+/* The wall-clock time of AT_MS (ops->now scale; 0: now). */
+static double wall_at(const engine *s, uint64_t at_ms)
+{
+    uint64_t now = now_ms(s);
+    return wall_now(s) - (at_ms && at_ms <= now ? (double)(now - at_ms) / 1000.0 : 0);
+}
+
+/* R's evidence: H's address when it gave the reply CODE, H's route, AT. */
+static void set_evidence(result *r, const shost *h, int code, double at)
+{
+    r->mx_ip[0] = r->route[0] = '\0';
+    if (h && code)
+        str_copy(r->mx_ip, sizeof r->mx_ip, h->ipstr);
+    if (h)
+        str_copy(r->route, sizeof r->route, h->s->routes[h->route].e->label);
+    r->checked_at = at > 0 ? (int64_t)at : 0;
+}
+
 /* Ask for one wake-up at the earliest retry or end of a rest. */
 static void rearm(engine *s)
 {
@@ -459,6 +497,9 @@ static void finalize(sdomain *d, engine_item *it, const result *reply)
     r.free = it->free;
     set_reply(&r, reply->reason, reply->smtp_code, reply->smtp_enhanced, reply->smtp_text,
               reply->mx);
+    str_copy(r.mx_ip, sizeof r.mx_ip, reply->mx_ip);
+    str_copy(r.route, sizeof r.route, reply->route);
+    r.checked_at = reply->checked_at ? reply->checked_at : (int64_t)wall_now(s);
     r.accept_all = d->accept_all;
     if (r.reason == REASON_ACCEPTED && d->accept_all == TRI_TRUE)
         r.reason = REASON_ACCEPT_ALL;
@@ -778,6 +819,7 @@ static void host_drain_dead(shost *h)
         e.d->t[e.ti].failed = true;
         ereply_set(&e.d->fail, h->dead_why.reason, h->dead_why.code, h->dead_why.enhanced,
                    h->dead_why.text, h->name);
+        ereply_from(&e.d->fail, h, h->dead_why.at);
         domain_wake(e.d);
     }
 }
@@ -997,7 +1039,8 @@ static void start_session(sdomain *d, int ti)
 }
 
 /* One RCPT answer for item IT (or the catch-all when IT is NULL). */
-static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const char *mx)
+static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const char *mx,
+                        const shost *h)
 {
     engine *s = d->s;
     verdict_reason why = verdict_classify(STAGE_RCPT, pr->code, pr->enhanced, pr->text);
@@ -1021,6 +1064,7 @@ static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const
     result reply;
     result_init(&reply);
     set_reply(&reply, why, pr->code, pr->enhanced, pr->text, mx);
+    set_evidence(&reply, h, pr->code, wall_at(s, pr->at_ms));
     if (it->repeat)                              /* asked again to carry the probe */
         it->repeat = false;
     else
@@ -1043,6 +1087,7 @@ static void host_mark_dead(shost *h, verdict_reason why, const probe_result *res
 {
     engine_host_give_up(&h->pol);
     ereply_set(&h->dead_why, why, res->code, res->enhanced, res->text, h->name);
+    ereply_from(&h->dead_why, h, wall_now(h->s));
 }
 
 static void remember_reply(shost *h, const probe_result *res)
@@ -1064,6 +1109,7 @@ static void session_failed(ssession *ss, const probe_result *res)
     starget *t = &d->t[ss->ti];
     remember_reply(h, res);
     ereply_set(&d->fail, res->reason, res->code, res->enhanced, res->text, t->mx);
+    ereply_from(&d->fail, h, wall_now(s));
     switch (res->outcome) {
     case PROBE_TIMEOUT:
     case PROBE_NO_CONNECT:
@@ -1123,6 +1169,7 @@ static void return_unanswered(ssession *ss, const probe_result *res, bool busy)
             result fail;
             result_init(&fail);
             fail.reason = REASON_TEMPORARY_FAILURE;
+            set_evidence(&fail, d->t[ss->ti].h, 0, wall_now(d->s));
             it->attempts++;
             item_temporary(d, it, &fail, 0);
             continue;
@@ -1196,7 +1243,7 @@ static void session_cancelled(ssession *ss)
     sdomain *d = ss->d;
     for (size_t i = 0; i < ss->n; i++) {
         if (ss->rcpts[i].answered)
-            take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx);
+            take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx, d->t[ss->ti].h);
         else
             engine_item_free(ss->items[i]);
     }
@@ -1264,7 +1311,7 @@ static void on_probe_done(void *ud, const probe_result *res)
         if (!ss->rcpts[i].answered)
             continue;
         real += ss->items[i] != NULL;
-        take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx);
+        take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx, d->t[ss->ti].h);
     }
     /* A busy answer throttles the host; once busy answers ran out it is
      * not us: the host will not take mail, and it counts as a failure. A
@@ -1278,9 +1325,11 @@ static void on_probe_done(void *ud, const probe_result *res)
         engine_host_unthrottle(&h->pol, res->too_many_recipients, real);
     else if (!busy)
         session_failed(ss, res);
-    if (!busy && res->outcome == PROBE_TEMPORARY)
+    if (!busy && res->outcome == PROBE_TEMPORARY) {
         ereply_set(&d->fail, res->reason == REASON_ACCEPTED ? REASON_TEMPORARY_FAILURE : res->reason,
                    res->code, res->enhanced, res->text, d->t[ss->ti].mx);
+        ereply_from(&d->fail, h, wall_now(s));
+    }
     return_unanswered(ss, res, busy);
     session_free(ss);
     host_pump(h);

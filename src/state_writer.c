@@ -43,7 +43,7 @@ static int64_t now_ns(void)
 typedef enum rec_type { REC_RESULT, REC_RETRY, REC_DOMAIN, REC_HOST, REC_META, REC_DUP } rec_type;
 
 /* String slots of a record (their meaning depends on the type). */
-enum { SL_EMAIL, SL_DOMAIN, SL_DYM, SL_MX, SL_ENH, SL_TEXT, SL_COUNT };
+enum { SL_EMAIL, SL_DOMAIN, SL_DYM, SL_MX, SL_ENH, SL_TEXT, SL_MX_IP, SL_ROUTE, SL_COUNT };
 #define SL_HOST SL_EMAIL
 #define SL_IP SL_DOMAIN
 #define SL_PROVIDER SL_MX
@@ -64,6 +64,7 @@ typedef struct rec {
     rec_type type;
     int64_t row;
     int64_t first;                           /* REC_DUP: the mailbox's first row */
+    int64_t at;                              /* REC_RESULT: checked_at (0: unset) */
     double due;
     int n[IN_COUNT];
     uint32_t off[SL_COUNT], len[SL_COUNT];   /* into the batch's text */
@@ -79,7 +80,10 @@ typedef struct batch {
 enum { ST_RESULT, ST_DEL_RETRY, ST_RETRY, ST_DOMAIN, ST_HOST, ST_META, ST_DUP, ST_COUNT };
 
 static const char *const writer_sql[ST_COUNT] = {
-    [ST_RESULT] = "INSERT OR REPLACE INTO results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_RESULT] = "INSERT OR REPLACE INTO results(row, email, domain, status, reason, risk,"
+                  " did_you_mean, role, free, disposable, accept_all, mx, smtp_code,"
+                  " smtp_enhanced, smtp_text, attempts, duplicate, mx_ip, checked_at, route)"
+                  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_DEL_RETRY] = "DELETE FROM retries WHERE row = ?",
     [ST_RETRY] = "INSERT OR REPLACE INTO retries(row, due, attempts, email, domain, reason,"
                  " smtp_code, smtp_enhanced, smtp_text, mx, answers) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
@@ -200,10 +204,13 @@ void state_put_result(state_writer *w, uint64_t row, const char *domain, const r
     strs_set(&v, SL_EMAIL, r->email, sizeof r->email);
     strs_set(&v, SL_DOMAIN, domain, ADDR_BUF);
     strs_set(&v, SL_DYM, r->did_you_mean, sizeof r->did_you_mean);
+    strs_set(&v, SL_MX_IP, r->mx_ip, sizeof r->mx_ip);
+    strs_set(&v, SL_ROUTE, r->route, sizeof r->route);
     if (!put_begin(w, v.total))
         return;
     rec *x = put_rec(w, REC_RESULT);
     x->row = (int64_t)row;
+    x->at = r->checked_at;
     int n[IN_COUNT] = {[IN_REASON] = (int)r->reason, [IN_RISK] = r->risk, [IN_ROLE] = r->role,
                        [IN_FREE] = r->free, [IN_DISPOSABLE] = r->disposable,
                        [IN_ACCEPT_ALL] = r->accept_all, [IN_CODE] = r->smtp_code,
@@ -365,6 +372,12 @@ static int write_result(state_writer *w, const batch *b, const rec *r)
     bind_str(st, 15, b, r, SL_TEXT);
     sqlite3_bind_int(st, 16, r->n[IN_ATTEMPTS]);
     sqlite3_bind_int(st, 17, r->n[IN_DUPLICATE] != 0);
+    bind_str(st, 18, b, r, SL_MX_IP);
+    if (r->at)
+        sqlite3_bind_int64(st, 19, r->at);
+    else
+        sqlite3_bind_null(st, 19);
+    bind_str(st, 20, b, r, SL_ROUTE);
     if (step(st))
         return -1;
     return delete_retry(w, r->row);

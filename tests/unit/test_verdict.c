@@ -81,7 +81,7 @@ static void test_result_columns(void **state)
     r.attempts = 2;
     static const char *const want[RESULT_NCOLUMNS] = {
         "a@example.com", "undeliverable", "mailbox_not_found", "100", "", "true", "false",
-        "false", "", "", "550", "5.1.1", "", "2", "false",
+        "false", "", "", "550", "5.1.1", "", "2", "false", "", "", "",
     };
     char buf[ADDR_BUF];
     for (int i = 0; i < RESULT_NCOLUMNS; i++) {
@@ -90,11 +90,11 @@ static void test_result_columns(void **state)
         assert_string_equal(buf, want[i]);
     }
     assert_string_equal(result_column_names[0], "mailvet_email");
-    assert_string_equal(result_column_names[RESULT_NCOLUMNS - 2], "mailvet_attempts");
-    assert_string_equal(result_column_names[RESULT_NCOLUMNS - 1], "mailvet_duplicate");
-    assert_int_equal(result_column_kinds[RESULT_NCOLUMNS - 1], RESULT_BOOL);
+    assert_string_equal(result_column_names[13], "mailvet_attempts");
+    assert_string_equal(result_column_names[14], "mailvet_duplicate");
+    assert_int_equal(result_column_kinds[14], RESULT_BOOL);
     r.duplicate = true;
-    result_column(&r, RESULT_NCOLUMNS - 1, buf, sizeof buf);
+    result_column(&r, 14, buf, sizeof buf);
     assert_string_equal(buf, "true");
     r.accept_all = TRI_TRUE;
     result_column(&r, 8, buf, sizeof buf);
