@@ -94,6 +94,15 @@ bool dns_addr_is_public(const struct sockaddr *sa);
 
 const char *dns_status_name(dns_status s);
 
+/* Questions on the wire now, waiting in line for a slot, and put on the
+ * wire in all (the timeline, README "Performance"). */
+typedef struct dns_stats {
+    int inflight;
+    size_t waiting;
+    uint64_t asked;
+} dns_stats;
+void dns_get_stats(const dns_resolver *r, dns_stats *st);
+
 /* A and B (family and address; ports ignored) are the same host address. */
 bool dns_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 

@@ -143,6 +143,8 @@ typedef struct engine_stats {
     uint64_t tls_fallbacks;     /* hosts asked in cleartext after a failed STARTTLS handshake */
     uint64_t connections;       /* TCP connections established */
     uint64_t provider_peak;     /* most sessions one provider had open at once */
+    uint64_t resolving;         /* domains waiting for their DNS answer now */
+    uint64_t hosts_starved;     /* hosts with work waiting for a --concurrency slot now */
     /* distinct MX addresses (over every route) a session ended with, those
      * that got a TCP connection at least once, and the others */
     uint64_t hosts_tried, hosts_reached, hosts_unreachable;

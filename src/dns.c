@@ -162,6 +162,8 @@ struct dns_resolver {
     dns_q *sleeping;
     dns_q *line, **ltail;       /* questions waiting for a free slot */
     int inflight;               /* questions c-ares is working on */
+    size_t waiting;             /* questions in line */
+    uint64_t asked;             /* questions put on the wire, in all */
     bool pumping;
     dns_ready *ready, **rtail;
     dns_cache doms, hosts;
@@ -615,6 +617,8 @@ static void dns_q_pump(dns_resolver *r)
             r->ltail = &r->line;
         q->next = NULL;
         r->inflight++;
+        r->waiting--;
+        r->asked++;
         ares_query(r->ch, q->name, 1 /* C_IN */, q->type, dns_q_answer, q);
     }
     r->pumping = false;
@@ -630,6 +634,7 @@ static void dns_q_send(dns_q *q)
     }
     *r->ltail = q;
     r->ltail = &q->next;
+    r->waiting++;
     dns_q_pump(r);
 }
 
@@ -1204,4 +1209,9 @@ verdict_reason dns_status_reason(dns_status s)
     case DNS_UNROUTABLE: return REASON_UNROUTABLE_MX;
     default: return REASON_DNS_ERROR;
     }
+}
+
+void dns_get_stats(const dns_resolver *r, dns_stats *st)
+{
+    *st = (dns_stats){.inflight = r->inflight, .waiting = r->waiting, .asked = r->asked};
 }

@@ -1355,6 +1355,7 @@ static void on_dns(void *ud, const dns_result *res)
 {
     sdomain *d = ud;
     engine *s = d->s;
+    s->st.resolving--;
     if (s->cancelled)
         return;
     if (res->status != DNS_OK) {
@@ -1390,6 +1391,7 @@ static void domain_start(sdomain *d)
 {
     if (d->st == D_NEW) {
         d->st = D_RESOLVING;
+        d->s->st.resolving++;
         d->s->ops->resolve(d->s->ctx, d->name, on_dns, d);
     } else {
         domain_wake(d);
@@ -1500,6 +1502,7 @@ void engine_get_stats(const engine *s, engine_stats *st)
 {
     *st = s->st;
     st->sessions_active = (uint64_t)s->active;
+    st->hosts_starved = s->starved.n;
     st->hosts_unreachable = st->hosts_tried - st->hosts_reached;
 }
 

@@ -1,6 +1,10 @@
 /* engine_uv.c — the engine's real ops (engine_uv.h): sessions are probe.c
  * state machines on the loop, lookups go to dns.c, the clock is uv_now,
- * and the engine's one wake-up is a uv_timer_t. */
+ * and the engine's one wake-up is a uv_timer_t.
+ *
+ * With MAILVET_TIMELINE=FILE in the environment it also writes one line a
+ * second to FILE, to see where a run's time goes (README "Performance"):
+ * what is open, resolving, waiting and done at that moment. */
 #include "engine_uv.h"
 
 #include <stdio.h>
@@ -12,7 +16,50 @@ struct engine_uv {
     dns_resolver *dns;
     uv_timer_t timer;
     engine *e;
+    FILE *timeline;              /* MAILVET_TIMELINE, or NULL */
+    uv_timer_t tick;             /* its one-second beat */
+    uint64_t t0;
+    int handles;                 /* open timers: freed at 0 */
 };
+
+#define TIMELINE_HEADER "t_s\tsessions\tresolving\tdns_inflight\tdns_waiting\tdns_asked" \
+                        "\tadded\tfinished\tretries_waiting\thosts_starved\tconnections\n"
+
+static void on_tick(uv_timer_t *t)
+{
+    engine_uv *u = t->data;
+    engine_stats st;
+    dns_stats ds;
+    engine_get_stats(u->e, &st);
+    dns_get_stats(u->dns, &ds);
+    fprintf(u->timeline, "%.1f\t%llu\t%llu\t%d\t%zu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n",
+            (double)(uv_now(u->loop) - u->t0) / 1000.0, (unsigned long long)st.sessions_active,
+            (unsigned long long)st.resolving, ds.inflight, ds.waiting,
+            (unsigned long long)ds.asked, (unsigned long long)st.added,
+            (unsigned long long)st.finished, (unsigned long long)st.retries_waiting,
+            (unsigned long long)st.hosts_starved, (unsigned long long)st.connections);
+    fflush(u->timeline);
+}
+
+/* MAILVET_TIMELINE=FILE: the one-second timeline (appended: check and a
+ * resumed clean add their runs). */
+static void timeline_start(engine_uv *u)
+{
+    const char *path = getenv("MAILVET_TIMELINE");
+    if (!path || !*path)
+        return;
+    if (!(u->timeline = fopen(path, "a"))) {
+        fprintf(stderr, "mailvet: MAILVET_TIMELINE %s: cannot open it; no timeline\n", path);
+        return;
+    }
+    fputs(TIMELINE_HEADER, u->timeline);
+    u->t0 = uv_now(u->loop);
+    uv_timer_init(u->loop, &u->tick);
+    u->tick.data = u;
+    u->handles++;
+    uv_timer_start(&u->tick, on_tick, 1000, 1000);
+    uv_unref((uv_handle_t *)&u->tick);          /* never what keeps the loop running */
+}
 
 static void opts_from_cli(engine_opts *eo, const cli_opts *o)
 {
@@ -104,6 +151,7 @@ engine_uv *engine_uv_new(uv_loop_t *loop, const cli_opts *o, uint64_t catchall_s
     }
     uv_timer_init(loop, &u->timer);
     u->timer.data = u;
+    u->handles = 1;
     engine_opts eo;
     opts_from_cli(&eo, o);
     eo.catchall_seed = catchall_seed;
@@ -112,6 +160,7 @@ engine_uv *engine_uv_new(uv_loop_t *loop, const cli_opts *o, uint64_t catchall_s
         engine_uv_close(u);
         return NULL;
     }
+    timeline_start(u);
     return u;
 }
 
@@ -123,6 +172,10 @@ engine *engine_uv_engine(engine_uv *u)
 static void on_timer_closed(uv_handle_t *h)
 {
     engine_uv *u = h->data;
+    if (--u->handles)
+        return;
+    if (u->timeline)
+        fclose(u->timeline);
     engine_free(u->e);
     free(u);
 }
@@ -134,10 +187,16 @@ static void on_dns_closed(void *ud)
     engine_uv *u = ud;
     uv_timer_stop(&u->timer);
     uv_close((uv_handle_t *)&u->timer, on_timer_closed);
+    if (u->timeline) {
+        uv_timer_stop(&u->tick);
+        uv_close((uv_handle_t *)&u->tick, on_timer_closed);
+    }
 }
 
 void engine_uv_close(engine_uv *u)
 {
+    if (u->timeline && u->e)
+        on_tick(&u->tick);                   /* the last moment, while the resolver lives */
     if (u->e)
         engine_cancel(u->e);                 /* nothing may start from late callbacks */
     dns_close(u->dns, on_dns_closed, u);

@@ -6,7 +6,7 @@ MAILSIM_DIR := tests/mailsim
 MAILSIM_SRCS := $(wildcard $(MAILSIM_DIR)/*.c)
 MAILSIM_HDRS := $(wildcard $(MAILSIM_DIR)/*.h)
 MAILSIM_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $(MAILSIM_SAN)
-MAILSIM_LIBS := -luv -lssl -lcrypto -lm
+MAILSIM_LIBS := -luv -lssl -lcrypto -lpsl -lm
 
 $(MAILSIM_DIR)/mailsim: $(MAILSIM_SRCS) $(MAILSIM_HDRS) $(MAILSIM_DIR)/mailsim.mk
 	$(CC) $(MAILSIM_CFLAGS) -o $@ $(MAILSIM_SRCS) $(MAILSIM_LIBS)

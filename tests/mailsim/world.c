@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <libpsl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -462,16 +463,18 @@ static int world_section(world *w, world_parse *p, char **tok, int n)
     return 0;
 }
 
-/* h's fleet: its `fleet` name, else the last two labels of its name */
+/* h's fleet: its `fleet` name, else the registrable domain of its name by
+ * the Public Suffix List (libpsl, as a verifier's --per-provider groups it),
+ * else the name itself */
 static void world_fleet_join(world *w, world_host *h)
 {
+    static const psl_ctx_t *psl;
+    if (!psl && !(psl = psl_latest(NULL)))
+        psl = psl_builtin();
     const char *name = h->fleet_name;
     if (!name) {
-        const char *dot = strrchr(h->name, '.');
-        name = h->name;
-        for (const char *q = h->name; dot && q < dot; q++)
-            if (*q == '.')
-                name = q + 1;
+        name = psl ? psl_registrable_domain(psl, h->name) : NULL;
+        name = name ? name : h->name;
     }
     world_fleet *f = table_get(&w->fleet_by_name, name);
     if (!f) {

@@ -60,9 +60,9 @@ typedef struct world_counters {
     uint64_t data_attempts;   /* DATA/VRFY/EXPN received (a verifier must never send them) */
 } world_counters;
 
-/* the hosts of one operator (a host's `fleet NAME`, else the last two
- * labels of its name: what the Public Suffix List's * rule makes of
- * mailsim's names), counted together: --per-provider must hold per fleet */
+/* the hosts of one operator (a host's `fleet NAME`, else the registrable
+ * domain of its name by the Public Suffix List, as mailvet groups them),
+ * counted together: --per-provider must hold per fleet */
 typedef struct world_fleet {
     char *name;
     int id;                  /* its index in world.fleets */

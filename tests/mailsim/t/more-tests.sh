@@ -111,7 +111,7 @@ expect "ideal --concurrency 10: 2.8 / 10 = 0.28 s < 0.3 s, the host term stays" 
     "$("$FAST" ideal --world "$T/iw2.txt" --list "$T/il2.csv" --concurrency 10)" "^0.300$"
 expect "ideal --concurrency --verbose names the bottleneck" \
     "$("$FAST" ideal --world "$T/iw2.txt" --list "$T/il2.csv" --concurrency 2 --verbose 2>&1 >/dev/null)" "bottleneck --concurrency"
-# the same four hosts as one operator's fleet (named alike: the last two labels; or `fleet NAME`)
+# the same four hosts as one operator's fleet (one registrable domain, or `fleet NAME`)
 { for i in 1 2 3; do printf 'host mx%d.fleet.net 127.1.1.%d\n  latency 100\n  conn-cap 2\ndomain h%d.com\n  mx 10 mx%d.fleet.net\n  mailbox u\n' "$i" "$i" "$i" "$i"; done
   printf 'host mx.other.com 127.1.1.4\n  latency 100\n  conn-cap 2\n  fleet fleet.net\ndomain h4.com\n  mx 10 mx.other.com\n  mailbox u\n'; } >"$T/iw3.txt"
 expect "ideal --per-provider 2: one fleet of four hosts, 2.8 / 2 = 1.4 s" \
