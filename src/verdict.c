@@ -150,11 +150,14 @@ static const char *const texts_relay[] = {
 /* Said of the session or the client, not of the mailbox: Exim's "550
  * Rejected for too many bad recipients" (Debian's default ACL refuses every
  * recipient past the 10th once fewer than half were accepted), "452 4.5.3
- * Error: too many recipients" (Postfix, Exchange, Gmail). Whatever their
+ * Error: too many recipients" (Postfix, Exchange, Gmail), and the error
+ * limits that close the session: Postfix's "421 4.7.0 <host> Error: too
+ * many errors" (smtpd_hard_error_limit), Exchange's "421 4.7.0 Too many
+ * errors on this connection, closing transmission channel". Whatever their
  * code, the recipient is asked again in a new, smaller session. */
 static const char *const texts_session_limit[] = {
     "too many recipients", "too many bad recipients", "too many invalid recipients",
-    "too many unknown recipients", "too many rcpt", NONE,
+    "too many unknown recipients", "too many rcpt", "too many errors", NONE,
 };
 
 static bool text_has(const char *text, const char *const *patterns)
