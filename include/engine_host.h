@@ -60,7 +60,11 @@ typedef struct engine_host {
 
 void engine_host_init(engine_host *h, int ceiling);
 
-/* Is RES (a session with no answered recipient) the host saying it is busy? */
+/* Is RES (a session with no answered recipient) the host saying it is busy?
+ * A 421, a refused connect once it had worked, or a session limit before
+ * any recipient was answered (postscreen's "450 4.3.2" until the client
+ * reconnects, anvil's "450 4.7.1 Error: too many recipients from …" until
+ * its time unit is over): a rest, then a new session, never a verdict. */
 bool engine_host_is_busy(const engine_host *h, const probe_result *res);
 
 /* A busy answer at NOW. False when busy answers ran out (BUSY_MAX in a row):
@@ -75,7 +79,8 @@ void engine_host_unthrottle(engine_host *h);
 
 /* The one rule for recipients per session (rcpt_cap). RES is a session
  * that answered ANSWERED of our recipients (the catch-all probe not
- * counted). When it met one of the host's limits, rcpt_cap is lowered
+ * counted); one that answered none says nothing of how many a session may
+ * carry (engine_host_is_busy). When it met one of the host's limits, rcpt_cap is lowered
  * (never raised, never below 1) to what the host takes without cutting
  * the session short or punishing it, and the answer is true: the session
  * worked, and its unanswered recipients go to a new one at once.

@@ -78,7 +78,8 @@ typedef struct probe_result {
     bool session_limit;
     size_t refusals;                /* answered recipients refused (4xx/5xx) */
     bool penalised;                 /* a penalty (probe_opts.penalty_ms) ended the asking */
-    size_t penalty_after;           /* refusals answered before the penalised reply */
+    size_t penalty_after;           /* refusals answered before the penalised reply (the
+                                       last of those that arrived with the late one) */
     bool tls;                       /* the session ran over TLS */
     bool connected;                 /* the TCP connection was established */
 } probe_result;

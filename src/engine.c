@@ -1205,7 +1205,7 @@ static void on_probe_done(void *ud, const probe_result *res)
     if (busy && !host_dead(h) && !engine_host_throttle(&h->pol, now_ms(s)))
         busy = false;
     s->st.busy_replies += busy;
-    if (res->outcome == PROBE_DONE || limited)
+    if (!busy && (res->outcome == PROBE_DONE || limited))
         engine_host_unthrottle(&h->pol);
     else if (!busy)
         session_failed(ss, res);

@@ -24,6 +24,8 @@ bool engine_host_is_busy(const engine_host *h, const probe_result *res)
 {
     if (res->answered)
         return false;
+    if (res->session_limit)          /* before any recipient: postscreen's 4.3.2, a rate limit */
+        return true;
     if (res->outcome == PROBE_TEMPORARY && res->code == 421)
         return true;
     return res->outcome == PROBE_NO_CONNECT && h->had_success;
@@ -73,7 +75,7 @@ bool engine_host_learn_cap(engine_host *h, const probe_result *res, size_t answe
 {
     size_t cap = SIZE_MAX;
     bool closed = res->outcome == PROBE_TEMPORARY && res->code == 421 && res->answered;
-    if (res->session_limit && res->outcome == PROBE_DONE)
+    if (res->session_limit && res->outcome == PROBE_DONE && res->answered)
         cap = answered;                                      /* a recipient count */
     if (res->session_limit && closed)
         cap = lower(cap, res->refusals / 2);                 /* an error count */

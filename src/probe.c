@@ -296,12 +296,16 @@ static void on_rcpt_reply(probe *p, const smtp_reply *r)
     }
     bool late = !p->res.penalised && penalty(p, r);
     size_t before = p->res.refusals;
-    if (record_rcpt(p, r) && late) {
-        p->res.penalised = true;
-        p->res.penalty_after = before;
-    }
+    bool recorded = record_rcpt(p, r);
     if (p->finishing)
         return;
+    p->res.penalised |= recorded && late;
+    /* A server flushes the reply it delayed, and what it had buffered
+     * comes with it (Postfix does not flush pipelined replies before its
+     * error sleep): the late one is the last of what arrives together,
+     * and the refusals before it were answered in time. */
+    if (recorded && p->res.penalised)
+        p->res.penalty_after = before;
     bool asking = !p->res.session_limit && !p->res.penalised;
     bool pipelined = p->ext & SMTP_EXT_PIPELINING;
     if (!pipelined && asking)

@@ -253,10 +253,14 @@ verdict_reason verdict_classify(verdict_stage stage, int code, const char *enhan
     return session_refusal(stage, code, enh, text);
 }
 
+/* X.5.3 too many recipients; 4.3.2 "system not accepting network
+ * messages" (postscreen's "450 4.3.2 Service currently unavailable" to
+ * every RCPT until the client reconnects after its deep protocol tests). */
 bool verdict_session_limit(int code, const char *enhanced, const char *text)
 {
     if (code < 400 || code > 599)
         return false;
-    return (enhanced && (strcmp(enhanced, "4.5.3") == 0 || strcmp(enhanced, "5.5.3") == 0)) ||
+    return (enhanced && (strcmp(enhanced, "4.5.3") == 0 || strcmp(enhanced, "5.5.3") == 0 ||
+                         strcmp(enhanced, "4.3.2") == 0)) ||
            (text && text_has(text, texts_session_limit));
 }

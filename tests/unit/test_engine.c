@@ -854,6 +854,38 @@ static void test_timeout_after_answers(void **state)
     world_free(w);
 }
 
+/* A session limit before any recipient was answered (postscreen's "450
+ * 4.3.2 Service currently unavailable" until the client comes back after
+ * its deep protocol tests; anvil's "450 4.7.1 Error: too many recipients
+ * from …" until its time unit is over) is the host being busy: it rests,
+ * then everything is asked again — no retry schedule, no cap learned. */
+static void test_limit_before_answers_rests(void **state)
+{
+    (void)state;
+    world *w = limit_world();
+    fsess *f = first_open(w);
+    probe_result res = {.outcome = PROBE_DONE, .connected = true, .session_limit = true};
+    close_session(w, f, &res);                            /* nothing answered */
+    assert_int_equal(open_sessions(w), 0);                /* resting */
+    for (int i = 0; i < 14; i++)
+        assert_int_equal(w->waits[i], 0);
+    advance(w, ENGINE_HOST_PAUSE_MS);
+    assert_int_equal(open_sessions(w), 1);
+    f = first_open(w);
+    assert_int_equal(f->n, 15);                           /* the probe again, and all 14 */
+    finish_all(w, f, 550, 550);
+    assert_true(engine_idle(w->e));
+    for (int i = 0; i < 14; i++) {
+        assert_int_equal(w->r[i].reason, REASON_MAILBOX_NOT_FOUND);
+        assert_int_equal(w->r[i].attempts, 1);
+    }
+    assert_int_equal(learned_cap(w), 0);
+    engine_stats st;
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.busy_replies, 1);
+    world_free(w);
+}
+
 /* Property: over many random scripts, the per-MX, per-domain and global
  * limits are never exceeded, and every item ends with one verdict. */
 static void test_limits_property(void **state)
@@ -938,6 +970,7 @@ int main(void)
         cmocka_unit_test(test_error_limit_421),
         cmocka_unit_test(test_penalty_lowers_cap),
         cmocka_unit_test(test_timeout_after_answers),
+        cmocka_unit_test(test_limit_before_answers_rests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
