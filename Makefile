@@ -15,7 +15,7 @@ CPPFLAGS  := -std=c11 -D_GNU_SOURCE -Iinclude -DMAILVET_VERSION=\"$(VERSION)\" \
              -DMAILVET_DATADIR=\"$(DATADIR)\"
 CFLAGS    ?= -O2 -g
 ASANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LIBS      := -luv -lcares -lssl -lcrypto -lsqlite3 -lcsv -lidn2 -lunistring -lm -lpthread
+LIBS      := -luv -lcares -lssl -lcrypto -lsqlite3 -lcsv -lidn2 -lunistring -lpsl -lm -lpthread
 TESTLIBS  := -lcmocka
 
 SRC       := $(wildcard src/*.c)
@@ -33,13 +33,21 @@ NETSRC    := $(wildcard tests/net/*.c)
 REL_NET   := $(NETSRC:tests/net/%.c=build/rel/net/%)
 ASAN_NET  := $(NETSRC:tests/net/%.c=build/asan/net/%)
 
-.PHONY: all deps deps-auto check unit-check cli-check bench soak valgrind-check demo install uninstall clean
+.PHONY: all deps deps-auto debroot check unit-check cli-check bench soak valgrind-check demo install uninstall clean
 
 all: mailvet
 
-# Installs only what is missing; quick when everything is present.
+# Installs only what is missing; quick when everything is present. Exim and
+# OpenSMTPD conflict with postfix: scripts/debroot.sh unpacks them under
+# build/debroot/ for tests/net/exim.sh and opensmtpd.sh instead.
 deps:
 	@sh scripts/deps.sh
+	@sh scripts/debroot.sh
+
+# Before the tests; when it fails (no package registry), exim.sh and
+# opensmtpd.sh fail saying so and the rest still run.
+debroot:
+	@sh scripts/debroot.sh || echo "debroot: Exim/OpenSMTPD not unpacked; tests/net/exim.sh and opensmtpd.sh will fail" >&2
 
 deps-auto:
 	@sh scripts/deps.sh --check 2>/dev/null || sh scripts/deps.sh
@@ -96,7 +104,7 @@ NET_JOBS  := $(foreach t,$(NET_ORDER),"net:sh $(t) build/asan" "net:sh $(t) buil
 JOBS      ?= 6
 
 check: mailvet build/asan/mailvet $(REL_UNIT) $(ASAN_UNIT) $(REL_NET) $(ASAN_NET) \
-       tests/mailsim/mailsim tests/mailsim/mailsim-asan build/rel/tools/score
+       tests/mailsim/mailsim tests/mailsim/mailsim-asan build/rel/tools/score debroot
 	@JOBS=$(JOBS) sh tests/run.sh \
 	  $(NET_JOBS) \
 	  "mailsim:bash tests/mailsim/run-tests.sh" \

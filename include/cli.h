@@ -18,6 +18,8 @@ typedef enum cli_starttls { STARTTLS_AUTO, STARTTLS_NEVER, STARTTLS_REQUIRE } cl
 typedef enum cli_progress { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER } cli_progress;
 
 #define CLI_MAX_RETRIES 16
+/* --per-provider: ten times --per-mx. The reasons are in README "Politeness". */
+#define CLI_PER_PROVIDER_DEFAULT 50
 
 typedef struct cli_opts {
     cli_command command;
@@ -38,6 +40,7 @@ typedef struct cli_opts {
     const char *format;            /* report --format */
     const char *proxy, *bind;      /* --proxy, --bind as given */
     egress_list routes;            /* parsed from them (owned: cli_opts_free) */
+    int per_provider;              /* --per-provider: connections per operator (provider.h) */
     int per_proxy;                 /* --per-proxy: connections per route, 0 = no cap */
     int shard_k, shard_n;          /* --shard K/N (1 <= K <= N); N = 0: no sharding */
     const char *input;             /* merge --input: INPUT when not where the states say */

@@ -46,6 +46,7 @@ typedef struct engine_opts {
     int per_mx;                 /* sessions per (MX address, route): the window's ceiling */
     int per_domain;             /* sessions per recipient domain */
     int per_proxy;              /* sessions per route; 0: no cap */
+    int per_provider;           /* sessions per (provider, route), provider.h; 0: no cap */
     int rcpt_per_session;
     int retry_delays[ENGINE_MAX_RETRIES];   /* seconds before retry 1, 2, … */
     int nretries;
@@ -109,6 +110,8 @@ typedef struct engine_ops {
 
 typedef struct engine_host_info {
     const char *name, *ip;
+    const char *provider;       /* its operator (provider.h) */
+    bool cleartext;             /* asked without TLS since its STARTTLS handshake failed */
     int sessions, timeouts, blocks, rcpt_cap;
     int connects;               /* sessions that got a TCP connection */
     int last_code;
@@ -139,6 +142,7 @@ typedef struct engine_stats {
     uint64_t busy_replies;      /* 421s and refusals that made us back off */
     uint64_t tls_fallbacks;     /* hosts asked in cleartext after a failed STARTTLS handshake */
     uint64_t connections;       /* TCP connections established */
+    uint64_t provider_peak;     /* most sessions one provider had open at once */
     /* distinct MX addresses (over every route) a session ended with, those
      * that got a TCP connection at least once, and the others */
     uint64_t hosts_tried, hosts_reached, hosts_unreachable;

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -27,6 +28,7 @@ typedef struct probe_rcpt {
     int code;
     char enhanced[16];
     char text[RESULT_SMTP_TEXT_MAX + 1];
+    uint64_t at_ms;                 /* uv_now() when the answer came (mailvet_checked_at) */
 } probe_rcpt;
 
 typedef struct probe_opts {

@@ -26,6 +26,8 @@
 #define REPORT_TOP_DOMAINS 10
 #define REPORT_MAX_ACCEPT_ALL 50
 #define REPORT_MAX_HOSTS 50
+#define REPORT_MAX_PROVIDERS 10
+#define REPORT_MAX_LEARNED 20
 #define TEXT_MAX_HOSTS 10    /* the terminal summary stays short */
 #define REPORT_NAME_MAX 256
 #define REPORT_TEXT_MAX 512
@@ -56,6 +58,19 @@ typedef struct report_host {
     report_problem problem;
 } report_host;
 
+/* One operator's MX hosts together (hosts.provider, provider.h). */
+typedef struct report_provider {
+    char name[REPORT_NAME_MAX];
+    uint64_t hosts, sessions, connects, blocks;
+} report_provider;
+
+/* What a host taught the engine about itself, kept for the batch. */
+typedef struct report_learned {
+    char host[REPORT_NAME_MAX];
+    int64_t rcpt_cap;           /* recipients per session it tolerates; 0: no limit seen */
+    bool cleartext;             /* its STARTTLS handshake failed: asked in cleartext */
+} report_learned;
+
 struct report {
     bool from_state;            /* false: built from a run's counters */
     char state_path[PATH_MAX];
@@ -81,6 +96,12 @@ struct report {
     size_t nhosts;
     uint64_t hosts_total;
     uint64_t hosts_tried, hosts_unreachable;       /* port 25: MX hosts tried, never reached */
+    report_provider providers[REPORT_MAX_PROVIDERS];  /* most sessions first */
+    size_t nproviders;
+    uint64_t providers_total;
+    report_learned learned[REPORT_MAX_LEARNED];
+    size_t nlearned;
+    uint64_t rcpt_caps_learned, tls_fallbacks;     /* hosts of each kind, all of them */
     int64_t retries_used;       /* -1 = not recorded */
     double elapsed;             /* seconds, -1 = not recorded */
     int64_t started_at, updated_at, finished_at;   /* unix seconds, 0 = absent */

@@ -21,7 +21,10 @@
  *           risk INTEGER, did_you_mean TEXT, role, free, disposable INTEGER,
  *           accept_all INTEGER NULL, mx TEXT, smtp_code INTEGER,
  *           smtp_enhanced, smtp_text TEXT, attempts INTEGER,
- *           duplicate INTEGER)   -- 1: a later row of a mailbox (NULL: older file)
+ *           duplicate INTEGER,   -- 1: a later row of a mailbox (NULL: older file)
+ *           mx_ip TEXT, checked_at INTEGER, route TEXT)
+ *     -- the evidence (result.h): checked_at in unix seconds; NULL in rows
+ *        an older mailvet finished (they are written out empty)
  *   dups(row INTEGER PRIMARY KEY, first INTEGER, email, domain,
  *        did_you_mean TEXT)
  *     -- a later row of the mailbox first seen at row FIRST, with its own
@@ -134,11 +137,19 @@ void state_put_retry(state_writer *w, uint64_t row, double due, int attempts, co
 void state_put_dup(state_writer *w, uint64_t row, uint64_t first, const char *domain,
                    const result *own);
 void state_put_domain(state_writer *w, const char *domain, result_tri accept_all, const char *mx);
-/* SESSIONS, TIMEOUTS, BLOCKS, CONNECTS (sessions that got a TCP
- * connection) are added to the host's row; the rest replaces it when set. */
-void state_put_host(state_writer *w, const char *host, const char *ip, int sessions, int timeouts,
-                    int blocks, int connects, int rcpt_cap, int last_code,
-                    const char *last_enhanced, const char *last_text);
+/* What one MX host did since the last put: the counts are added to its
+ * row, the rest replaces it when set (a learned cap or cleartext stays). */
+typedef struct state_host {
+    const char *host, *ip;
+    const char *provider;       /* its operator (provider.h) */
+    int sessions, timeouts, blocks;
+    int connects;               /* sessions that got a TCP connection */
+    int rcpt_cap;               /* recipients per session it tolerates; 0: no limit seen */
+    bool cleartext;             /* asked without TLS after its STARTTLS handshake failed */
+    int last_code;
+    const char *last_enhanced, *last_text;
+} state_host;
+void state_put_host(state_writer *w, const state_host *h);
 void state_put_meta(state_writer *w, const char *key, const char *value);
 
 /* Commit everything queued, stop the thread. Returns 0, or -1 when a write

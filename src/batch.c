@@ -117,8 +117,12 @@ static const engine_events events = {.done = on_done, .wait = on_wait, .domain =
 static void put_host(void *ud, const engine_host_info *h)
 {
     batch *b = ud;
-    state_put_host(b->w, h->name, h->ip, h->sessions, h->timeouts, h->blocks, h->connects,
-                   h->rcpt_cap, h->last_code, h->last_enhanced, h->last_text);
+    state_host sh = {.host = h->name, .ip = h->ip, .provider = h->provider,
+                     .sessions = h->sessions, .timeouts = h->timeouts, .blocks = h->blocks,
+                     .connects = h->connects, .rcpt_cap = h->rcpt_cap, .cleartext = h->cleartext,
+                     .last_code = h->last_code, .last_enhanced = h->last_enhanced,
+                     .last_text = h->last_text};
+    state_put_host(b->w, &sh);
 }
 
 static void print_route(void *ud, const engine_route_info *r)

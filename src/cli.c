@@ -17,7 +17,7 @@
 
 enum {
     OPT_LEVEL = 256, OPT_DNS, OPT_SMTP_PORT, OPT_HELO, OPT_FROM, OPT_STARTTLS,
-    OPT_CONNECT_TIMEOUT, OPT_COMMAND_TIMEOUT, OPT_CONCURRENCY, OPT_PER_MX,
+    OPT_CONNECT_TIMEOUT, OPT_COMMAND_TIMEOUT, OPT_CONCURRENCY, OPT_PER_MX, OPT_PER_PROVIDER,
     OPT_PER_DOMAIN, OPT_RCPT_PER_SESSION, OPT_RETRY_SCHEDULE,
     OPT_COLUMN, OPT_STATE, OPT_RESTART, OPT_ALLOW_PRIVATE_MX, OPT_PROGRESS,
     OPT_JSON, OPT_REPORT, OPT_FORMAT, OPT_PROXY, OPT_BIND, OPT_PER_PROXY, OPT_SHARD,
@@ -35,6 +35,7 @@ static const struct option long_opts[] = {
     {"command-timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT},
     {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
     {"per-mx", required_argument, NULL, OPT_PER_MX},
+    {"per-provider", required_argument, NULL, OPT_PER_PROVIDER},
     {"per-domain", required_argument, NULL, OPT_PER_DOMAIN},
     {"rcpt-per-session", required_argument, NULL, OPT_RCPT_PER_SESSION},
     {"retry-schedule", required_argument, NULL, OPT_RETRY_SCHEDULE},
@@ -253,6 +254,7 @@ static void defaults(cli_command cmd, cli_opts *o)
     o->command_timeout = 30;
     o->concurrency = 1000;
     o->per_mx = 5;
+    o->per_provider = CLI_PER_PROVIDER_DEFAULT;
     o->per_domain = 10;
     o->rcpt_per_session = 50;
     o->retry_delays[0] = 360;
@@ -347,6 +349,9 @@ static int apply(cli_command cmd, int c, const char *arg, cli_opts *o)
     case OPT_PER_MX:
         return parse_int(arg, 1, 1000, &o->per_mx) ? -1
                : usage_error(cmd, "--per-mx must be 1..1000, not '%s'", arg);
+    case OPT_PER_PROVIDER:
+        return parse_int(arg, 1, 100000, &o->per_provider) ? -1
+               : usage_error(cmd, "--per-provider must be 1..100000, not '%s'", arg);
     case OPT_PER_DOMAIN:
         return parse_int(arg, 1, 10000, &o->per_domain) ? -1
                : usage_error(cmd, "--per-domain must be 1..10000, not '%s'", arg);
@@ -497,6 +502,8 @@ static void usage_common(void)
          "  --command-timeout S       per SMTP reply (default 30)\n"
          "  --concurrency N           open SMTP connections in all (default 1000)\n"
          "  --per-mx N                connections to one MX address (default 5)\n"
+         "  --per-provider N          connections to one operator's MX hosts, by registrable\n"
+         "                            domain of their names (default 50)\n"
          "  --per-domain N            connections for one recipient domain (default 10)\n"
          "  --rcpt-per-session N      recipients per SMTP session (default 50)\n"
          "  --retry-schedule S,S,...  delays before retrying a 4xx (default 360,900,1800)\n"

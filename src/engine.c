@@ -13,6 +13,10 @@
  *            pair): its host policy (engine_host.h: window, rest, give-up),
  *            a FIFO of domains waiting for a slot, and what it did to us.
  *   ssession one SMTP session carrying a batch of a domain's items.
+ *   sprovider one operator's MX addresses as reached by one route (MX names
+ *            sharing a registrable domain, provider.h): its sessions
+ *            against --per-provider, so ten thousand tenants of one fleet
+ *            are not ten thousand times --per-mx at once.
  *   sroute   one route out (egress.h): its sessions against --per-proxy,
  *            and its health — a route that fails three times in a row is
  *            retired and its targets' items move to the other routes; when
@@ -34,6 +38,12 @@
  * for it. A dropped connection is no answer and counts nothing; nor does
  * the catch-all probe. So the count depends on the answers, never on timing.
  *
+ * Evidence (README "Output": mailvet_mx_ip, _checked_at, _route): each
+ * answer carries the host it came from, which gives the address (only
+ * with a reply) and the route, and the wall-clock time it arrived (an RCPT
+ * reply: when the probe read it; a session's failure: when it ended); a
+ * verdict without an answer is stamped when it is made (finalize).
+ *
  * Time comes from ops->now; the engine keeps two heaps (retries, resting
  * hosts) and asks ops->arm for one wake-up at the earliest of them.
  */
@@ -47,6 +57,7 @@
 
 #include "engine_host.h"
 #include "htab.h"
+#include "provider.h"
 #include "retry.h"
 #include "screen.h"
 #include "smtp_reply.h"
@@ -73,6 +84,15 @@ typedef struct sroute {
     uint64_t sessions, failures;
 } sroute;
 
+/* One operator as reached by one route; its name is the provider's. */
+typedef struct sprovider {
+    htab_node node;              /* in engine.providers */
+    int route;
+    int active, peak;
+    hwait waiting;               /* its hosts waiting for a slot */
+    char name[];
+} sprovider;
+
 /* A FIFO of items. */
 typedef struct iqueue {
     engine_item *head, *tail;
@@ -87,6 +107,8 @@ typedef struct ereply {
     char enhanced[16];
     char *text;                  /* heap copy, NULL when empty */
     const char *mx;              /* points at a target's or host's name */
+    const shost *h;              /* the host that answered or failed, NULL: none */
+    double at;                   /* when (wall clock), 0: none */
 } ereply;
 
 typedef struct starget {
@@ -136,7 +158,8 @@ struct shost {
     engine_host pol;             /* window, rest, give-up: the host policy */
     int active;
     int unrouted;                /* consecutive route errors reaching this host */
-    bool starved, route_starved;
+    bool starved, route_starved, provider_starved;
+    sprovider *prov;             /* the operator of its (first) MX name */
     bool resting;                /* in engine.pauses, waiting for its rest to end */
     ereply dead_why;             /* reason and reply when dead */
     qentry *q;                   /* ring of waiting domains */
@@ -171,6 +194,7 @@ struct engine {
     void *ud;
     htab domains;                /* sdomain by name */
     htab hosts;                  /* shost by (address, route) */
+    htab providers;              /* sprovider by (name, route) */
     hwait starved;               /* hosts waiting for --concurrency */
     sroute *routes;
     size_t nroutes, routes_alive;
@@ -255,7 +279,18 @@ static void ereply_set(ereply *e, verdict_reason why, int code, const char *enh,
     free(e->text);
     e->text = text && *text ? strdup(text) : NULL;
     e->mx = mx;
+    e->h = NULL;
+    e->at = 0;
 }
+
+/* E came from host H at AT (wall clock). */
+static void ereply_from(ereply *e, const shost *h, double at)
+{
+    e->h = h;
+    e->at = at;
+}
+
+static void set_evidence(result *r, const shost *h, int code, double at);
 
 static void ereply_result(const ereply *e, result *r)
 {
@@ -265,6 +300,7 @@ static void ereply_result(const ereply *e, result *r)
     str_copy(r->smtp_enhanced, sizeof r->smtp_enhanced, e->enhanced);
     str_copy(r->smtp_text, sizeof r->smtp_text, e->text);
     str_copy(r->mx, sizeof r->mx, e->mx);
+    set_evidence(r, e->h, e->code, e->at);
 }
 
 /* ---- the domain and host tables (htab.h) ---- */
@@ -332,6 +368,38 @@ static shost *host_find(const engine *s, const struct sockaddr_storage *ip, int 
     return n ? HTAB_ENTRY(n, shost, node) : NULL;
 }
 
+typedef struct pkey {
+    const char *name;
+    int route;
+} pkey;
+
+static bool provider_eq(const htab_node *n, const void *key)
+{
+    const sprovider *p = HTAB_ENTRY(n, sprovider, node);
+    const pkey *k = key;
+    return p->route == k->route && strcmp(p->name, k->name) == 0;
+}
+
+/* The provider record of MX name NAME over ROUTE, made on first use. */
+static sprovider *provider_get(engine *s, const char *name, int route)
+{
+    char pn[PROVIDER_MAX];
+    provider_name(name, pn, sizeof pn);
+    pkey k = {pn, route};
+    uint32_t hash = htab_hash_str(pn) ^ (uint32_t)route * 0x9E3779B9u;
+    htab_node *n = htab_find(&s->providers, hash, &k);
+    if (n)
+        return HTAB_ENTRY(n, sprovider, node);
+    size_t len = strlen(pn) + 1;
+    sprovider *p = calloc(1, sizeof *p + len);
+    if (!p)
+        oom();
+    memcpy(p->name, pn, len);
+    p->route = route;
+    htab_insert(&s->providers, &p->node, hash);
+    return p;
+}
+
 static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char *name, int route)
 {
     shost *h = host_find(s, ip, route);
@@ -349,6 +417,7 @@ static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char 
         inet_ntop(AF_INET, &((struct sockaddr_in *)&h->ip)->sin_addr, h->ipstr, sizeof h->ipstr);
     else
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&h->ip)->sin6_addr, h->ipstr, sizeof h->ipstr);
+    h->prov = provider_get(s, h->name, route);
     htab_insert(&s->hosts, &h->node, host_hash(ip, route));
     return h;
 }
@@ -363,6 +432,24 @@ static uint64_t now_ms(const engine *s)
 static double wall_now(const engine *s)
 {
     return s->ops->wall(s->ctx);
+}
+
+/* The wall-clock time of AT_MS (ops->now scale; 0: now). */
+static double wall_at(const engine *s, uint64_t at_ms)
+{
+    uint64_t now = now_ms(s);
+    return wall_now(s) - (at_ms && at_ms <= now ? (double)(now - at_ms) / 1000.0 : 0);
+}
+
+/* R's evidence: H's address when it gave the reply CODE, H's route, AT. */
+static void set_evidence(result *r, const shost *h, int code, double at)
+{
+    r->mx_ip[0] = r->route[0] = '\0';
+    if (h && code)
+        str_copy(r->mx_ip, sizeof r->mx_ip, h->ipstr);
+    if (h)
+        str_copy(r->route, sizeof r->route, h->s->routes[h->route].e->label);
+    r->checked_at = at > 0 ? (int64_t)at : 0;
 }
 
 /* Ask for one wake-up at the earliest retry or end of a rest. */
@@ -410,6 +497,9 @@ static void finalize(sdomain *d, engine_item *it, const result *reply)
     r.free = it->free;
     set_reply(&r, reply->reason, reply->smtp_code, reply->smtp_enhanced, reply->smtp_text,
               reply->mx);
+    str_copy(r.mx_ip, sizeof r.mx_ip, reply->mx_ip);
+    str_copy(r.route, sizeof r.route, reply->route);
+    r.checked_at = reply->checked_at ? reply->checked_at : (int64_t)wall_now(s);
     r.accept_all = d->accept_all;
     if (r.reason == REASON_ACCEPTED && d->accept_all == TRI_TRUE)
         r.reason = REASON_ACCEPT_ALL;
@@ -696,6 +786,21 @@ static bool route_full(const engine *s, const sroute *r)
     return s->o.per_proxy && r->active >= s->o.per_proxy;
 }
 
+static bool provider_full(const engine *s, const sprovider *p)
+{
+    return s->o.per_provider > 0 && p->active >= s->o.per_provider;
+}
+
+/* A slot of provider P freed: its waiting hosts get their turn. */
+static void pump_provider(engine *s, sprovider *p)
+{
+    while (p->waiting.n && !provider_full(s, p)) {
+        shost *h = p->waiting.a[--p->waiting.n];
+        h->provider_starved = false;
+        host_pump(h);
+    }
+}
+
 /* A slot of route R freed: its waiting hosts get their turn. */
 static void pump_route(engine *s, sroute *r)
 {
@@ -714,6 +819,7 @@ static void host_drain_dead(shost *h)
         e.d->t[e.ti].failed = true;
         ereply_set(&e.d->fail, h->dead_why.reason, h->dead_why.code, h->dead_why.enhanced,
                    h->dead_why.text, h->name);
+        ereply_from(&e.d->fail, h, h->dead_why.at);
         domain_wake(e.d);
     }
 }
@@ -760,6 +866,10 @@ static void host_pump(shost *h)
         }
         if (route_full(s, r)) {
             hwait_add(&r->waiting, h, &h->route_starved);
+            return;
+        }
+        if (provider_full(s, h->prov)) {
+            hwait_add(&h->prov->waiting, h, &h->provider_starved);
             return;
         }
         queue_pop(h, &e);
@@ -910,6 +1020,10 @@ static void start_session(sdomain *d, int ti)
     s->active++;
     r->active++;
     r->sessions++;
+    if (++h->prov->active > h->prov->peak)
+        h->prov->peak = h->prov->active;
+    if (h->prov->active > (int)s->st.provider_peak)
+        s->st.provider_peak = (uint64_t)h->prov->active;
     s->st.sessions++;
     ss->next = s->sessions;
     if (s->sessions)
@@ -926,7 +1040,8 @@ static void start_session(sdomain *d, int ti)
 }
 
 /* One RCPT answer for item IT (or the catch-all when IT is NULL). */
-static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const char *mx)
+static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const char *mx,
+                        const shost *h)
 {
     engine *s = d->s;
     verdict_reason why = verdict_classify(STAGE_RCPT, pr->code, pr->enhanced, pr->text);
@@ -950,6 +1065,7 @@ static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const
     result reply;
     result_init(&reply);
     set_reply(&reply, why, pr->code, pr->enhanced, pr->text, mx);
+    set_evidence(&reply, h, pr->code, wall_at(s, pr->at_ms));
     if (it->repeat)                              /* asked again to carry the probe */
         it->repeat = false;
     else
@@ -972,6 +1088,7 @@ static void host_mark_dead(shost *h, verdict_reason why, const probe_result *res
 {
     engine_host_give_up(&h->pol);
     ereply_set(&h->dead_why, why, res->code, res->enhanced, res->text, h->name);
+    ereply_from(&h->dead_why, h, wall_now(h->s));
 }
 
 static void remember_reply(shost *h, const probe_result *res)
@@ -993,6 +1110,7 @@ static void session_failed(ssession *ss, const probe_result *res)
     starget *t = &d->t[ss->ti];
     remember_reply(h, res);
     ereply_set(&d->fail, res->reason, res->code, res->enhanced, res->text, t->mx);
+    ereply_from(&d->fail, h, wall_now(s));
     switch (res->outcome) {
     case PROBE_TIMEOUT:
     case PROBE_NO_CONNECT:
@@ -1052,6 +1170,7 @@ static void return_unanswered(ssession *ss, const probe_result *res, bool busy)
             result fail;
             result_init(&fail);
             fail.reason = REASON_TEMPORARY_FAILURE;
+            set_evidence(&fail, d->t[ss->ti].h, 0, wall_now(d->s));
             it->attempts++;
             item_temporary(d, it, &fail, 0);
             continue;
@@ -1125,7 +1244,7 @@ static void session_cancelled(ssession *ss)
     sdomain *d = ss->d;
     for (size_t i = 0; i < ss->n; i++) {
         if (ss->rcpts[i].answered)
-            take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx);
+            take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx, d->t[ss->ti].h);
         else
             engine_item_free(ss->items[i]);
     }
@@ -1168,6 +1287,7 @@ static void on_probe_done(void *ud, const probe_result *res)
     h->active--;
     s->active--;
     r->active--;
+    h->prov->active--;
     if (res->connected)
         r->fail_streak = h->unrouted = 0;
     s->st.connections += res->connected;
@@ -1179,6 +1299,7 @@ static void on_probe_done(void *ud, const probe_result *res)
         session_unrouted(ss, res);
         session_free(ss);
         domain_wake(d);
+        pump_provider(s, h->prov);
         pump_route(s, r);
         pump_starved(s);
         return;
@@ -1191,16 +1312,16 @@ static void on_probe_done(void *ud, const probe_result *res)
         if (!ss->rcpts[i].answered)
             continue;
         real += ss->items[i] != NULL;
-        take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx);
+        take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx, d->t[ss->ti].h);
     }
-    /* A busy answer throttles the host; once busy answers ran out it is
-     * not us: the host will not take mail, and it counts as a failure. A
-     * host given up meanwhile keeps the verdict it earned: a 421 racing its
-     * 554 must not make a different verdict (or attempt count) by timing. */
     /* A session cut short by a limit of the host's (an error limit's 421,
      * a penalty, a reply slower than our timer) worked: what it answered
      * stands, the rest go to a smaller session at once. */
     bool limited = engine_host_learn_cap(&h->pol, res, real);
+    /* A busy answer throttles the host; once busy answers ran out it is
+     * not us: the host will not take mail, and it counts as a failure. A
+     * host given up meanwhile keeps the verdict it earned: a 421 racing its
+     * 554 must not make a different verdict (or attempt count) by timing. */
     bool busy = engine_host_is_busy(&h->pol, res);
     if (busy && !host_dead(h) && !engine_host_throttle(&h->pol, now_ms(s)))
         busy = false;
@@ -1209,13 +1330,16 @@ static void on_probe_done(void *ud, const probe_result *res)
         engine_host_unthrottle(&h->pol);
     else if (!busy)
         session_failed(ss, res);
-    if (!busy && !limited && res->outcome == PROBE_TEMPORARY)
+    if (!busy && !limited && res->outcome == PROBE_TEMPORARY) {
         ereply_set(&d->fail, res->reason == REASON_ACCEPTED ? REASON_TEMPORARY_FAILURE : res->reason,
                    res->code, res->enhanced, res->text, d->t[ss->ti].mx);
+        ereply_from(&d->fail, h, wall_now(s));
+    }
     return_unanswered(ss, res, busy);
     session_free(ss);
     host_pump(h);
     domain_wake(d);
+    pump_provider(s, h->prov);
     pump_route(s, r);
     pump_starved(s);
 }
@@ -1338,8 +1462,9 @@ engine *engine_new(const engine_opts *o, const engine_ops *ops, void *ctx,
     s->nroutes = s->routes_alive = o->nroutes ? o->nroutes : 1;
     if (!(s->routes = calloc(s->nroutes, sizeof *s->routes)) || !(s->retry = retry_new()) ||
         !(s->pauses = retry_new()) || !htab_init(&s->domains, 1024, domain_eq) ||
-        !htab_init(&s->hosts, 1024, host_eq)) {
+        !htab_init(&s->hosts, 1024, host_eq) || !htab_init(&s->providers, 256, provider_eq)) {
         htab_free(&s->domains);
+        htab_free(&s->hosts);
         retry_free(s->retry);
         retry_free(s->pauses);
         free(s->routes);
@@ -1387,8 +1512,8 @@ void engine_get_stats(const engine *s, engine_stats *st)
  * exists whenever another does: a domain's targets cover every route). */
 static engine_host_info host_info(const engine *s, const shost *h0)
 {
-    engine_host_info info = {.name = h0->name, .ip = h0->ipstr, .last_enhanced = "",
-                             .last_text = ""};
+    engine_host_info info = {.name = h0->name, .ip = h0->ipstr, .provider = h0->prov->name,
+                             .cleartext = h0->cleartext, .last_enhanced = "", .last_text = ""};
     for (size_t r = 0; r < s->nroutes; r++) {
         const shost *h = host_find(s, &h0->ip, (int)r);
         if (!h)
@@ -1504,6 +1629,13 @@ void engine_free(engine *s)
     for (htab_node *n; (n = htab_iter_next(&it));)
         host_free(HTAB_ENTRY(n, shost, node));
     htab_free(&s->hosts);
+    htab_iter_init(&it, &s->providers);
+    for (htab_node *n; (n = htab_iter_next(&it));) {
+        sprovider *p = HTAB_ENTRY(n, sprovider, node);
+        free(p->waiting.a);
+        free(p);
+    }
+    htab_free(&s->providers);
     free(s->starved.a);
     for (size_t i = 0; i < s->nroutes; i++)
         free(s->routes[i].waiting.a);

@@ -23,6 +23,7 @@ static void opts_from_cli(engine_opts *eo, const cli_opts *o)
         .per_mx = o->per_mx,
         .per_domain = o->per_domain,
         .per_proxy = o->per_proxy,
+        .per_provider = o->per_provider,
         .rcpt_per_session = o->rcpt_per_session,
         .nretries = o->nretries < ENGINE_MAX_RETRIES ? o->nretries : ENGINE_MAX_RETRIES,
         .routes = o->routes.n ? o->routes.e : NULL,

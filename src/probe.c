@@ -142,6 +142,7 @@ static void refuse_utf8_rcpts(probe *p)
         probe_rcpt *r = &p->rcpts[i];
         if (r->needs_smtputf8 && !(p->ext & SMTP_EXT_SMTPUTF8) && !r->answered) {
             r->answered = true;
+            r->at_ms = uv_now(p->loop);
             r->code = 553;
             strcpy(r->enhanced, "5.6.7");
             copy_text(r->text, sizeof r->text, "server does not offer SMTPUTF8 for a non-ASCII mailbox");
@@ -256,6 +257,7 @@ static bool record_rcpt(probe *p, const smtp_reply *r)
         return false;
     }
     rc->answered = true;
+    rc->at_ms = uv_now(p->loop);
     rc->code = r->code;
     copy_text(rc->enhanced, sizeof rc->enhanced, r->enhanced);
     copy_text(rc->text, sizeof rc->text, r->text);

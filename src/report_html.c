@@ -468,6 +468,45 @@ static void html_hosts(const report *r, FILE *out)
     fputs("</table></section>\n", out);
 }
 
+/* Sessions per operator and what hosts taught the engine (shown when any). */
+static void html_providers(const report *r, FILE *out)
+{
+    char b1[32], b2[32], b3[32], b4[32];
+    if (!r->nproviders && !r->nlearned)
+        return;
+    fputs("<section class=\"card\"><h2>Mail providers</h2><p class=\"note\">MX hosts grouped by "
+          "operator (the registrable domain of their names); --per-provider caps the "
+          "connections to each at once.</p><table id=\"providers\"><tr><th>Provider</th>"
+          "<th class=\"n\">Hosts</th><th class=\"n\">Sessions</th><th class=\"n\">Connections"
+          "</th><th class=\"n\">Blocks</th></tr>", out);
+    for (size_t i = 0; i < r->nproviders; i++) {
+        const report_provider *p = &r->providers[i];
+        fputs("<tr><td>", out);
+        h(out, p->name);
+        fprintf(out, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s"
+                "</td><td class=\"n\">%s</td></tr>", report_num(b1, p->hosts),
+                report_num(b2, p->sessions), report_num(b3, p->connects),
+                report_num(b4, p->blocks));
+    }
+    fputs("</table>", out);
+    if (r->nlearned) {
+        fprintf(out, "<p class=\"note\">Learned from hosts: %s recipients-per-session caps, %s "
+                "STARTTLS failures asked again in cleartext.</p><ul id=\"learned\">",
+                report_num(b1, r->rcpt_caps_learned), report_num(b2, r->tls_fallbacks));
+        for (size_t i = 0; i < r->nlearned; i++) {
+            fputs("<li>", out);
+            h(out, r->learned[i].host);
+            if (r->learned[i].rcpt_cap)
+                fprintf(out, ": %" PRId64 " recipients per session", r->learned[i].rcpt_cap);
+            if (r->learned[i].cleartext)
+                fputs(": STARTTLS failed, asked in cleartext", out);
+            fputs("</li>", out);
+        }
+        fputs("</ul>", out);
+    }
+    fputs("</section>\n", out);
+}
+
 int report_write_html(const report *r, FILE *out)
 {
     html_head(r, out);
@@ -478,6 +517,7 @@ int report_write_html(const report *r, FILE *out)
     html_reasons(r, out);
     html_domains(r, out);
     html_hosts(r, out);
+    html_providers(r, out);
     fputs("<div class=\"two\">", out);
     html_accept_all(r, out);
     html_flags(r, out);

@@ -103,6 +103,31 @@ static void json_counts(const report *r, FILE *out)
           out);
 }
 
+/* Sessions per operator, and what hosts taught the engine. */
+static void json_providers(const report *r, FILE *out)
+{
+    fprintf(out, ",\"providers_total\":%" PRIu64 ",\"providers\":[", r->providers_total);
+    for (size_t i = 0; i < r->nproviders; i++) {
+        const report_provider *p = &r->providers[i];
+        fputs(i ? ",{" : "{", out);
+        js_key(out, "name");
+        js(out, p->name);
+        fprintf(out, ",\"hosts\":%" PRIu64 ",\"sessions\":%" PRIu64 ",\"connections\":%"
+                PRIu64 ",\"blocks\":%" PRIu64 "}", p->hosts, p->sessions, p->connects, p->blocks);
+    }
+    fprintf(out, "],\"rcpt_caps_learned\":%" PRIu64 ",\"tls_fallbacks\":%" PRIu64
+            ",\"learned\":[", r->rcpt_caps_learned, r->tls_fallbacks);
+    for (size_t i = 0; i < r->nlearned; i++) {
+        const report_learned *x = &r->learned[i];
+        fputs(i ? ",{" : "{", out);
+        js_key(out, "host");
+        js(out, x->host);
+        fprintf(out, ",\"rcpt_cap\":%" PRId64 ",\"cleartext\":%s}", x->rcpt_cap,
+                x->cleartext ? "true" : "false");
+    }
+    fputs("]", out);
+}
+
 static void json_lists(const report *r, FILE *out)
 {
     fputs(",\"top_domains\":[", out);
@@ -148,6 +173,7 @@ static void json_lists(const report *r, FILE *out)
         fputc('}', out);
     }
     fputs("]", out);
+    json_providers(r, out);
 }
 
 int report_write_json(const report *r, FILE *out)

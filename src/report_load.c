@@ -261,16 +261,22 @@ static int load_accept_all(loader *l)
     return finish(l, st, rc);
 }
 
-/* Does the hosts table count connects? (Files of older mailvets do not,
- * and a report never alters the file.) */
-static bool has_connects(sqlite3 *db)
+/* Does the hosts table have column NAME? (Files of older mailvets lack
+ * the later ones, and a report never alters the file.) */
+static bool has_host_column(sqlite3 *db, const char *name)
 {
     sqlite3_stmt *st = NULL;
-    bool has = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('hosts') "
-                                      "WHERE name = 'connects'", -1, &st, NULL) == SQLITE_OK &&
+    bool has = sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('hosts') WHERE name = ?",
+                                  -1, &st, NULL) == SQLITE_OK &&
+               sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&
                sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return has;
+}
+
+static bool has_connects(sqlite3 *db)
+{
+    return has_host_column(db, "connects");
 }
 
 /* Hosts that blocked, timed out or never let the verifier connect, worst first. */
@@ -339,6 +345,66 @@ static int load_reach(loader *l)
     return finish(l, st, rc);
 }
 
+/* Sessions per operator (--per-provider), busiest first. */
+static const char providers_sql[] =
+    "SELECT provider, count(*), total(sessions), total(connects), total(blocks), "
+    "  count(*) OVER () FROM hosts WHERE coalesce(provider, '') <> '' GROUP BY provider "
+    "ORDER BY total(sessions) DESC, provider LIMIT ?";
+
+static int load_providers(loader *l)
+{
+    sqlite3_stmt *st;
+    if (!has_host_column(l->db, "provider"))
+        return 0;
+    if (prep(l, providers_sql, true, &st))
+        return -1;
+    if (!st)
+        return 0;
+    sqlite3_bind_int(st, 1, REPORT_MAX_PROVIDERS);
+    report *r = l->r;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->nproviders < REPORT_MAX_PROVIDERS) {
+        report_provider *p = &r->providers[r->nproviders++];
+        str_copy_utf8(p->name, sizeof p->name, col_text(st, 0));
+        p->hosts = (uint64_t)sqlite3_column_int64(st, 1);
+        p->sessions = (uint64_t)sqlite3_column_double(st, 2);
+        p->connects = (uint64_t)sqlite3_column_double(st, 3);
+        p->blocks = (uint64_t)sqlite3_column_double(st, 4);
+        r->providers_total = (uint64_t)sqlite3_column_int64(st, 5);
+    }
+    return finish(l, st, rc == SQLITE_ROW ? SQLITE_DONE : rc);
+}
+
+/* Hosts that taught the engine a recipients cap or a broken STARTTLS. */
+static const char learned_sql[] =
+    "SELECT host, coalesce(rcpt_cap, 0), coalesce(cleartext, 0), "
+    "  total(coalesce(rcpt_cap, 0) > 0) OVER (), total(coalesce(cleartext, 0)) OVER () "
+    "FROM hosts WHERE coalesce(rcpt_cap, 0) > 0 OR coalesce(cleartext, 0) "
+    "ORDER BY host LIMIT ?";
+
+static int load_learned(loader *l)
+{
+    sqlite3_stmt *st;
+    if (!has_host_column(l->db, "cleartext"))
+        return 0;
+    if (prep(l, learned_sql, true, &st))
+        return -1;
+    if (!st)
+        return 0;
+    sqlite3_bind_int(st, 1, REPORT_MAX_LEARNED);
+    report *r = l->r;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->nlearned < REPORT_MAX_LEARNED) {
+        report_learned *x = &r->learned[r->nlearned++];
+        str_copy_utf8(x->host, sizeof x->host, col_text(st, 0));
+        x->rcpt_cap = sqlite3_column_int64(st, 1);
+        x->cleartext = sqlite3_column_int(st, 2) != 0;
+        r->rcpt_caps_learned = (uint64_t)sqlite3_column_double(st, 3);
+        r->tls_fallbacks = (uint64_t)sqlite3_column_double(st, 4);
+    }
+    return finish(l, st, rc == SQLITE_ROW ? SQLITE_DONE : rc);
+}
+
 static int load_retry_queue(loader *l)
 {
     sqlite3_stmt *st;
@@ -373,8 +439,8 @@ static int load_duplicates(loader *l)
 static int load_all(loader *l)
 {
     if (check_format(l) || load_meta(l) || load_counts(l) || load_top_domains(l) ||
-        load_accept_all(l) || load_hosts(l) || load_reach(l) || load_retry_queue(l) ||
-        load_duplicates(l))
+        load_accept_all(l) || load_hosts(l) || load_reach(l) || load_providers(l) ||
+        load_learned(l) || load_retry_queue(l) || load_duplicates(l))
         return -1;
     return 0;
 }

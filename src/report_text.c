@@ -158,6 +158,42 @@ static void text_hosts(const report *r, FILE *out)
                 r->hosts_total - shown);
 }
 
+static void text_providers(const report *r, FILE *out)
+{
+    if (!r->nproviders)
+        return;
+    fprintf(out, "Providers (MX operators by --per-provider; busiest of %" PRIu64 "):\n",
+            r->providers_total);
+    for (size_t i = 0; i < r->nproviders; i++) {
+        const report_provider *p = &r->providers[i];
+        fputs("  ", out);
+        txt_put(out, p->name);
+        fprintf(out, "  %" PRIu64 " host%s  %" PRIu64 " sessions  %" PRIu64 " connections  %"
+                PRIu64 " blocks\n", p->hosts, p->hosts == 1 ? "" : "s", p->sessions, p->connects,
+                p->blocks);
+    }
+}
+
+/* What hosts taught the engine: a smaller session, cleartext. */
+static void text_learned(const report *r, FILE *out)
+{
+    if (!r->nlearned)
+        return;
+    fprintf(out, "Learned from hosts: %" PRIu64 " recipients-per-session caps, %" PRIu64
+            " STARTTLS failures asked again in cleartext\n", r->rcpt_caps_learned,
+            r->tls_fallbacks);
+    for (size_t i = 0; i < r->nlearned; i++) {
+        const report_learned *x = &r->learned[i];
+        fputs("  ", out);
+        txt_put(out, x->host);
+        if (x->rcpt_cap)
+            fprintf(out, ": %" PRId64 " recipients per session", x->rcpt_cap);
+        if (x->cleartext)
+            fprintf(out, "%s STARTTLS failed, asked in cleartext", x->rcpt_cap ? ";" : ":");
+        fputc('\n', out);
+    }
+}
+
 static void text_run(const report *r, FILE *out)
 {
     fprintf(out, "Duplicates: %" PRIu64 " rows (same mailbox as an earlier row; not probed "
@@ -182,6 +218,8 @@ int report_write_text(const report *r, FILE *out)
     text_domains(r, out);
     text_accept_all(r, out);
     text_hosts(r, out);
+    text_providers(r, out);
+    text_learned(r, out);
     text_run(r, out);
     return ferror(out) ? -1 : 0;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CACHE_SLOTS (1u << 16)       /* power of two */
 #define CACHE_MAX_FILL (CACHE_SLOTS * 3 / 4)
@@ -121,6 +122,7 @@ bool screen_address(screen *s, const char *in, size_t len, bool syntax_only,
                     result *r, addr *a)
 {
     result_init(r);
+    r->checked_at = (int64_t)time(NULL);   /* a verdict without the network is made now */
     if (addr_parse(in, len, &s->opts, a) != ADDR_OK) {
         r->reason = REASON_INVALID_SYNTAX;
         screen_rescore(r, syntax_only);

@@ -4,19 +4,21 @@
  * in dups (its row, the mailbox's first row, its own address fields): its
  * verdict is not known until the first row's is. Once every row is
  * finished, each duplicate becomes a results row: its own email, domain
- * and suggestion, the first row's verdict and flags, attempts 0 (it was
- * never asked), duplicate = 1. Idempotent: a rerun after a crash here
- * writes the same rows again. Runs with the writer stopped.
+ * and suggestion, the first row's verdict, flags and evidence (mx_ip,
+ * checked_at, route: the answer it takes is the first row's), attempts 0
+ * (it was never asked), duplicate = 1. Idempotent: a rerun after a crash
+ * here writes the same rows again. Runs with the writer stopped.
  */
 #include "state_int.h"
 
 static const char materialise_sql[] =
     "INSERT OR REPLACE INTO results(row, email, domain, status, reason, risk, did_you_mean,"
     " role, free, disposable, accept_all, mx, smtp_code, smtp_enhanced, smtp_text, attempts,"
-    " duplicate)"
+    " duplicate, mx_ip, checked_at, route)"
     " SELECT d.row, coalesce(d.email, r.email), coalesce(d.domain, r.domain), r.status, r.reason,"
     " r.risk, coalesce(d.did_you_mean, r.did_you_mean), r.role, r.free, r.disposable,"
-    " r.accept_all, r.mx, r.smtp_code, r.smtp_enhanced, r.smtp_text, 0, 1"
+    " r.accept_all, r.mx, r.smtp_code, r.smtp_enhanced, r.smtp_text, 0, 1, r.mx_ip,"
+    " r.checked_at, r.route"
     " FROM dups d JOIN results r ON r.row = d.first AND coalesce(r.duplicate, 0) = 0";
 
 int64_t state_materialise_dups(state *s, char *err, size_t errlen)

@@ -44,7 +44,8 @@ static const char schema_sql[] =
     "CREATE TABLE results(row INTEGER PRIMARY KEY, email TEXT, domain TEXT, status TEXT,"
     " reason TEXT, risk INTEGER, did_you_mean TEXT, role INTEGER, free INTEGER,"
     " disposable INTEGER, accept_all INTEGER NULL, mx TEXT, smtp_code INTEGER,"
-    " smtp_enhanced TEXT, smtp_text TEXT, attempts INTEGER, duplicate INTEGER);"
+    " smtp_enhanced TEXT, smtp_text TEXT, attempts INTEGER, duplicate INTEGER,"
+    " mx_ip TEXT, checked_at INTEGER, route TEXT);"
     /* rows of a mailbox seen on an earlier row (dedup.h): FIRST is that
      * row; the row's own address fields, its verdict is FIRST's */
     "CREATE TABLE dups(row INTEGER PRIMARY KEY, first INTEGER, email TEXT, domain TEXT,"
@@ -58,7 +59,7 @@ static const char schema_sql[] =
     "CREATE TABLE domains(domain TEXT PRIMARY KEY, accept_all INTEGER NULL, mx TEXT);"
     "CREATE TABLE hosts(host TEXT PRIMARY KEY, ip TEXT, sessions INTEGER, timeouts INTEGER,"
     " blocks INTEGER, rcpt_cap INTEGER, last_code INTEGER, last_enhanced TEXT,"
-    " last_text TEXT, connects INTEGER);";
+    " last_text TEXT, connects INTEGER, provider TEXT, cleartext INTEGER);";
 
 /* ---- helpers of the family (state_int.h) ---- */
 
@@ -622,21 +623,33 @@ bool state_has_column(state *s, const char *table, const char *column)
     return has;
 }
 
+/* COLUMN (with its TYPE) in TABLE, added when missing. */
+static bool ensure_column(state *s, const char *table, const char *column, const char *type)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, column, type);
+    return state_has_column(s, table, column) || state_exec(s->db, sql) == SQLITE_OK;
+}
+
 /* A state written by an older mailvet gets what this one writes: retries'
  * answers column (its NULLs read as the retry number, which was the
  * attempt count then), results' duplicate column (NULL reads as false)
- * and the dups table. */
+ * and the dups table, and results' evidence columns (NULL reads as empty:
+ * rows finished before keep no evidence, the others get theirs). */
 static int upgrade_schema(state *s, char *err, size_t errlen)
 {
-    if ((state_has_column(s, "retries", "answers") ||
-         state_exec(s->db, "ALTER TABLE retries ADD COLUMN answers INTEGER") == SQLITE_OK) &&
-        (state_has_column(s, "results", "duplicate") ||
-         state_exec(s->db, "ALTER TABLE results ADD COLUMN duplicate INTEGER") == SQLITE_OK) &&
+    if (ensure_column(s, "retries", "answers", "INTEGER") &&
+        ensure_column(s, "results", "duplicate", "INTEGER") &&
         state_exec(s->db, "CREATE TABLE IF NOT EXISTS dups(row INTEGER PRIMARY KEY, first INTEGER,"
                           " email TEXT, domain TEXT, did_you_mean TEXT)") == SQLITE_OK &&
         /* hosts.connects NULL: "not counted" (the report does not count those hosts as tried) */
-        (state_has_column(s, "hosts", "connects") ||
-         state_exec(s->db, "ALTER TABLE hosts ADD COLUMN connects INTEGER") == SQLITE_OK))
+        ensure_column(s, "hosts", "connects", "INTEGER") &&
+        /* NULL provider: the report groups only the hosts it knows */
+        ensure_column(s, "hosts", "provider", "TEXT") &&
+        ensure_column(s, "hosts", "cleartext", "INTEGER") &&
+        ensure_column(s, "results", "mx_ip", "TEXT") &&
+        ensure_column(s, "results", "checked_at", "INTEGER") &&
+        ensure_column(s, "results", "route", "TEXT"))
         return 0;
     state_seterr(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
     return -1;

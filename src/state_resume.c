@@ -19,7 +19,7 @@
 
 static const char result_cols[] =
     "row, email, reason, risk, did_you_mean, role, free, disposable, accept_all, mx,"
-    " smtp_code, smtp_enhanced, smtp_text, attempts, %s";
+    " smtp_code, smtp_enhanced, smtp_text, attempts, %s, %s, %s, %s";
 
 struct state_cursor {
     sqlite3_stmt *st;
@@ -157,12 +157,18 @@ int state_each_domain(state *s, int (*fn)(void *ud, const char *domain, result_t
 
 /* ---- the output cursor ---- */
 
+/* COLUMN of results, or FALLBACK in a state from before it existed
+ * (merge and reports read old files as they are). */
+static const char *col_or(state *s, const char *column, const char *fallback)
+{
+    return state_has_column(s, "results", column) ? column : fallback;
+}
+
 state_cursor *state_results(state *s)
 {
-    char cols[256], sql[320];
-    /* a state from before duplicates were marked has no such column */
-    snprintf(cols, sizeof cols, result_cols,
-             state_has_column(s, "results", "duplicate") ? "duplicate" : "0");
+    char cols[320], sql[384];
+    snprintf(cols, sizeof cols, result_cols, col_or(s, "duplicate", "0"),
+             col_or(s, "mx_ip", "''"), col_or(s, "checked_at", "0"), col_or(s, "route", "''"));
     snprintf(sql, sizeof sql, "SELECT %s FROM results ORDER BY row", cols);
     state_cursor *c = calloc(1, sizeof *c);
     if (!c || state_query(s, &c->st, sql)) {
@@ -203,6 +209,9 @@ int state_cursor_next(state_cursor *c, uint64_t *row, result *r)
     state_col_str(st, 12, r->smtp_text, sizeof r->smtp_text);
     r->attempts = sqlite3_column_int(st, 13);
     r->duplicate = sqlite3_column_int(st, 14) != 0;
+    state_col_str(st, 15, r->mx_ip, sizeof r->mx_ip);
+    r->checked_at = sqlite3_column_int64(st, 16);
+    state_col_str(st, 17, r->route, sizeof r->route);
     return 1;
 }
 

@@ -43,9 +43,10 @@ static int64_t now_ns(void)
 typedef enum rec_type { REC_RESULT, REC_RETRY, REC_DOMAIN, REC_HOST, REC_META, REC_DUP } rec_type;
 
 /* String slots of a record (their meaning depends on the type). */
-enum { SL_EMAIL, SL_DOMAIN, SL_DYM, SL_MX, SL_ENH, SL_TEXT, SL_COUNT };
+enum { SL_EMAIL, SL_DOMAIN, SL_DYM, SL_MX, SL_ENH, SL_TEXT, SL_MX_IP, SL_ROUTE, SL_COUNT };
 #define SL_HOST SL_EMAIL
 #define SL_IP SL_DOMAIN
+#define SL_PROVIDER SL_MX
 #define SL_KEY SL_EMAIL
 #define SL_VALUE SL_DOMAIN
 
@@ -57,11 +58,13 @@ enum { IN_REASON, IN_RISK, IN_ROLE, IN_FREE, IN_DISPOSABLE, IN_ACCEPT_ALL, IN_CO
 #define IN_BLOCKS IN_FREE
 #define IN_RCPT_CAP IN_DISPOSABLE
 #define IN_CONNECTS IN_ANSWERS
+#define IN_CLEARTEXT IN_DUPLICATE
 
 typedef struct rec {
     rec_type type;
     int64_t row;
     int64_t first;                           /* REC_DUP: the mailbox's first row */
+    int64_t at;                              /* REC_RESULT: checked_at (0: unset) */
     double due;
     int n[IN_COUNT];
     uint32_t off[SL_COUNT], len[SL_COUNT];   /* into the batch's text */
@@ -77,7 +80,10 @@ typedef struct batch {
 enum { ST_RESULT, ST_DEL_RETRY, ST_RETRY, ST_DOMAIN, ST_HOST, ST_META, ST_DUP, ST_COUNT };
 
 static const char *const writer_sql[ST_COUNT] = {
-    [ST_RESULT] = "INSERT OR REPLACE INTO results VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_RESULT] = "INSERT OR REPLACE INTO results(row, email, domain, status, reason, risk,"
+                  " did_you_mean, role, free, disposable, accept_all, mx, smtp_code,"
+                  " smtp_enhanced, smtp_text, attempts, duplicate, mx_ip, checked_at, route)"
+                  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_DEL_RETRY] = "DELETE FROM retries WHERE row = ?",
     [ST_RETRY] = "INSERT OR REPLACE INTO retries(row, due, attempts, email, domain, reason,"
                  " smtp_code, smtp_enhanced, smtp_text, mx, answers) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
@@ -87,8 +93,10 @@ static const char *const writer_sql[ST_COUNT] = {
                   " mx = CASE WHEN excluded.mx <> '' THEN excluded.mx ELSE mx END",
     /* counts add up over the runs of a batch; the latest reply wins */
     [ST_HOST] = "INSERT INTO hosts(host, ip, sessions, timeouts, blocks, rcpt_cap, last_code,"
-                " last_enhanced, last_text, connects) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
-                " ON CONFLICT(host) DO UPDATE SET ip = excluded.ip,"
+                " last_enhanced, last_text, connects, provider, cleartext)"
+                " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+                " ON CONFLICT(host) DO UPDATE SET ip = excluded.ip, provider = excluded.provider,"
+                " cleartext = max(coalesce(cleartext, 0), excluded.cleartext),"
                 " sessions = coalesce(sessions, 0) + excluded.sessions,"
                 " timeouts = coalesce(timeouts, 0) + excluded.timeouts,"
                 " blocks = coalesce(blocks, 0) + excluded.blocks,"
@@ -196,10 +204,13 @@ void state_put_result(state_writer *w, uint64_t row, const char *domain, const r
     strs_set(&v, SL_EMAIL, r->email, sizeof r->email);
     strs_set(&v, SL_DOMAIN, domain, ADDR_BUF);
     strs_set(&v, SL_DYM, r->did_you_mean, sizeof r->did_you_mean);
+    strs_set(&v, SL_MX_IP, r->mx_ip, sizeof r->mx_ip);
+    strs_set(&v, SL_ROUTE, r->route, sizeof r->route);
     if (!put_begin(w, v.total))
         return;
     rec *x = put_rec(w, REC_RESULT);
     x->row = (int64_t)row;
+    x->at = r->checked_at;
     int n[IN_COUNT] = {[IN_REASON] = (int)r->reason, [IN_RISK] = r->risk, [IN_ROLE] = r->role,
                        [IN_FREE] = r->free, [IN_DISPOSABLE] = r->disposable,
                        [IN_ACCEPT_ALL] = r->accept_all, [IN_CODE] = r->smtp_code,
@@ -258,21 +269,21 @@ void state_put_domain(state_writer *w, const char *domain, result_tri accept_all
     put_end(w);
 }
 
-void state_put_host(state_writer *w, const char *host, const char *ip, int sessions, int timeouts,
-                    int blocks, int connects, int rcpt_cap, int last_code,
-                    const char *last_enhanced, const char *last_text)
+void state_put_host(state_writer *w, const state_host *h)
 {
     strs v = {0};
-    strs_set(&v, SL_HOST, host, 256);
-    strs_set(&v, SL_IP, ip, 64);
-    strs_set(&v, SL_ENH, last_enhanced, 16);
-    strs_set(&v, SL_TEXT, last_text, RESULT_SMTP_TEXT_MAX + 1);
+    strs_set(&v, SL_HOST, h->host, 256);
+    strs_set(&v, SL_IP, h->ip, 64);
+    strs_set(&v, SL_PROVIDER, h->provider, 256);
+    strs_set(&v, SL_ENH, h->last_enhanced, 16);
+    strs_set(&v, SL_TEXT, h->last_text, RESULT_SMTP_TEXT_MAX + 1);
     if (!put_begin(w, v.total))
         return;
     rec *x = put_rec(w, REC_HOST);
-    int n[IN_COUNT] = {[IN_SESSIONS] = sessions, [IN_TIMEOUTS] = timeouts,
-                       [IN_BLOCKS] = blocks, [IN_RCPT_CAP] = rcpt_cap, [IN_CODE] = last_code,
-                       [IN_CONNECTS] = connects};
+    int n[IN_COUNT] = {[IN_SESSIONS] = h->sessions, [IN_TIMEOUTS] = h->timeouts,
+                       [IN_BLOCKS] = h->blocks, [IN_RCPT_CAP] = h->rcpt_cap,
+                       [IN_CODE] = h->last_code, [IN_CONNECTS] = h->connects,
+                       [IN_CLEARTEXT] = h->cleartext};
     memcpy(x->n, n, sizeof n);
     put_strs(w, x, &v);
     put_end(w);
@@ -361,6 +372,12 @@ static int write_result(state_writer *w, const batch *b, const rec *r)
     bind_str(st, 15, b, r, SL_TEXT);
     sqlite3_bind_int(st, 16, r->n[IN_ATTEMPTS]);
     sqlite3_bind_int(st, 17, r->n[IN_DUPLICATE] != 0);
+    bind_str(st, 18, b, r, SL_MX_IP);
+    if (r->at)
+        sqlite3_bind_int64(st, 19, r->at);
+    else
+        sqlite3_bind_null(st, 19);
+    bind_str(st, 20, b, r, SL_ROUTE);
     if (step(st))
         return -1;
     return delete_retry(w, r->row);
@@ -420,6 +437,8 @@ static int write_host(state_writer *w, const batch *b, const rec *r)
     bind_str(st, 8, b, r, SL_ENH);
     bind_str(st, 9, b, r, SL_TEXT);
     sqlite3_bind_int(st, 10, r->n[IN_CONNECTS]);
+    bind_str(st, 11, b, r, SL_PROVIDER);
+    sqlite3_bind_int(st, 12, r->n[IN_CLEARTEXT]);
     return step(st);
 }
 

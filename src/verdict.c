@@ -178,10 +178,13 @@ static bool enh_prefix(const char *enhanced, const char *prefix)
     return strncmp(enhanced, prefix, strlen(prefix)) == 0;
 }
 
-/* A permanent refusal of RCPT TO. */
+/* A permanent refusal of RCPT TO. OpenSMTPD refuses an unknown user with
+ * "524 5.2.4 Mailing list expansion problem": expanding the address found
+ * no mailbox. */
 static verdict_reason rcpt_permanent(const char *enh, const char *text)
 {
-    if (enh_is(enh, "5.1.1") || enh_is(enh, "5.1.10") || enh_is(enh, "5.1.6"))
+    if (enh_is(enh, "5.1.1") || enh_is(enh, "5.1.10") || enh_is(enh, "5.1.6") ||
+        enh_is(enh, "5.2.4"))
         return REASON_MAILBOX_NOT_FOUND;
     if (enh_is(enh, "5.2.1"))
         return REASON_MAILBOX_DISABLED;

@@ -14,8 +14,9 @@
 #   2% dead hosts (no tarpits: each would hold a --concurrency slot for the
 #   command timeout and measure that rather than the scheduler); mailvet
 #   --concurrency 2000 --rcpt-per-session 100 --per-mx 10 (a fleet host's
-#   cap). The ideal gets the same --concurrency: its global term
-#   (sum of connection-seconds / 2000) sets it.
+#   cap), --per-provider 80 (a fleet's 8 hosts × 10). The ideal gets the
+#   same --concurrency and --per-provider: its global term (sum of
+#   connection-seconds / 2000) or a fleet's (its sum / 80) sets it.
 # Columns: those of the world rows, then peak conns (mailsim's highest number
 # of simultaneously open SMTP connections, all hosts).
 set -eu
@@ -34,21 +35,21 @@ zipf)
     "$SIM" gen --addresses "$N" --domains "$D" --seed 1 --giant-latency 20 --tail-latency 20 \
         --giant-conn-cap 5 --tail-conn-cap 5 --giant-rcpt-cap 100 --greylist-delay 5 \
         --mix "catchall=5,greylist=10,tarpit=2,dead=2,$zero" --out-dir "$T/w" > /dev/null 2>&1
-    CONC=1000 PERMX=5 ;;
+    CONC=1000 PERMX=5 PERPROV=50 ;;
 b2b)
     "$SIM" gen --addresses "$N" --domains "$D" --seed 1 --zipf 0 --giants 0 --tail-latency 20 \
         --tail-conn-cap 5 --shared-providers 8 --shared-mx 8 \
         --mix "$zero,catchall=5,greylist=0,tarpit=0,dead=2,shared=50" --out-dir "$T/w" > /dev/null 2>&1
-    CONC=2000 PERMX=10 ;;
+    CONC=2000 PERMX=10 PERPROV=80 ;;
 *) echo "world.sh: unknown world kind $KIND (zipf, b2b)" >&2; exit 2 ;;
 esac
-ideal=$("$SIM" ideal --world "$T/w/world.txt" --list "$T/w/list.csv" --per-mx $PERMX --concurrency $CONC)
+ideal=$("$SIM" ideal --world "$T/w/world.txt" --list "$T/w/list.csv" --per-mx $PERMX --concurrency $CONC --per-provider $PERPROV)
 "$SIM" serve --world "$T/w/world.txt" --dns 127.0.0.1:53 --smtp-port 25 --counters "$T/counters.json" \
     --ready-file "$T/ready" 2> "$T/sim.log" &
 SIMPID=$!
 i=0; while [ ! -f "$T/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 /usr/bin/time -f '%e %U %S %M' -o "$T/time" "$MAILVET" clean --dns 127.0.0.1 --allow-private-mx \
-    --smtp-port 25 --retry-schedule 6,12 --rcpt-per-session 100 --per-mx $PERMX --per-domain 10 \
+    --smtp-port 25 --retry-schedule 6,12 --rcpt-per-session 100 --per-mx $PERMX --per-domain 10 --per-provider $PERPROV \
     --concurrency $CONC --connect-timeout 5 --command-timeout 10 --progress never "$T/w/list.csv" -o "$T/out.csv" \
     > "$T/summary.txt" 2> "$T/err.txt" || { cat "$T/err.txt" >&2; exit 1; }
 kill $SIMPID; wait $SIMPID 2>/dev/null || true; SIMPID=

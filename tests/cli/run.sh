@@ -28,7 +28,7 @@ same() {
     if cmp -s "$1" "$2"; then ok; else bad "$3: $1 differs from $2"; diff "$1" "$2" | head -20; fi
 }
 clean() { "$BIN" clean --level syntax "$@"; }
-HDR=mailvet_email,mailvet_status,mailvet_reason,mailvet_risk,mailvet_did_you_mean,mailvet_role,mailvet_free,mailvet_disposable,mailvet_accept_all,mailvet_mx,mailvet_smtp_code,mailvet_smtp_enhanced,mailvet_smtp_text,mailvet_attempts,mailvet_duplicate
+HDR=mailvet_email,mailvet_status,mailvet_reason,mailvet_risk,mailvet_did_you_mean,mailvet_role,mailvet_free,mailvet_disposable,mailvet_accept_all,mailvet_mx,mailvet_smtp_code,mailvet_smtp_enhanced,mailvet_smtp_text,mailvet_attempts,mailvet_duplicate,mailvet_mx_ip,mailvet_checked_at,mailvet_route
 
 # --- commands, help, exit codes
 expect_rc 0 "--version" -- "$BIN" --version
@@ -57,6 +57,9 @@ contains err.txt "option --column does not apply to check" "refusal names the op
 not_contains err.txt "option email" "refusal does not name the value"
 expect_rc 2 "--per-mx is not a doctor option" -- "$BIN" doctor --per-mx 3
 contains err.txt "option --per-mx does not apply to doctor; it is an option of check, clean" "doctor refusal message"
+expect_rc 2 "--per-provider 0" -- "$BIN" check --level syntax --per-provider 0 a@b.com
+contains err.txt "--per-provider must be 1..100000, not '0'" "--per-provider range message"
+"$BIN" check --help > out.txt; contains out.txt "--per-provider N" "check --help lists --per-provider"
 for o in "--shard 1/2" "--state s.state" "--restart" "--report r.html"; do
     expect_rc 2 "clean --level syntax $o" -- "$BIN" clean --level syntax $o in.csv -o o.csv
     contains err.txt "${o%% *} does nothing at --level syntax" "clean --level syntax $o message"
@@ -99,6 +102,28 @@ contains basic.out.csv 'Cy,not-an-address,Paris,,undeliverable,invalid_syntax,10
 ls basic.out.csv.tmp-* >/dev/null 2>&1 && bad "temp file left behind" || ok
 contains out.txt "3 rows checked" "summary counts rows"
 contains out.txt "invalid_syntax" "summary by reason"
+# --- the evidence at --level syntax (a valid, a disposable and an invalid
+# address): no MX address, no route, and the UTC ISO 8601 time the verdict
+# was made, within the run
+printf 'email\nann@example.com\nx@mailinator.com\nnot-an-address\n' > ev.csv
+t0=$(date +%s)
+expect_rc 0 "clean for the evidence" -- clean ev.csv -o ev.out.csv
+t1=$(date +%s)
+awk -F, 'NR > 1 { print $(NF - 2) "|" $(NF - 1) "|" $NF }' ev.out.csv > ev.txt
+n=0
+while IFS='|' read -r ip at route; do
+    n=$((n + 1))
+    case "$at" in
+        [0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]Z) s=$(date -u -d "$at" +%s) ;;
+        *) s= ;;
+    esac
+    [ -z "$ip" ] && [ -z "$route" ] && [ -n "$s" ] && [ "$s" -ge "$t0" ] && [ "$s" -le "$t1" ] && ok \
+        || bad "syntax evidence of row $n: mx_ip '$ip', checked_at '$at' (run $t0..$t1), route '$route'"
+done < ev.txt
+[ "$n" -eq 3 ] && ok || bad "evidence of $n rows, want 3"
+expect_rc 0 "check json evidence" -- "$BIN" check --level syntax --json jane@example.com
+grep -q '"duplicate":false,"mx_ip":"","checked_at":"[0-9-]*T[0-9:]*Z","route":""}$' out.txt && ok \
+    || bad "check --json evidence at --level syntax: $(cat out.txt)"
 printf 'email\nAnn@Example.com\n ann@example.COM\nJ.Doe+x@googlemail.com\njdoe@gmail.com\nj.doe@example.com\njdoe@example.com\n' > dup.csv
 expect_rc 0 "clean duplicates" -- clean dup.csv -o dup.out.csv
 [ "$(cut -d, -f1,16 dup.out.csv | tr '\n' ' ')" = "email,mailvet_duplicate Ann@Example.com,false ann@example.COM,true J.Doe+x@googlemail.com,false jdoe@gmail.com,true j.doe@example.com,false jdoe@example.com,false " ] \

@@ -94,6 +94,24 @@ static void counters_one(FILE *f, const world_counters *c)
             (unsigned long long)c->rcpt_tarpitted, (unsigned long long)c->data_attempts);
 }
 
+/* Fleets of two or more hosts that were connected to (the others are
+ * their one host, listed above). */
+static void counters_fleets(FILE *f, const world *w)
+{
+    fprintf(f, ",\n\"fleets\":{");
+    int first = 1;
+    for (int i = 0; i < w->n_fleets; i++) {
+        const world_fleet *x = w->fleets[i];
+        if (x->n_hosts < 2 || !x->connections)
+            continue;
+        fprintf(f, "%s\n\"%s\":{\"hosts\":%d,\"connections\":%llu,\"conn_peak\":%llu}",
+                first ? "" : ",", x->name, x->n_hosts, (unsigned long long)x->connections,
+                (unsigned long long)x->conn_peak);
+        first = 0;
+    }
+    fprintf(f, "}");
+}
+
 int counters_write(const world *w, const char *path)
 {
     char tmp[4096];
@@ -122,6 +140,7 @@ int counters_write(const world *w, const char *path)
         first = 0;
     }
     fprintf(f, "}");
+    counters_fleets(f, w);
     counters_sources(f);
     fprintf(f, "}\n");
     if (f == stdout) {

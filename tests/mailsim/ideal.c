@@ -3,7 +3,8 @@
  * recipient caps, latencies (and greylisting, per-minute caps) allow for
  * checking every address of the list once, and with --concurrency N the
  * bound of a global ceiling of N open sessions: (sum over hosts of the
- * connection-seconds W_h each needs) / N. See README.md for the exact
+ * connection-seconds W_h each needs) / N; with --per-provider N, for each
+ * fleet (world.h) the sum of its hosts' W_h / N. See README.md for the exact
  * routing and the extensions to the formula. */
 #include <ctype.h>
 #include <getopt.h>
@@ -89,11 +90,13 @@ int ideal_main(int argc, char **argv)
         { "world", required_argument, 0, 'w' }, { "list", required_argument, 0, 'l' },
         { "per-mx", required_argument, 0, 'c' }, { "verbose", no_argument, 0, 'v' },
         { "concurrency", required_argument, 0, 'n' },
+        { "per-provider", required_argument, 0, 'p' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     const char *wp = NULL, *lp = NULL;
     int per_mx = 5, verbose = 0, ch;
     long concurrency = 0;   /* 0: no global ceiling (the per-host bound only) */
+    long per_provider = 0;  /* 0: no fleet ceiling */
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -102,15 +105,16 @@ int ideal_main(int argc, char **argv)
         case 'c': per_mx = atoi(optarg); break;
         case 'v': verbose = 1; break;
         case 'n': concurrency = atol(optarg); if (concurrency < 1) concurrency = -1; break;
+        case 'p': per_provider = atol(optarg); if (per_provider < 1) per_provider = -1; break;
         case 'h':
         default:
-            fputs("usage: mailsim ideal --world FILE [--list FILE] [--per-mx N] [--concurrency N] [--verbose]\n",
+            fputs("usage: mailsim ideal --world FILE [--list FILE] [--per-mx N] [--concurrency N] [--per-provider N] [--verbose]\n",
                   ch == 'h' ? stdout : stderr);
             return ch == 'h' ? 0 : 2;
         }
     }
-    if (!wp || per_mx < 1 || concurrency < 0) {
-        fputs("usage: mailsim ideal --world FILE [--list FILE] [--per-mx N] [--concurrency N] [--verbose]\n", stderr);
+    if (!wp || per_mx < 1 || concurrency < 0 || per_provider < 0) {
+        fputs("usage: mailsim ideal --world FILE [--list FILE] [--per-mx N] [--concurrency N] [--per-provider N] [--verbose]\n", stderr);
         return 2;
     }
     world w;
@@ -182,6 +186,7 @@ int ideal_main(int argc, char **argv)
         fclose(f);
     free(line);
     double ideal = 0, work = 0;   /* work: sum of W_h, connection-seconds */
+    double *fleet_work = calloc((size_t)w.n_fleets + 1, sizeof *fleet_work);
     const char *worst = "-";
     for (int i = 0; i < w.n_hosts; i++) {
         world_host *h = w.hosts[i];
@@ -191,6 +196,8 @@ int ideal_main(int argc, char **argv)
         double R = ceil(x->r + x->domains - 1e-9);
         double cap = h->rcpt_cap ? h->rcpt_cap : 1e12;
         double C = h->conn_cap ? h->conn_cap : per_mx;
+        if (per_provider > 0 && C > per_provider)
+            C = (double)per_provider;
         double L = (h->latency_ms + h->drip_ms * 30.0) / 1000.0;
         double S = ceil(R / cap);
         double T = (R + 4 * S) * L / C;
@@ -211,6 +218,7 @@ int ideal_main(int argc, char **argv)
          * out: they hold no connection) + one L per session for the connect */
         double W = busy + S * L;
         work += W;
+        fleet_work[h->fleet->id] += W;
         if (verbose)
             fprintf(stderr, "%-40s R=%.0f S=%.0f L=%.3f C=%.0f grey=%d T=%.3f W=%.3f\n", h->name, R, S, L, C,
                     x->grey, T, W);
@@ -220,6 +228,19 @@ int ideal_main(int argc, char **argv)
         }
     }
     double hosts_term = ideal, global = concurrency > 0 ? work / (double)concurrency : 0;
+    for (int k = 0; per_provider > 0 && k < w.n_fleets; k++) {
+        if (w.fleets[k]->n_hosts < 2)    /* its host's C_h holds the ceiling already */
+            continue;
+        double f = fleet_work[k] / (double)per_provider;
+        if (verbose && fleet_work[k] > 0 && w.fleets[k]->n_hosts > 1)
+            fprintf(stderr, "fleet %s: %d hosts, W %.3f, term %.3f s\n", w.fleets[k]->name,
+                    w.fleets[k]->n_hosts, fleet_work[k], f);
+        if (f > ideal) {
+            ideal = f;
+            worst = w.fleets[k]->name;
+        }
+    }
+    free(fleet_work);
     if (global > ideal) {
         ideal = global;
         worst = "--concurrency";

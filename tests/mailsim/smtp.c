@@ -167,6 +167,7 @@ static void smtp_close(smtp_conn *c, int reset)
     c->closing = 1;
     if (c->counted) {
         c->h->c.conn_current--;
+        c->h->fleet->conn_current--;
         smtp_world->total.conn_current--;
         counters_source_closed(c->src);
     }
@@ -901,6 +902,9 @@ static void smtp_accept(uv_stream_t *server, int status)
     c->src = counters_source_opened(c->peer, h);
     if (h->c.conn_current > h->c.conn_peak)
         h->c.conn_peak = h->c.conn_current;
+    h->fleet->connections++;
+    if (++h->fleet->conn_current > h->fleet->conn_peak)
+        h->fleet->conn_peak = h->fleet->conn_current;
     if (smtp_world->total.conn_current > smtp_world->total.conn_peak)
         smtp_world->total.conn_peak = smtp_world->total.conn_current;
     if (h->dead) {   /* the route for 127.255/16 was not installed: reset at once */

@@ -255,6 +255,13 @@ static int world_host_line(world *w, world_parse *p, world_host *h, char **tok, 
         return 0;
     }
     if (!strcmp(k, "dead")) { h->dead = 1; return 0; }
+    if (!strcmp(k, "fleet")) {
+        if (!a1)
+            return world_err(p, "fleet needs a name", k);
+        free(h->fleet_name);
+        h->fleet_name = world_strdup(a1);
+        return 0;
+    }
     if (!strcmp(k, "tarpit")) { h->tarpit = 1; return 0; }
     if (!strcmp(k, "catch-all")) { h->catch_all = 1; return 0; }
     if (!strcmp(k, "latency")) return world_int(p, a1, &h->latency_ms);
@@ -460,6 +467,31 @@ static int world_section(world *w, world_parse *p, char **tok, int n)
     return 0;
 }
 
+/* h's fleet: its `fleet` name, else the last two labels of its name */
+static void world_fleet_join(world *w, world_host *h)
+{
+    const char *name = h->fleet_name;
+    if (!name) {
+        const char *dot = strrchr(h->name, '.');
+        name = h->name;
+        for (const char *q = h->name; dot && q < dot; q++)
+            if (*q == '.')
+                name = q + 1;
+    }
+    world_fleet *f = table_get(&w->fleet_by_name, name);
+    if (!f) {
+        f = calloc(1, sizeof *f);
+        if (!f || !(f->name = world_strdup(name)))
+            abort();
+        w->fleets = world_grow(w->fleets, &w->cap_fleets, w->n_fleets + 1, sizeof *w->fleets);
+        f->id = w->n_fleets;
+        w->fleets[w->n_fleets++] = f;
+        table_put(&w->fleet_by_name, f->name, f);
+    }
+    f->n_hosts++;
+    h->fleet = f;
+}
+
 int world_load(world *w, const char *path)
 {
     memset(w, 0, sizeof *w);
@@ -467,6 +499,7 @@ int world_load(world *w, const char *path)
     table_init(&w->by_ip);
     table_init(&w->boxes);
     table_init(&w->greylist);
+    table_init(&w->fleet_by_name);
     FILE *f = fopen(path, "r");
     if (!f) {
         fprintf(stderr, "mailsim: %s: %s\n", path, strerror(errno));
@@ -512,6 +545,7 @@ int world_load(world *w, const char *path)
     free(tok);
     for (int i = 0; rc == 0 && i < w->n_hosts; i++) {
         world_host *h = w->hosts[i];
+        world_fleet_join(w, h);
         if (h->conn_per_min) {
             h->conn_times = calloc((size_t)h->conn_per_min, sizeof *h->conn_times);
             if (!h->conn_times)
@@ -528,6 +562,7 @@ void world_free(world *w)
     for (int i = 0; i < w->n_hosts; i++) {
         world_host *h = w->hosts[i];
         free(h->name);
+        free(h->fleet_name);
         free(h->block.text);
         free(h->conn_times);
         free(h);
@@ -541,6 +576,12 @@ void world_free(world *w)
             free(d->mx[j].host);
         free(d);
     }
+    for (int i = 0; i < w->n_fleets; i++) {
+        free(w->fleets[i]->name);
+        free(w->fleets[i]);
+    }
+    free(w->fleets);
+    table_free(&w->fleet_by_name);
     free(w->hosts);
     free(w->domains);
     for (size_t i = 0; i < w->names.cap; i++)

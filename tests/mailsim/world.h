@@ -61,8 +61,20 @@ typedef struct world_counters {
     uint64_t data_attempts;   /* DATA/VRFY/EXPN received (a verifier must never send them) */
 } world_counters;
 
+/* the hosts of one operator (a host's `fleet NAME`, else the last two
+ * labels of its name: what the Public Suffix List's * rule makes of
+ * mailsim's names), counted together: --per-provider must hold per fleet */
+typedef struct world_fleet {
+    char *name;
+    int id;                  /* its index in world.fleets */
+    int n_hosts;
+    uint64_t connections, conn_current, conn_peak;
+} world_fleet;
+
 typedef struct world_host {
     char *name;
+    char *fleet_name;        /* `fleet NAME`; NULL: from the host name */
+    struct world_fleet *fleet;
     uint32_t ip4[WORLD_MAX_ADDRS];   /* network order */
     int n_ip4;
     unsigned char ip6[WORLD_MAX_ADDRS][16];
@@ -133,6 +145,9 @@ typedef struct world {
     table boxes;      /* "local@domain" (lower-case) -> (void*)enum world_box */
     table greylist;   /* "sender|rcpt" -> (void*)(first seen, ms since start + 1) */
     world_counters total;
+    world_fleet **fleets;
+    int n_fleets, cap_fleets;
+    table fleet_by_name;
     uint64_t dns_queries, dns_answers, dns_dropped, dns_tcp_queries, dns_truncated;
 } world;
 

@@ -60,16 +60,23 @@ rcpts() {
     } END { print n + 0 }' "$T/rcpt.log"
 }
 # group TSV WHAT STATUS FIRST LATER...: FIRST is not a duplicate and has
-# STATUS; each LATER row is one, with STATUS and no attempts of its own
+# STATUS and an answer's evidence; each LATER row is one, with STATUS, no
+# attempts of its own, and FIRST's evidence (the answer it takes)
 group() {
     tsv=$1 what=$2 status=$3 first=$4
     shift 4
     expect_tsv "$tsv" "$first" duplicate false "$what: "
     expect_tsv "$tsv" "$first" status "$status" "$what: "
+    expect_tsv "$tsv" "$first" route direct "$what: "
+    ip=$(tsv_field "$tsv" "$first" mx_ip) at=$(tsv_field "$tsv" "$first" checked_at)
+    case "$ip" in 127.*) ok ;; *) bad "$what: $first: mx_ip '$ip'" ;; esac
     for k in "$@"; do
         expect_tsv "$tsv" "$k" duplicate true "$what: "
         expect_tsv "$tsv" "$k" status "$status" "$what: "
         expect_tsv "$tsv" "$k" attempts 0 "$what: "
+        expect_tsv "$tsv" "$k" mx_ip "$ip" "$what: "
+        expect_tsv "$tsv" "$k" checked_at "$at" "$what: "
+        expect_tsv "$tsv" "$k" route direct "$what: "
     done
 }
 

@@ -72,7 +72,8 @@ run "$LIST" -o "$T/small/out.csv" --state "$T/out2.state" > /dev/null 2> "$T/ful
 rc=$?
 [ $rc -eq 0 ] && ok || bad "OUTPUT rerun with room: exit $rc: $(tail -2 "$T/full2b.err")"
 grep -q "($rows rows already done)" "$T/full2b.err" && ok || bad "OUTPUT rerun probed again: $(head -2 "$T/full2b.err")"
-cmp -s "$T/small/out.csv" "$T/reference.csv" && ok || bad "OUTPUT after the disk-full rerun differs"
+same_but_time "$T/small/out.csv" "$T/reference.csv" > "$T/full2.diff" && ok \
+    || bad "OUTPUT after the disk-full rerun differs: $(cat "$T/full2.diff")"
 umount "$T/small"
 
 # 3. INPUT is cut short while clean runs: refused, nothing written.
@@ -106,7 +107,8 @@ mv "$T/gone.saved" "$T/gone.csv"
 run "$T/gone.csv" -o "$T/gone.out.csv" > /dev/null 2> "$T/gone2.err"
 rc=$?
 [ $rc -eq 0 ] && grep -q "($rows rows already done)" "$T/gone2.err" && ok || bad "INPUT back: exit $rc, $(head -2 "$T/gone2.err")"
-cmp -s "$T/gone.out.csv" "$T/reference.csv" && ok || bad "INPUT back: OUTPUT differs from the reference"
+same_but_time "$T/gone.out.csv" "$T/reference.csv" > "$T/gone.diff" && ok \
+    || bad "INPUT back: OUTPUT differs from the reference: $(cat "$T/gone.diff")"
 
 # 4. SIGTERM while OUTPUT is being written. Rows of 16 kB make the OUTPUT
 # pass long (80 MB, about a second) while keeping the probing short.

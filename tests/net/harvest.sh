@@ -33,6 +33,10 @@ n_nf=$(grep -c '^nobody[0-9]*@eximish.com,nobody[0-9]*@eximish.com,undeliverable
 [ "$n_ok" -eq 14 ] && ok || bad "clean: $n_ok of 14 existing mailboxes deliverable: $(grep '^a' "$T/out.csv" | cut -d, -f1,3,4,14 | head -5)"
 [ "$n_nf" -eq 10 ] && ok || bad "clean: $n_nf of 10 missing mailboxes mailbox_not_found"
 grep -q "too many bad recipients" "$T/out.csv" && bad "clean: a session limit's text is a row's deciding reply" || ok
+# the report names the cap it learned (the host took 10 recipients a session at most)
+"$MAILVET" report "$T/out.csv.state" > "$T/report.txt" 2>&1
+grep -Eq "^  mx.eximish.com: ([1-9]|10) recipients per session" "$T/report.txt" && ok \
+    || bad "report: no learned cap for mx.eximish.com: $(grep -A3 -i learned "$T/report.txt")"
 
 sim_start "$HERE/world-harvest.txt" "$T" || { bad "mailsim did not start: $(tail -3 "$T/sim.log")"; finish harvest; exit 1; }
 # shellcheck disable=SC2086

@@ -3,8 +3,9 @@
 # against mailsim (world-compare.txt) with --keep deliverable --split DIR
 # gives an OUTPUT that is exactly the deliverable rows of a full run's
 # OUTPUT, in input order, and split files that together are the full
-# OUTPUT's rows, each holding one status; the summary still counts every
-# row. Runs inside a private network namespace.
+# OUTPUT's rows, each holding one status (but for mailvet_checked_at: two
+# runs, two times); the summary still counts every row. Runs inside a
+# private network namespace.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -38,7 +39,8 @@ T = sys.argv[1]
 def rows(name):
     with open(f"{T}/{name}", newline="", encoding="utf-8-sig") as f:
         r = list(csv.reader(f))
-    return r[0], r[1:]
+    at = r[0].index("mailvet_checked_at")   # when: differs between the two runs
+    return r[0], [row[:at] + ["-"] + row[at + 1:] for row in r[1:]]
 head, full = rows("full.csv")
 st = head.index("mailvet_status")
 khead, kept = rows("kept.csv")

@@ -76,7 +76,7 @@ no_smtp() {
 }
 
 # verdicts TSV WHAT: every address has its DNS verdict, no SMTP reply and
-# no SMTP attempt.
+# no SMTP attempt: no MX address and no route in its evidence either.
 verdicts() {
     while read -r a st re mx; do
         [ "$mx" = - ] && mx=
@@ -85,6 +85,8 @@ verdicts() {
         expect_tsv "$1" "$a" mx "$mx" "$2: "
         expect_tsv "$1" "$a" smtp_code "" "$2: "
         expect_tsv "$1" "$a" attempts 0 "$2: "
+        expect_tsv "$1" "$a" mx_ip "" "$2: "
+        expect_tsv "$1" "$a" route "" "$2: "
     done < "$T/expect.txt"
 }
 

@@ -204,6 +204,31 @@ results_tsv() {
     }' "$2"
 }
 
+# mask_time FILE [WHAT [DELIM]]: clean's OUTPUT FILE (no line break inside a
+# field; it ends in mailvet_mx_ip, mailvet_checked_at, mailvet_route) with
+# each line's mailvet_checked_at replaced by "-"; WHAT "route" also replaces
+# a non-empty mailvet_route by "R". DELIM: OUTPUT's delimiter (default ,).
+# Two runs of one list share everything else: a time differs by nature
+# (and another route is another route), the MX address must not.
+mask_time() {
+    d=${3:-,}
+    if [ "${2:-time}" = route ]; then
+        sed -e "s/$d[^$d]*$d\([^$d]*\)\$/$d-$d\1/" -e "s/$d[^$d][^$d]*\$/${d}R/" "$1"
+    else
+        sed "s/$d[^$d]*$d\([^$d]*\)\$/$d-$d\1/" "$1"
+    fi
+}
+
+# same_but_time A B [WHAT [DELIM]]: OUTPUTs A and B are byte for byte alike
+# but for what mask_time masks; false, the first differences printed, if not
+same_but_time() {
+    mask_time "$1" "${3:-time}" "${4:-,}" > "$T/masked.a"
+    mask_time "$2" "${3:-time}" "${4:-,}" > "$T/masked.b"
+    cmp -s "$T/masked.a" "$T/masked.b" && return 0
+    diff "$T/masked.a" "$T/masked.b" | head -6
+    return 1
+}
+
 # tsv_field TSV KEY FIELD: the value of FIELD for KEY in results_tsv output
 # ("<absent>" when there is no such line).
 tsv_field() {

@@ -97,5 +97,6 @@ d=${first%%/*}
 [ "${d:-0}" -ge "$finished" ] && [ "$finished" -ge 40 ] && ok \
     || bad "first line after resume counts ${d:-?} done, want >= $finished (finished before the kill): $first"
 tail -n 1 "$T/err3.txt.lines" | grep -q "^$ROWS/$ROWS rows" && ok || bad "resumed run's last line: $(tail -1 "$T/err3.txt.lines")"
-cmp -s "$T/out.csv" "$T/out2.csv" && ok || bad "resumed OUTPUT differs from the uninterrupted one"
+same_but_time "$T/out.csv" "$T/out2.csv" > "$T/resume.diff" && ok \
+    || bad "resumed OUTPUT differs from the uninterrupted one: $(cat "$T/resume.diff")"
 finish progress

@@ -4,8 +4,10 @@
 # cleaned once without interruption; then again from scratch while being
 # killed (SIGKILL, then SIGINT, then SIGTERM) at random moments and rerun
 # each time. The final OUTPUT must be byte-identical to the uninterrupted
-# one, and mailsim's RCPT log must show that no address already finished
-# at a kill was asked again afterwards.
+# one but for mailvet_checked_at (when each answer came: another run,
+# another time), the rows finished at each kill must keep their evidence
+# (mx_ip, checked_at, route) unchanged, and mailsim's RCPT log must show
+# that no address already finished at a kill was asked again afterwards.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -37,6 +39,8 @@ clean_bg() {  # clean OUTPUT in the background; $! is mailvet itself
         --helo verifier.example.net --connect-timeout 5 --command-timeout 10 --retry-schedule 3,3 \
         --rcpt-per-session 20 --progress never "$T/w/list.csv" -o "$o" >/dev/null 2>>"$T/err.txt" ) &
 }
+# each finished row's evidence, one line a row (duplicates take theirs at the end)
+EVIDENCE="select row, coalesce(mx_ip, ''), checked_at, coalesce(route, '') from results where not coalesce(duplicate, 0)"
 rand_delay() {  # a random delay in [0.3, 3.3) seconds, printed for the log
     od -An -N2 -tu2 /dev/urandom | awk '{ printf "%.1f", 0.3 + ($1 % 30) / 10 }'
 }
@@ -69,6 +73,8 @@ series() {
         # (read only: a kill before the state existed must not leave sqlite3's empty file)
         { [ -s "$out.state" ] && sqlite3 -readonly "$out.state" "select email from results" 2>/dev/null; } \
             | sort -u > "$T/done-$sig-$k"
+        { [ -s "$out.state" ] && sqlite3 -readonly "$out.state" "$EVIDENCE" 2>/dev/null; } \
+            > "$T/evidence-$sig-$k"
         wc -l < "$T/rcpt-$sig.log" > "$T/mark-$sig-$k"
         k=$((k + 1))
     done
@@ -78,20 +84,30 @@ series() {
         # kill -9 can lose a 4xx answer not yet committed: that address is
         # asked again (in flight), and mailsim's greylisting, which does not
         # forget, may accept it at once. Everything but mailvet_attempts (the
-        # column before the last, mailvet_duplicate) must match, and attempts
-        # can only be fewer.
-        cut_att='s/,[0-9]*,\(true\|false\)$/,\1/'
+        # column before mailvet_duplicate) and mailvet_checked_at must match,
+        # and attempts can only be fewer.
+        cut_att='s/,[0-9]*,\(true\|false\),\([^,]*\),[^,]*,\([^,]*\)$/,\1,\2,-,\3/'
         sed "$cut_att" "$out" > "$T/out.cut"; sed "$cut_att" "$T/ref.csv" > "$T/ref.cut"
         cmp -s "$T/out.cut" "$T/ref.cut" && ok || { bad "KILL: OUTPUT differs from the uninterrupted run"; diff "$T/out.cut" "$T/ref.cut" | head -5; }
-        att='s/.*,\([0-9]*\),[a-z]*$/\1/'
+        att='s/.*,\([0-9]*\),[a-z]*,[^,]*,[^,]*,[^,]*$/\1/'
         sed "$att" "$out" > "$T/out.att"; sed "$att" "$T/ref.csv" > "$T/ref.att"
         more=$(paste "$T/out.att" "$T/ref.att" | awk 'NR > 1 && $1 + 0 > $2 + 0 { m++ } END { print m + 0 }')
         [ "$more" -eq 0 ] && ok || { bad "KILL: $more rows show more attempts than the uninterrupted run"
             paste -d, "$T/out.att" "$T/ref.att" | awk -F, 'NR > 1 && $1 + 0 > $2 + 0 { print NR }' \
                 | head -5 | while read -r n; do sed -n "${n}p" "$out"; done; }
     else
-        cmp -s "$out" "$T/ref.csv" && ok || { bad "$sig: OUTPUT differs from the uninterrupted run"; diff "$out" "$T/ref.csv" | head -5; }
+        same_but_time "$out" "$T/ref.csv" > "$T/$sig.diff" && ok \
+            || bad "$sig: OUTPUT differs from the uninterrupted run: $(cat "$T/$sig.diff")"
     fi
+    # the rows finished at each kill kept their evidence (the state OUTPUT is written from)
+    sqlite3 -readonly "$out.state" "$EVIDENCE" > "$T/evidence-$sig-final"
+    j=0
+    while [ $j -lt $k ]; do
+        n=$(wc -l < "$T/evidence-$sig-$j")
+        kept=$(sort "$T/evidence-$sig-$j" "$T/evidence-$sig-final" | uniq -d | wc -l)
+        [ "$kept" -eq "$n" ] && ok || bad "$sig: $((n - kept)) of the $n rows finished at interruption $j changed their evidence: $(sort "$T/evidence-$sig-$j" "$T/evidence-$sig-final" | uniq -u | head -4)"
+        j=$((j + 1))
+    done
     [ "$(stat -c %a "$out")" = 600 ] && [ "$(stat -c %a "$out.state")" = 600 ] && ok || bad "$sig: modes"
     j=0
     while [ $j -lt $k ]; do                          # finished before kill j: never asked after it

@@ -43,4 +43,8 @@ rc=$?
 [ "$rc" -eq 0 ] && ok || bad "clean: exit $rc: $(tail -3 "$T/clean.err")"
 [ "$(grep -c ',deliverable,accepted,' "$T/out.csv")" -eq 2 ] && ok || bad "clean: not 2 deliverable: $(cat "$T/out.csv" | cut -d, -f1-4)"
 grep -q ',undeliverable,mailbox_not_found,' "$T/out.csv" && ok || bad "clean: nobody not mailbox_not_found"
+# the report says what was learned: this host is asked in cleartext
+"$MAILVET" report "$T/out.csv.state" > "$T/report.txt" 2>&1
+grep -q "1 STARTTLS failures asked again in cleartext" "$T/report.txt" && ok || bad "report: no TLS fallback count: $(grep -i learned "$T/report.txt")"
+grep -q "^  mx.brokentls.com: STARTTLS failed, asked in cleartext" "$T/report.txt" && ok || bad "report: the host is not named: $(grep -A3 -i learned "$T/report.txt")"
 finish tls-fallback

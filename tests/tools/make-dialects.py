@@ -106,13 +106,15 @@ def make(d):
 
 def verdicts(path):
     """The mailvet_* columns of every data row of an OUTPUT (UTF-8, any
-    delimiter: taken from the header line)."""
+    delimiter: taken from the header line), but mailvet_checked_at: when a
+    verdict was made differs between two runs by nature."""
     with open(path, encoding="utf-8-sig", newline="") as f:
         text = f.read()
     first = text.split("\n", 1)[0]
     delim = max(",;\t|", key=first.count)
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
-    cols = [i for i, h in enumerate(rows[0]) if h.startswith("mailvet_")]
+    cols = [i for i, h in enumerate(rows[0])
+            if h.startswith("mailvet_") and h != "mailvet_checked_at"]
     return [rows[0][i] for i in cols], [[r[i] if i < len(r) else "<absent>" for i in cols]
                                         for r in rows[1:]]
 

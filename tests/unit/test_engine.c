@@ -886,6 +886,60 @@ static void test_limit_before_answers_rests(void **state)
     world_free(w);
 }
 
+/* --per-provider: ten tenants of one fleet, each with an MX name and an
+ * address of its own (as *.mail.protection.outlook.com), share one ceiling
+ * of 3 sessions; a host of another operator is not held up by it, and every
+ * tenant waiting for the fleet gets its turn. */
+static int open_fleet(const world *w)
+{
+    int n = 0;
+    for (size_t i = 0; i < w->ns; i++)
+        n += w->s[i].open && w->s[i].domain[0] == 't';
+    return n;
+}
+
+static void test_provider_ceiling(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.per_provider = 3;
+    world *w = world_new(&o);
+    char a[64], d[64], host[64], ip[32];
+    for (int i = 0; i < 10; i++)
+        for (int k = 0; k < 2; k++) {
+            snprintf(a, sizeof a, "u%d@t%d.example", k, i);
+            add(w, (uint64_t)(i * 2 + k), a);
+        }
+    add(w, 20, "x@other.example");
+    for (int i = 0; i < 10; i++) {
+        dns_result r = {.status = DNS_OK};
+        snprintf(d, sizeof d, "t%d.example", i);
+        snprintf(host, sizeof host, "t%d-example.mail.Fleet.EXAMPLE.", i);
+        snprintf(ip, sizeof ip, "192.0.2.%d", i + 1);
+        mx(&r, 10, host, ip);
+        answer_dns(w, d, &r);
+    }
+    answer_one(w, "other.example", "198.51.100.1");
+    assert_int_equal(open_fleet(w), 3);
+    assert_int_equal(open_sessions(w), 4);              /* other.example's own */
+    int most = 0;
+    fsess *f;
+    while ((f = first_open(w))) {
+        finish_all(w, f, 250, 550);
+        int n = open_fleet(w);
+        most = n > most ? n : most;
+    }
+    assert_int_equal(most, 3);
+    assert_int_equal(w->ndone, 21);
+    for (int i = 0; i <= 20; i++)
+        assert_int_equal(w->r[i].reason, REASON_ACCEPTED);
+    engine_stats st;
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.provider_peak, 3);
+    world_free(w);
+}
+
 /* Property: over many random scripts, the per-MX, per-domain and global
  * limits are never exceeded, and every item ends with one verdict. */
 static void test_limits_property(void **state)
@@ -953,6 +1007,106 @@ static void test_limits_property(void **state)
     }
 }
 
+/* The evidence of each verdict (README "Output"): the address of the MX
+ * whose reply decided (none without a reply), when that reply came (the
+ * probe's at_ms on the fake clock: wall = 1e9 + ms / 1000) or when the
+ * verdict was made, and the route of the deciding session. */
+static void test_evidence(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.nretries = 0;
+    world *w = world_new(&o);
+    engine_learn_domain(w->e, "e.example", TRI_FALSE);
+    add(w, 0, "a@e.example");
+    add(w, 1, "b@gone.example");
+    add(w, 2, "c@dead.example");
+    add(w, 3, "d@banner.example");
+    w->now = 1000;
+    dns_result r = {.status = DNS_OK};
+    mx(&r, 10, "mx1.e.example", "192.0.2.66");
+    mx(&r, 20, "mx2.e.example", "192.0.2.77");
+    answer_dns(w, "e.example", &r);
+    fsess *f = first_open(w);
+    assert_string_equal(f->ip, "192.0.2.66");
+    w->now = 2000;
+    fail_session(w, f, PROBE_NO_CONNECT, 0);             /* the first MX is dead */
+    f = first_open(w);
+    assert_string_equal(f->ip, "192.0.2.77");
+    w->now = 3000;
+    set_answer(&f->rcpts[0], 550, "5.1.1", "no such user");
+    f->rcpts[0].at_ms = 3000;
+    w->now = 7500;                                       /* the session ends later */
+    close_session(w, f, &(probe_result){.outcome = PROBE_DONE, .answered = 1, .connected = true});
+    assert_true(w->got[0]);
+    assert_string_equal(w->r[0].mx_ip, "192.0.2.77");
+    assert_int_equal(w->r[0].checked_at, 1000000003);    /* when the reply came */
+    assert_string_equal(w->r[0].route, "direct");
+
+    w->now = 9000;
+    answer_dns(w, "gone.example", &(dns_result){.status = DNS_NXDOMAIN});
+    assert_string_equal(w->r[1].mx_ip, "");
+    assert_int_equal(w->r[1].checked_at, 1000000009);    /* when DNS decided */
+    assert_string_equal(w->r[1].route, "");              /* no connection tried */
+
+    answer_one(w, "dead.example", "192.0.2.88");
+    w->now = 11000;
+    fail_session(w, first_open(w), PROBE_NO_CONNECT, 0);
+    assert_int_equal(w->r[2].reason, REASON_NO_CONNECT);
+    assert_string_equal(w->r[2].mx_ip, "");              /* no reply */
+    assert_int_equal(w->r[2].checked_at, 1000000011);
+    assert_string_equal(w->r[2].route, "direct");
+
+    answer_one(w, "banner.example", "192.0.2.99");
+    f = first_open(w);
+    w->now = 12000;
+    probe_result refused = {.outcome = PROBE_REFUSED, .reason = REASON_BLOCKED, .code = 554,
+                            .connected = true};
+    snprintf(refused.text, sizeof refused.text, "not accepting messages");
+    close_session(w, f, &refused);
+    assert_int_equal(w->r[3].reason, REASON_BLOCKED);
+    assert_string_equal(w->r[3].mx_ip, "192.0.2.99");    /* the banner's 554 decided */
+    assert_int_equal(w->r[3].checked_at, 1000000012);
+    assert_string_equal(w->r[3].route, "direct");
+    assert_int_equal(w->ndone, 4);
+    world_free(w);
+
+    /* Two routes: each verdict names the route its answer came by. */
+    static egress routes[2] = {{.kind = EGRESS_BIND, .label = "127.0.0.2"},
+                               {.kind = EGRESS_SOCKS5, .label = "socks5://alice@127.0.0.1:1080"}};
+    routes[0].addr.ss_family = AF_INET;
+    o.routes = routes;
+    o.nroutes = 2;
+    o.rcpt_per_session = 1;
+    w = world_new(&o);
+    engine_learn_domain(w->e, "r.example", TRI_FALSE);
+    char a[64];
+    for (int i = 0; i < 20; i++) {
+        snprintf(a, sizeof a, "u%d@r.example", i);
+        add(w, (uint64_t)i, a);
+    }
+    answer_one(w, "r.example", "192.0.2.1");
+    const egress *by[20] = {0};
+    int used[2] = {0};
+    while (!engine_idle(w->e)) {
+        f = first_open(w);
+        assert_non_null(f);
+        int row = atoi(f->rcpts[0].address + 1);
+        assert_true(row >= 0 && row < 20);
+        by[row] = f->opts.route;
+        used[f->opts.route == &routes[1]]++;
+        finish_all(w, f, 250, 550);
+    }
+    assert_true(used[0] > 0 && used[1] > 0);
+    for (int i = 0; i < 20; i++) {
+        assert_non_null(by[i]);
+        assert_string_equal(w->r[i].route, by[i]->label);
+        assert_string_equal(w->r[i].mx_ip, "192.0.2.1");
+    }
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -966,7 +1120,9 @@ int main(void)
         cmocka_unit_test(test_cancel_keeps_answers),
         cmocka_unit_test(test_lost_probe_repeat_is_no_attempt),
         cmocka_unit_test(test_limits_property),
+        cmocka_unit_test(test_provider_ceiling),
         cmocka_unit_test(test_port25_unreachable),
+        cmocka_unit_test(test_evidence),
         cmocka_unit_test(test_error_limit_421),
         cmocka_unit_test(test_penalty_lowers_cap),
         cmocka_unit_test(test_timeout_after_answers),

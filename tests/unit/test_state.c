@@ -96,6 +96,11 @@ static void make_result(uint64_t row, result *r)
                  (unsigned long long)row);
     }
     r->attempts = (int)(row % 4);
+    if (r->smtp_code)
+        snprintf(r->mx_ip, sizeof r->mx_ip, "127.1.%d.%d", (int)(row % 4), (int)(row % 251));
+    r->checked_at = row % 6 ? 1796226660 + (int64_t)row : 0;
+    snprintf(r->route, sizeof r->route, "%s", row % 3 == 0 ? "" : row % 3 == 1 ? "direct"
+                                                                   : "socks5://u@127.0.0.1:1080");
 }
 
 static void assert_result_equal(const result *a, const result *b)
@@ -213,8 +218,15 @@ static void test_roundtrip(void **st)
     state_put_domain(w, "catchall.example", TRI_UNSET, "");   /* keeps what was learned */
     state_put_domain(w, "plain.example", TRI_FALSE, "mx.plain.example");
     state_put_domain(w, "unknown.example", TRI_UNSET, NULL);
-    state_put_host(w, "mx.grey.example", "127.0.0.5", 3, 1, 0, 3, 50, 450, "4.7.1", "Greylisted");
-    state_put_host(w, "mx.grey.example", "127.0.0.5", 4, 1, 2, 4, 25, 554, "5.7.1", "blocked");
+    state_host h1 = {.host = "mx.grey.example", .ip = "127.0.0.5", .provider = "grey.example",
+                     .sessions = 3, .timeouts = 1, .connects = 3, .rcpt_cap = 50,
+                     .cleartext = true, .last_code = 450, .last_enhanced = "4.7.1",
+                     .last_text = "Greylisted"};
+    state_host h2 = {.host = "mx.grey.example", .ip = "127.0.0.5", .provider = "grey.example",
+                     .sessions = 4, .timeouts = 1, .blocks = 2, .connects = 4, .rcpt_cap = 25,
+                     .last_code = 554, .last_enhanced = "5.7.1", .last_text = "blocked"};
+    state_put_host(w, &h1);
+    state_put_host(w, &h2);                  /* cleartext, once learned, stays */
     state_put_meta(w, "rows_total", "1000");
     assert_int_equal(state_writer_stop(w, err, sizeof err), 0);
     state_close(s);
@@ -300,7 +312,8 @@ static void test_roundtrip(void **st)
     assert_string_equal((const char *)sqlite3_column_text(q, 3), "");
     sqlite3_finalize(q);
     assert_int_equal(sqlite3_prepare_v2(db, "SELECT ip, sessions, blocks, rcpt_cap, last_code,"
-                                        " last_text FROM hosts", -1, &q, NULL), SQLITE_OK);
+                                        " last_text, provider, cleartext FROM hosts", -1, &q,
+                                        NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(q, 0), "127.0.0.5");
     assert_int_equal(sqlite3_column_int(q, 1), 7);      /* counts add up */
@@ -308,6 +321,8 @@ static void test_roundtrip(void **st)
     assert_int_equal(sqlite3_column_int(q, 3), 25);
     assert_int_equal(sqlite3_column_int(q, 4), 554);
     assert_string_equal((const char *)sqlite3_column_text(q, 5), "blocked");
+    assert_string_equal((const char *)sqlite3_column_text(q, 6), "grey.example");
+    assert_int_equal(sqlite3_column_int(q, 7), 1);
     assert_int_equal(sqlite3_step(q), SQLITE_DONE);
     sqlite3_finalize(q);
     sqlite3_close(db);
@@ -771,6 +786,79 @@ static void test_dups_old_state(void **st)
     state_close(s);
 }
 
+/* A state from before the evidence columns (results without mx_ip,
+ * checked_at, route): merge and reports read its rows with the evidence
+ * empty; a resume adds the columns, the rows finished before stay empty,
+ * new rows and a duplicate of a new row get theirs. */
+static void test_evidence_old_state(void **st)
+{
+    (void)st;
+    char in[256], sp[256], err[256];
+    make_input(tpath("in.csv", in, sizeof in), 10);
+    state_identity id;
+    identity(in, &id);
+    state *s;
+    open_ok(tpath("s.state", sp, sizeof sp), &id, false, &s);
+    state_writer *w = state_writer_start(s, err, sizeof err);
+    put_rows(w, 0, 3);
+    assert_int_equal(state_writer_stop(w, err, sizeof err), 0);
+    state_close(s);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(sp, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE results DROP COLUMN mx_ip;"
+                                      " ALTER TABLE results DROP COLUMN checked_at;"
+                                      " ALTER TABLE results DROP COLUMN route;",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    /* read as it is: row 1 had every evidence field, now none */
+    assert_int_equal(open_ok(sp, NULL, false, &s), 1);
+    state_cursor *c = state_results(s);
+    assert_non_null(c);
+    uint64_t row;
+    result got, want;
+    for (uint64_t i = 0; i < 3; i++) {
+        assert_int_equal(state_cursor_next(c, &row, &got), 1);
+        make_result(i, &want);
+        if (i == 1)
+            assert_true(want.mx_ip[0] && want.checked_at && want.route[0]);
+        want.mx_ip[0] = want.route[0] = '\0';
+        want.checked_at = 0;
+        assert_result_equal(&got, &want);
+    }
+    state_cursor_free(c);
+    state_close(s);
+
+    assert_int_equal(open_ok(sp, &id, false, &s), 1);     /* a resume upgrades it */
+    w = state_writer_start(s, err, sizeof err);
+    put_rows(w, 3, 6);
+    result_init(&got);
+    state_put_dup(w, 6, 5, "b.c", &got);
+    assert_int_equal(state_writer_stop(w, err, sizeof err), 0);
+    assert_int_equal(state_materialise_dups(s, err, sizeof err), 1);
+    c = state_results(s);
+    for (uint64_t i = 0; i < 7; i++) {
+        assert_int_equal(state_cursor_next(c, &row, &got), 1);
+        assert_int_equal(row, i);
+        make_result(i < 6 ? i : 5, &want);
+        if (i < 3) {
+            want.mx_ip[0] = want.route[0] = '\0';
+            want.checked_at = 0;
+        }
+        if (i == 6) {
+            want.email[0] = want.did_you_mean[0] = '\0';
+            want.attempts = 0;
+            want.duplicate = true;
+        }
+        assert_result_equal(&got, &want);
+    }
+    assert_int_equal(state_cursor_next(c, &row, &got), 0);
+    make_result(5, &want);
+    assert_true(want.mx_ip[0] && want.checked_at && want.route[0]);   /* row 6 took them */
+    state_cursor_free(c);
+    state_close(s);
+}
+
 /* ---- waiting for commits ---- */
 
 /* The rows committed to the state file SP, read through a connection of
@@ -1105,6 +1193,7 @@ int main(void)
         cmocka_unit_test_setup(test_finished_removes_retry, setup),
         cmocka_unit_test_setup(test_dups, setup),
         cmocka_unit_test_setup(test_dups_old_state, setup),
+        cmocka_unit_test_setup(test_evidence_old_state, setup),
         cmocka_unit_test_setup(test_commit_interval, setup),
         cmocka_unit_test_setup(test_writer_error, setup),
         cmocka_unit_test_setup(test_disk_full, setup),

@@ -111,6 +111,17 @@ expect "ideal --concurrency 10: 2.8 / 10 = 0.28 s < 0.3 s, the host term stays" 
     "$("$FAST" ideal --world "$T/iw2.txt" --list "$T/il2.csv" --concurrency 10)" "^0.300$"
 expect "ideal --concurrency --verbose names the bottleneck" \
     "$("$FAST" ideal --world "$T/iw2.txt" --list "$T/il2.csv" --concurrency 2 --verbose 2>&1 >/dev/null)" "bottleneck --concurrency"
+# the same four hosts as one operator's fleet (named alike: the last two labels; or `fleet NAME`)
+{ for i in 1 2 3; do printf 'host mx%d.fleet.net 127.1.1.%d\n  latency 100\n  conn-cap 2\ndomain h%d.com\n  mx 10 mx%d.fleet.net\n  mailbox u\n' "$i" "$i" "$i" "$i"; done
+  printf 'host mx.other.com 127.1.1.4\n  latency 100\n  conn-cap 2\n  fleet fleet.net\ndomain h4.com\n  mx 10 mx.other.com\n  mailbox u\n'; } >"$T/iw3.txt"
+expect "ideal --per-provider 2: one fleet of four hosts, 2.8 / 2 = 1.4 s" \
+    "$("$FAST" ideal --world "$T/iw3.txt" --list "$T/il2.csv" --per-provider 2)" "^1.400$"
+expect "ideal --per-provider 100: the host term stays" \
+    "$("$FAST" ideal --world "$T/iw3.txt" --list "$T/il2.csv" --per-provider 100)" "^0.300$"
+expect "ideal --per-provider 2 on four operators: the host term" \
+    "$("$FAST" ideal --world "$T/iw2.txt" --list "$T/il2.csv" --per-provider 2)" "^0.300$"
+expect "ideal --per-provider --verbose names the fleet" \
+    "$("$FAST" ideal --world "$T/iw3.txt" --list "$T/il2.csv" --per-provider 1 --verbose 2>&1 >/dev/null)" "fleet fleet.net: 4 hosts"
 expect "ideal --concurrency 0 is a usage error" "$("$FAST" ideal --world "$T/iw2.txt" --concurrency 0 2>&1; echo "rc=$?")" "rc=2"
 
 echo "# the bundled demo world (data/demo)"
