@@ -10,6 +10,11 @@
  * handler never frees anything: it calls finish(), which records the outcome
  * and closes the connection; the caller hears of it from the connection's
  * close callback, when nothing of the session is in use any more.
+ *
+ * RCPT stops asking early on a reply that judges the session (a session
+ * limit: the rest are left unanswered) or that came late after a refusal
+ * (a penalty: what is still outstanding is abandoned); the engine decides
+ * what either means for the host (engine_host_learn_cap).
  */
 #include "probe.h"
 
