@@ -37,6 +37,10 @@
 #define ENGINE_HOST_BUSY_MAX 12          /* busy answers in a row that are no longer "busy" */
 #define ENGINE_HOST_PAUSE_MS 500         /* first rest after a busy answer; doubles */
 #define ENGINE_HOST_PAUSE_MAX_MS 30000
+/* A reply this late is a penalty (probe_opts.penalty_ms): below Postfix's
+ * smtpd_error_sleep_time (1 s) and Exchange's tarpit (5 s), above what a
+ * server answers an RCPT in when it is not punishing us. */
+#define ENGINE_HOST_PENALTY_MS 800
 
 typedef enum engine_host_state {
     HOST_OPEN,          /* window at its ceiling */
@@ -56,7 +60,11 @@ typedef struct engine_host {
 
 void engine_host_init(engine_host *h, int ceiling);
 
-/* Is RES (a session with no answered recipient) the host saying it is busy? */
+/* Is RES (a session with no answered recipient) the host saying it is busy?
+ * A 421, a refused connect once it had worked, or a session limit before
+ * any recipient was answered (postscreen's "450 4.3.2" until the client
+ * reconnects, anvil's "450 4.7.1 Error: too many recipients from …" until
+ * its time unit is over): a rest, then a new session, never a verdict. */
 bool engine_host_is_busy(const engine_host *h, const probe_result *res);
 
 /* A busy answer at NOW. False when busy answers ran out (BUSY_MAX in a row):
@@ -66,9 +74,28 @@ bool engine_host_throttle(engine_host *h, uint64_t now);
 /* The rest that began with throttle is over (at or after paused_until). */
 void engine_host_resume(engine_host *h);
 
-/* A good session that answered ANSWERED recipients; TOO_MANY: it said 452
- * 4.5.3, so sessions to it carry at most what it answered from now on. */
-void engine_host_unthrottle(engine_host *h, bool too_many, size_t answered);
+/* A good session (it answered recipients). */
+void engine_host_unthrottle(engine_host *h);
+
+/* The one rule for recipients per session (rcpt_cap). RES is a session
+ * that answered ANSWERED of our recipients (the catch-all probe not
+ * counted); one that answered none says nothing of how many a session may
+ * carry (engine_host_is_busy). When it met one of the host's limits, rcpt_cap is lowered
+ * (never raised, never below 1) to what the host takes without cutting
+ * the session short or punishing it, and the answer is true: the session
+ * worked, and its unanswered recipients go to a new one at once.
+ *   - a recipient count limit (452 4.5.3, Exim's "too many bad
+ *     recipients"; the session went on): what it answered;
+ *   - an error limit (421 "too many errors" after R refusals: Postfix's
+ *     smtpd_hard_error_limit, Exchange's): R / 2, since past Postfix's
+ *     soft limit, by default half its hard one (10 of 20), every reply
+ *     waits smtpd_error_sleep_time;
+ *   - a penalty (probe_opts.penalty_ms: a late reply after K refusals, as
+ *     Postfix's error sleep past its soft limit, a tarpit delaying each
+ *     refusal): K - 1, so a session stops short of where penalties began;
+ *   - the reply timer ran out after the host had answered some (a tarpit
+ *     slower than --command-timeout): what it answered. */
+bool engine_host_learn_cap(engine_host *h, const probe_result *res, size_t answered);
 
 /* A connect that failed or timed out. True when the host is now dead. */
 bool engine_host_fail(engine_host *h);

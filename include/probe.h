@@ -38,6 +38,11 @@ typedef struct probe_opts {
     cli_starttls starttls;
     const struct egress *route;     /* how to reach the server (NULL: directly) */
     int connect_timeout_ms, command_timeout_ms, session_timeout_ms;
+    /* An RCPT reply at least this late (and 3 times the MAIL reply's wait),
+     * refused or after a refusal, is a penalty — an error sleep, a tarpit:
+     * the session asks nothing more (what is outstanding is abandoned).
+     * 0: never. */
+    int penalty_ms;
 } probe_opts;
 
 /* How the session ended. Every outcome but PROBE_DONE leaves the
@@ -69,7 +74,14 @@ typedef struct probe_result {
     char enhanced[16];
     char text[RESULT_SMTP_TEXT_MAX + 1];
     size_t answered;                /* recipients with a final answer */
-    bool too_many_recipients;       /* 452 4.5.3: send fewer per session to this host */
+    /* A reply judged the session, not a recipient (verdict_session_limit:
+     * 452 4.5.3, "too many bad recipients", or a 421 "too many errors"
+     * that closed it): the unanswered go to another session. */
+    bool session_limit;
+    size_t refusals;                /* answered recipients refused (4xx/5xx) */
+    bool penalised;                 /* a penalty (probe_opts.penalty_ms) ended the asking */
+    size_t penalty_after;           /* refusals answered before the penalised reply (the
+                                       last of those that arrived with the late one) */
     bool tls;                       /* the session ran over TLS */
     bool connected;                 /* the TCP connection was established */
 } probe_result;

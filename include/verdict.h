@@ -76,7 +76,9 @@ verdict_reason verdict_classify(verdict_stage stage, int code, const char *enhan
 
 /* A reply at RCPT, 4xx or 5xx, that limits the session rather than judging
  * the mailbox ("452 4.5.3 too many recipients", Exim's "550 Rejected for
- * too many bad recipients"): the recipient goes to a new, smaller session. */
+ * too many bad recipients", Postfix's "421 4.7.0 … Error: too many errors",
+ * postscreen's "450 4.3.2 Service currently unavailable"): the recipient
+ * goes to a new, smaller session (engine_host_learn_cap). */
 bool verdict_session_limit(int code, const char *enhanced, const char *text);
 
 /* Bounce risk 0–100 for reason R with flags F (see verdict.c for the table). */

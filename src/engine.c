@@ -1012,6 +1012,7 @@ static void start_session(sdomain *d, int ti)
     if (h->cleartext)
         po.starttls = STARTTLS_NEVER;
     po.session_timeout_ms = po.command_timeout_ms * (int)(6 + ss->n);
+    po.penalty_ms = ENGINE_HOST_PENALTY_MS;
     po.server_name = d->t[ti].mx;
     po.route = r->e;
     d->active++;
@@ -1153,7 +1154,7 @@ static void return_unanswered(ssession *ss, const probe_result *res, bool busy)
     /* A session limit that let not one recipient through would send them
      * to new sessions forever: that is the server's answer for now, and
      * waits for the retry schedule like a 4xx. */
-    bool stalled = res->too_many_recipients && !res->answered;
+    bool stalled = res->session_limit && !res->answered && !busy;
     for (size_t i = ss->n; i-- > 0;) {
         if (ss->rcpts[i].answered)
             continue;
@@ -1313,6 +1314,10 @@ static void on_probe_done(void *ud, const probe_result *res)
         real += ss->items[i] != NULL;
         take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx, d->t[ss->ti].h);
     }
+    /* A session cut short by a limit of the host's (an error limit's 421,
+     * a penalty, a reply slower than our timer) worked: what it answered
+     * stands, the rest go to a smaller session at once. */
+    bool limited = engine_host_learn_cap(&h->pol, res, real);
     /* A busy answer throttles the host; once busy answers ran out it is
      * not us: the host will not take mail, and it counts as a failure. A
      * host given up meanwhile keeps the verdict it earned: a 421 racing its
@@ -1321,11 +1326,11 @@ static void on_probe_done(void *ud, const probe_result *res)
     if (busy && !host_dead(h) && !engine_host_throttle(&h->pol, now_ms(s)))
         busy = false;
     s->st.busy_replies += busy;
-    if (res->outcome == PROBE_DONE)
-        engine_host_unthrottle(&h->pol, res->too_many_recipients, real);
+    if (!busy && (res->outcome == PROBE_DONE || limited))
+        engine_host_unthrottle(&h->pol);
     else if (!busy)
         session_failed(ss, res);
-    if (!busy && res->outcome == PROBE_TEMPORARY) {
+    if (!busy && !limited && res->outcome == PROBE_TEMPORARY) {
         ereply_set(&d->fail, res->reason == REASON_ACCEPTED ? REASON_TEMPORARY_FAILURE : res->reason,
                    res->code, res->enhanced, res->text, d->t[ss->ti].mx);
         ereply_from(&d->fail, h, wall_now(s));

@@ -1,9 +1,11 @@
 /* engine_host.c — the host policy of engine_host.h: throttle, unthrottle,
- * pause and give-up in one place. Broken invariants (a window below 1 or
+ * pause, give-up and recipients per session in one place. Broken invariants (a window below 1 or
  * above its ceiling) abort loudly rather than schedule wrongly. */
 #include "engine_host.h"
 
 #include <assert.h>
+#include <limits.h>
+#include <stdint.h>
 
 static void check(const engine_host *h)
 {
@@ -22,6 +24,8 @@ bool engine_host_is_busy(const engine_host *h, const probe_result *res)
 {
     if (res->answered)
         return false;
+    if (res->session_limit)          /* before any recipient: postscreen's 4.3.2, a rate limit */
+        return true;
     if (res->outcome == PROBE_TEMPORARY && res->code == 421)
         return true;
     return res->outcome == PROBE_NO_CONNECT && h->had_success;
@@ -48,12 +52,10 @@ void engine_host_resume(engine_host *h)
         h->state = h->window < h->ceiling ? HOST_THROTTLED : HOST_OPEN;
 }
 
-void engine_host_unthrottle(engine_host *h, bool too_many, size_t answered)
+void engine_host_unthrottle(engine_host *h)
 {
     h->had_success = true;
     h->busy_streak = h->fail_streak = 0;
-    if (too_many)
-        h->rcpt_cap = answered > 1 ? (int)answered : 1;
     if (h->state == HOST_DEAD || h->state == HOST_PAUSED)
         return;
     if (++h->ok_streak >= h->window && h->window < h->ceiling) {
@@ -62,6 +64,32 @@ void engine_host_unthrottle(engine_host *h, bool too_many, size_t answered)
     }
     h->state = h->window < h->ceiling ? HOST_THROTTLED : HOST_OPEN;
     check(h);
+}
+
+static size_t lower(size_t cap, size_t want)
+{
+    return want < cap ? want : cap;
+}
+
+bool engine_host_learn_cap(engine_host *h, const probe_result *res, size_t answered)
+{
+    size_t cap = SIZE_MAX;
+    bool closed = res->outcome == PROBE_TEMPORARY && res->code == 421 && res->answered;
+    if (res->session_limit && res->outcome == PROBE_DONE && res->answered)
+        cap = answered;                                      /* a recipient count */
+    if (res->session_limit && closed)
+        cap = lower(cap, res->refusals / 2);                 /* an error count */
+    if (res->penalised)
+        cap = lower(cap, res->penalty_after ? res->penalty_after - 1 : 0);
+    if (res->outcome == PROBE_TIMEOUT && res->answered)
+        cap = lower(cap, answered);                          /* slower than our timer */
+    if (cap == SIZE_MAX)
+        return false;
+    if (cap < 1)
+        cap = 1;
+    if (!h->rcpt_cap || cap < (size_t)h->rcpt_cap)
+        h->rcpt_cap = cap < INT_MAX ? (int)cap : INT_MAX;
+    return true;
 }
 
 bool engine_host_fail(engine_host *h)

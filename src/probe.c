@@ -10,6 +10,11 @@
  * handler never frees anything: it calls finish(), which records the outcome
  * and closes the connection; the caller hears of it from the connection's
  * close callback, when nothing of the session is in use any more.
+ *
+ * RCPT stops asking early on a reply that judges the session (a session
+ * limit: the rest are left unanswered) or that came late after a refusal
+ * (a penalty: what is still outstanding is abandoned); the engine decides
+ * what either means for the host (engine_host_learn_cap).
  */
 #include "probe.h"
 
@@ -60,6 +65,9 @@ struct probe {
     bool finishing;
     bool stopping;                  /* probe_cancel: collect what was asked, ask nothing more */
     uint64_t deadline;              /* uv_now() ms when the whole session must end */
+    uint64_t mark;                  /* uv_now() of the last command sent or reply read */
+    uint64_t wait_ms;               /* how long the reply being handled took since then */
+    uint64_t mail_wait_ms;          /* ... for the MAIL reply: this server's own pace */
     uv_loop_t *loop;
     smtp_reply reply;
     probe_result res;
@@ -113,6 +121,7 @@ static void send_line(probe *p, const char *fmt, ...)
         n = (int)sizeof buf - 3;
     if (p->trace)
         p->trace(p->ud, 'C', buf, (size_t)n);
+    p->mark = uv_now(p->loop);
     memcpy(buf + n, "\r\n", 2);
     if (conn_send(p->c, buf, (size_t)n + 2) != 0)
         finish(p, PROBE_TEMPORARY, REASON_NO_CONNECT, NULL);
@@ -237,18 +246,20 @@ static void after_ehlo(probe *p, const smtp_reply *r)
         enter(p, S_MAIL);
 }
 
-static void record_rcpt(probe *p, const smtp_reply *r)
+/* True when the reply answered its recipient (a session limit leaves it
+ * unanswered, for another session). */
+static bool record_rcpt(probe *p, const smtp_reply *r)
 {
     while (p->next_reply < p->nrcpts && p->rcpts[p->next_reply].answered)
         p->next_reply++;
     if (p->next_reply >= p->nrcpts) {
         finish(p, PROBE_PROTOCOL_ERROR, REASON_PROTOCOL_ERROR, r);   /* a reply nobody asked for */
-        return;
+        return false;
     }
     probe_rcpt *rc = &p->rcpts[p->next_reply++];
     if (verdict_session_limit(r->code, r->enhanced, r->text)) {
-        p->res.too_many_recipients = true;   /* left unanswered: another session */
-        return;
+        p->res.session_limit = true;   /* left unanswered: another session */
+        return false;
     }
     rc->answered = true;
     rc->at_ms = uv_now(p->loop);
@@ -256,6 +267,18 @@ static void record_rcpt(probe *p, const smtp_reply *r)
     copy_text(rc->enhanced, sizeof rc->enhanced, r->enhanced);
     copy_text(rc->text, sizeof rc->text, r->text);
     p->res.answered++;
+    p->res.refusals += r->code >= 400;
+    return true;
+}
+
+/* The reply came late (probe_opts.penalty_ms), and late against the MAIL
+ * reply too, so a server slow at everything is not taken for one that
+ * punishes; and it is a refusal or follows one: error sleeps and tarpits
+ * punish refusals, a slow acceptance is only slow. */
+static bool penalty(const probe *p, const smtp_reply *r)
+{
+    return p->opts.penalty_ms > 0 && (p->res.refusals > 0 || r->code >= 400) &&
+           p->wait_ms >= (uint64_t)p->opts.penalty_ms && p->wait_ms >= 3 * p->mail_wait_ms;
 }
 
 /* RCPT commands sent whose replies have not come yet. */
@@ -270,6 +293,7 @@ static size_t rcpts_outstanding(const probe *p)
 static void on_rcpt_reply(probe *p, const smtp_reply *r)
 {
     if (r->code == 421) {            /* the server is closing the session */
+        p->res.session_limit = verdict_session_limit(r->code, r->enhanced, r->text);
         finish(p, PROBE_TEMPORARY, classify(p, r), r);
         return;
     }
@@ -277,17 +301,29 @@ static void on_rcpt_reply(probe *p, const smtp_reply *r)
         finish(p, PROBE_PROTOCOL_ERROR, REASON_PROTOCOL_ERROR, r);
         return;
     }
-    record_rcpt(p, r);
+    bool late = !p->res.penalised && penalty(p, r);
+    size_t before = p->res.refusals;
+    bool recorded = record_rcpt(p, r);
     if (p->finishing)
         return;
+    p->res.penalised |= recorded && late;
+    /* A server flushes the reply it delayed, and what it had buffered
+     * comes with it (Postfix does not flush pipelined replies before its
+     * error sleep): the late one is the last of what arrives together,
+     * and the refusals before it were answered in time. */
+    if (recorded && p->res.penalised)
+        p->res.penalty_after = before;
+    bool asking = !p->res.session_limit && !p->res.penalised;
     bool pipelined = p->ext & SMTP_EXT_PIPELINING;
-    if (!pipelined && !p->res.too_many_recipients)
+    if (!pipelined && asking)
         send_rcpt(p);
     size_t outstanding = rcpts_outstanding(p);
     if (outstanding == 0 && p->stopping)
         finish(p, PROBE_TEMPORARY, REASON_TEMPORARY_FAILURE, NULL);
-    else if (outstanding == 0 && (p->next_send == p->nrcpts || p->res.too_many_recipients))
+    else if (outstanding == 0 && (p->next_send == p->nrcpts || !asking))
         enter(p, S_QUIT);
+    else if (p->res.penalised)
+        arm(p, 1);     /* replies read along with this one still count; then on_error ends it */
     else
         arm(p, p->opts.command_timeout_ms);
 }
@@ -323,6 +359,7 @@ static void probe_reply(probe *p, const smtp_reply *r)
         if (cls == 2) after_ehlo(p, r); else refused(p, r);
         break;
     case S_MAIL:
+        p->mail_wait_ms = p->wait_ms;
         if (cls == 2) enter(p, S_RCPT); else refused(p, r);
         break;
     case S_RCPT:
@@ -387,6 +424,9 @@ static void on_line(conn *c, void *ud, const char *line, size_t len)
         return;
     smtp_reply r = p->reply;           /* the handler may reset p->reply */
     smtp_reply_reset(&p->reply);
+    uint64_t now = uv_now(p->loop);
+    p->wait_ms = now - p->mark;
+    p->mark = now;
     probe_reply(p, &r);
 }
 
@@ -407,6 +447,12 @@ static void on_error(conn *c, void *ud, int err)
     (void)c;
     probe *p = ud;
     if (p->state == S_QUIT) {           /* closing after QUIT is normal */
+        finish(p, PROBE_DONE, REASON_ACCEPTED, NULL);
+        return;
+    }
+    if (p->state == S_RCPT && p->res.penalised && err == UV_ETIMEDOUT) {
+        /* a penalty ended the asking (on_rcpt_reply): the replies still
+         * outstanding would each cost one; they go to another session */
         finish(p, PROBE_DONE, REASON_ACCEPTED, NULL);
         return;
     }

@@ -150,11 +150,14 @@ static const char *const texts_relay[] = {
 /* Said of the session or the client, not of the mailbox: Exim's "550
  * Rejected for too many bad recipients" (Debian's default ACL refuses every
  * recipient past the 10th once fewer than half were accepted), "452 4.5.3
- * Error: too many recipients" (Postfix, Exchange, Gmail). Whatever their
+ * Error: too many recipients" (Postfix, Exchange, Gmail), and the error
+ * limits that close the session: Postfix's "421 4.7.0 <host> Error: too
+ * many errors" (smtpd_hard_error_limit), Exchange's "421 4.7.0 Too many
+ * errors on this connection, closing transmission channel". Whatever their
  * code, the recipient is asked again in a new, smaller session. */
 static const char *const texts_session_limit[] = {
     "too many recipients", "too many bad recipients", "too many invalid recipients",
-    "too many unknown recipients", "too many rcpt", NONE,
+    "too many unknown recipients", "too many rcpt", "too many errors", NONE,
 };
 
 static bool text_has(const char *text, const char *const *patterns)
@@ -253,10 +256,14 @@ verdict_reason verdict_classify(verdict_stage stage, int code, const char *enhan
     return session_refusal(stage, code, enh, text);
 }
 
+/* X.5.3 too many recipients; 4.3.2 "system not accepting network
+ * messages" (postscreen's "450 4.3.2 Service currently unavailable" to
+ * every RCPT until the client reconnects after its deep protocol tests). */
 bool verdict_session_limit(int code, const char *enhanced, const char *text)
 {
     if (code < 400 || code > 599)
         return false;
-    return (enhanced && (strcmp(enhanced, "4.5.3") == 0 || strcmp(enhanced, "5.5.3") == 0)) ||
+    return (enhanced && (strcmp(enhanced, "4.5.3") == 0 || strcmp(enhanced, "5.5.3") == 0 ||
+                         strcmp(enhanced, "4.3.2") == 0)) ||
            (text && text_has(text, texts_session_limit));
 }

@@ -271,6 +271,14 @@ out=$(smtp 127.1.0.14 "EHLO c.org")
 len=$(printf '%s\n' "$out" | awk '{ if (length($0) > m) m = length($0) } END { print m }')
 if [ "$len" -gt 4000 ]; then ok "over-long line in the EHLO reply ($len chars)"; else bad "over-long line" "$len"; fi
 expect "the real EHLO reply follows the long line" "$out" "^250 SMTPUTF8"
+t0=$(now_ms)
+out=$(smtp 127.1.0.21 "EHLO c.org" "MAIL FROM:<a@c.org>" "RCPT TO:<tia@tarpitex.com>" "RCPT TO:<x@tarpitex.com>" \
+      "RCPT TO:<tia@tarpitex.com>" "RCPT TO:<y@tarpitex.com>" "QUIT")
+t1=$(now_ms)
+expect "rcpt-tarpit: the refusals still come" "$(printf '%s\n' "$out" | grep -c '^550 5.1.1')" "^2$"
+if [ $((t1 - t0)) -ge 1100 ] && [ $((t1 - t0)) -lt 3000 ]; then ok "rcpt-tarpit: refusals held 400 + 700 ms, acceptances not ($((t1 - t0)) ms)"; else bad "rcpt-tarpit: held" "$((t1 - t0)) ms"; fi
+t0=$(now_ms); out=$(smtp 127.1.0.21 "EHLO c.org" "MAIL FROM:<a@c.org>" "RCPT TO:<z@tarpitex.com>" "QUIT"); t1=$(now_ms)
+if [ $((t1 - t0)) -ge 400 ] && [ $((t1 - t0)) -lt 700 ]; then ok "rcpt-tarpit: a new session starts from 400 ms again ($((t1 - t0)) ms)"; else bad "rcpt-tarpit: per session" "$((t1 - t0)) ms"; fi
 t0=$(now_ms); out=$(smtp 127.1.0.15 "EHLO c.org" "QUIT"); t1=$(now_ms)
 chars=$(printf '%s' "$out" | wc -c)
 if [ $((t1 - t0)) -ge $((chars * 2)) ] && printf '%s' "$out" | grep -q "^221"; then ok "drip: replies arrive a byte at a time ($chars bytes in $((t1 - t0)) ms)"; else bad "drip" "$out $((t1 - t0)) ms"; fi
@@ -292,6 +300,7 @@ expect "counters per source: overflow is zero" "$(grep -o '"sources_overflow":[0
 expect "counters file is JSON with totals" "$(head -c 200 "$T/counters.json")" '^\{"dns":\{"queries":[0-9]+'
 expect "counters count commands" "$(counter total commands)" "^[1-9][0-9]+$"
 expect "counters count tarpitted connections" "$(counter mx.tarpit.com tarpitted)" "^1$"
+expect "counters count held refusals" "$(counter mx.tarpitex.com rcpt_tarpitted)" "^3$"
 expect "counters count drops" "$(counter mx.drop.com drops)" "^1$"
 expect "counters count DATA/VRFY attempts" "$(counter mx.catchall.com data_attempts)" "^2$"
 stop_sim

@@ -1,6 +1,7 @@
 /* smtp.c — mailsim's SMTP server state machine. Owns the listeners and every
  * connection: line buffering (bounded), per-host behaviour (latency, caps,
- * greylisting, STARTTLS over memory BIOs, tarpit, deaf, blocks, drops,
+ * greylisting, STARTTLS over memory BIOs, tarpits (no banner; held 5xx
+ * RCPT replies), deaf, blocks, drops,
  * resets, garbage, over-long lines streamed as the socket drains, endless
  * replies, dripping), provider-style reply texts, and the counters in each
  * world_host (field c) and world.total (per source address: in counters.c).
@@ -21,6 +22,7 @@
 #define SMTP_FILL_ROUND 65536   /* over-long line bytes written before waiting for the socket */
 #define SMTP_ENDLESS_MS 1       /* an endless reply sends a line this often... */
 #define SMTP_ENDLESS_QUEUE 16384 /* ...unless this much is still unsent (client not reading) */
+#define SMTP_HOLD_MAX_MS 3600000 /* a growing rcpt-tarpit stops growing here */
 
 enum smtp_after { AFTER_NONE = 0, AFTER_CLOSE, AFTER_TLS, AFTER_DROP };
 /* what goes out before the reply in out: an over-long line, or endless lines instead of it */
@@ -117,6 +119,8 @@ typedef struct smtp_conn {
     /* session */
     int ehlo, mail, rejected, tls_on, rcpts, skip;
     int given, accepted;      /* RCPTs of this message, and those answered 250 */
+    int refused;              /* 5xx RCPT replies of this session (rcpt-tarpit) */
+    int hold_ms;              /* the next reply waits this long beyond the latency */
     SSL *ssl;
     counters_source *src;     /* this client address's counters for the host */
     char peer[INET6_ADDRSTRLEN];
@@ -431,8 +435,10 @@ static void smtp_reply_raw(smtp_conn *c, const char *data, size_t len, int after
     }
     memcpy(c->out, data, len);
     c->outlen = len;
-    if (c->h->latency_ms > 0)
-        uv_timer_start(&c->timer, smtp_latency_fired, (uint64_t)c->h->latency_ms, 0);
+    int wait = c->h->latency_ms + c->hold_ms;
+    c->hold_ms = 0;
+    if (wait > 0)
+        uv_timer_start(&c->timer, smtp_latency_fired, (uint64_t)wait, 0);
     else
         smtp_send_now(c);
 }
@@ -451,6 +457,13 @@ static void smtp_reply(smtp_conn *c, int stage, const char *tpl, const char *add
     int has_code = tpl[0] && tpl[1] && tpl[2];
     if (has_code)
         memcpy(c->stream_code, tpl, 3);
+    if (stage == WORLD_STAGE_RCPT && tpl[0] == '5' && c->h->rcpt_tarpit_ms) {
+        /* Exchange's tarpit (TarpitInterval, 5 s) holds every refusal;
+         * with a step it grows, as Exim's `delay = ${eval:…$rcpt_fail_count…}s` */
+        SMTP_COUNT(c, rcpt_tarpitted);
+        int64_t hold = c->h->rcpt_tarpit_ms + (int64_t)c->refused++ * c->h->rcpt_tarpit_step_ms;
+        c->hold_ms = hold < SMTP_HOLD_MAX_MS ? (int)hold : SMTP_HOLD_MAX_MS;
+    }
     if (stage && has_code && c->h->endless_stage == stage) {
         c->stream = STREAM_ENDLESS;    /* the reply itself never comes */
         smtp_reply_raw(c, "", 0, AFTER_NONE);

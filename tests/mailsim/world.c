@@ -271,6 +271,11 @@ static int world_host_line(world *w, world_parse *p, world_host *h, char **tok, 
     if (!strcmp(k, "rcpt-cap")) return world_int(p, a1, &h->rcpt_cap);
     if (!strcmp(k, "bad-rcpt-limit")) return world_int(p, a1, &h->bad_rcpt_limit);
     if (!strcmp(k, "drip")) return world_int(p, a1, &h->drip_ms);
+    if (!strcmp(k, "rcpt-tarpit")) {
+        if (world_int(p, a1, &h->rcpt_tarpit_ms))
+            return -1;
+        return n > 2 ? world_int(p, tok[2], &h->rcpt_tarpit_step_ms) : 0;
+    }
     if (!strcmp(k, "greylist")) {
         if (world_int(p, a1, &h->greylist_s))
             return -1;

@@ -57,6 +57,7 @@ typedef struct world_counters {
     uint64_t tls_handshakes;  /* completed STARTTLS handshakes */
     uint64_t drops;           /* connections dropped on purpose */
     uint64_t tarpitted;       /* connections held without a banner */
+    uint64_t rcpt_tarpitted;  /* 5xx RCPT replies held back (rcpt-tarpit) */
     uint64_t data_attempts;   /* DATA/VRFY/EXPN received (a verifier must never send them) */
 } world_counters;
 
@@ -87,6 +88,8 @@ typedef struct world_host {
                                 message with fewer than half accepted, every
                                 RCPT gets "550 Rejected for too many bad
                                 recipients"; 0 = off */
+    int rcpt_tarpit_ms;      /* Exchange's tarpit: hold each 5xx RCPT reply this long... */
+    int rcpt_tarpit_step_ms; /* ...and this much longer for each earlier one of the session */
     int greylist_s;          /* 0 = off */
     int greylist_code;       /* 450 or 451 */
     int pipelining;

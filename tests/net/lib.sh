@@ -241,3 +241,80 @@ expect_tsv() {
     got=$(tsv_field "$1" "$2" "$3")
     if [ "$got" = "$4" ]; then ok; else bad "${5:-}$2: want $3=$4, got $3=$got"; fi
 }
+
+# --- real servers from Debian (postfix.sh, postfix-limits.sh, postscreen.sh)
+
+# dns_start DIR MX-LINES: dnsmasq on 127.0.0.1:53 answering for .com from
+# the dnsmasq.conf lines MX-LINES (mx-host=…, host-record=…) and NXDOMAIN
+# for the rest; its pid in DIR/dnsmasq.pid. False if it did not start.
+dns_start() {
+    cat > "$1/dnsmasq.conf" <<CONF
+port=53
+listen-address=127.0.0.1
+bind-interfaces
+no-resolv
+no-hosts
+local=/com/
+pid-file=$1/dnsmasq.pid
+$2
+CONF
+    dnsmasq --conf-file="$1/dnsmasq.conf" --user=root 2>"$1/dnsmasq.err" || { cat "$1/dnsmasq.err"; return 1; }
+}
+
+# pf_config DIR HOSTNAME INTERFACES DOMAINS: a private Postfix instance in
+# DIR/pf serving virtual mailboxes (DIR/pf/vmailbox: "user@domain x" lines)
+# of DOMAINS on INTERFACES (comma-separated), logging to DIR/postfix.log;
+# master.cf has no smtp listener: the caller appends its own, and may add to
+# main.cf, before pf_start. DIR must be reachable by the postfix user.
+pf_config() {
+    mkdir -p "$1/pf" "$1/queue" "$1/data"
+    chown postfix "$1/data"
+    cp /etc/postfix/master.cf /etc/postfix/postfix-files "$1/pf/"
+    cp -r /etc/postfix/dynamicmaps.cf* /etc/postfix/postfix-files.d "$1/pf/" 2>/dev/null
+    sed -i '/^smtp[[:space:]]*inet/d' "$1/pf/master.cf"
+    : > "$1/pf/vmailbox"
+    cat > "$1/pf/main.cf" <<CONF
+compatibility_level = 3.6
+queue_directory = $1/queue
+data_directory = $1/data
+mail_owner = postfix
+myhostname = $2
+mydestination =
+alias_maps =
+alias_database =
+inet_interfaces = $3
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+maillog_file = $1/postfix.log
+maillog_file_prefixes = $1
+smtpd_client_event_limit_exceptions =
+virtual_mailbox_domains = $4
+virtual_mailbox_maps = texthash:$1/pf/vmailbox
+virtual_transport = discard
+smtpd_recipient_restrictions = reject_unlisted_recipient, permit_mynetworks, reject_unauth_destination
+CONF
+}
+
+# pf_start DIR IP...: start the instance of pf_config and wait until it
+# listens on port 25 of every IP; false (its errors shown) if not.
+pf_start() {
+    d=$1
+    shift
+    script -qc "postfix -c $d/pf start" /dev/null > "$d/postfix.start" 2>&1 || { cat "$d/postfix.start"; return 1; }
+    for ip in "$@"; do wait_port "$ip" 25 || { echo "postfix does not listen on $ip"; return 1; }; done
+}
+
+# pf_settled DIR: wait (at most 10 s) until every client connection in
+# Postfix's log (DIR/postfix.log, written by postlogd after the fact) has
+# its disconnect line.
+pf_settled() {
+    i=0
+    while [ $i -lt 100 ]; do
+        c=$(grep -c ' connect from ' "$1/postfix.log" 2>/dev/null)
+        dc=$(grep -c ' disconnect from ' "$1/postfix.log" 2>/dev/null)
+        [ "${c:-0}" -eq "${dc:-0}" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}

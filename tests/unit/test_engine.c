@@ -457,7 +457,9 @@ static void test_host_policy(void **state)
     assert_int_equal(h.paused_until, 3000 + ENGINE_HOST_PAUSE_MAX_MS);
     assert_false(engine_host_throttle(&h, 4000));        /* not busy any more: it refuses */
     engine_host_resume(&h);
-    engine_host_unthrottle(&h, true, 3);
+    engine_host_unthrottle(&h);
+    probe_result limit = {.outcome = PROBE_DONE, .session_limit = true, .answered = 4};
+    assert_true(engine_host_learn_cap(&h, &limit, 3));
     assert_int_equal(h.rcpt_cap, 3);
     assert_int_equal(engine_host_batch(&h, 100), 3);
     assert_int_equal(h.busy_streak, 0);
@@ -721,6 +723,168 @@ static void test_lost_probe_repeat_is_no_attempt(void **state)
     world_free(w);
 }
 
+/* ---- limits of the host's that cut a session short (engine_host_learn_cap) ---- */
+
+static int host_cap;
+static void note_cap(void *ud, const engine_host_info *h)
+{
+    (void)ud;
+    host_cap = h->rcpt_cap;
+}
+
+/* The rcpt_cap the engine learned for its one host. */
+static int learned_cap(world *w)
+{
+    host_cap = -1;
+    engine_each_host(w->e, note_cap, NULL);
+    return host_cap;
+}
+
+/* 14 addresses of one domain on one host; the first session is open. */
+static world *limit_world(void)
+{
+    engine_opts o;
+    opts_default(&o);
+    o.rcpt_per_session = 20;
+    world *w = world_new(&o);
+    char a[64];
+    for (int i = 0; i < 14; i++) {
+        snprintf(a, sizeof a, "u%d@lim.example", i);
+        add(w, (uint64_t)i, a);
+    }
+    answer_one(w, "lim.example", "192.0.2.1");
+    assert_int_equal(open_sessions(w), 1);
+    assert_int_equal(first_open(w)->n, 15);              /* the probe and all 14 */
+    return w;
+}
+
+/* After the first session: every later one carries at most CAP, and
+ * nothing waited for the retry schedule; each address gets its true
+ * verdict (even rows exist) with one attempt. */
+static void limit_finish(world *w, size_t cap)
+{
+    assert_true(open_sessions(w) > 0);                   /* at once, no time passed */
+    for (int i = 0; i < 14; i++)
+        assert_int_equal(w->waits[i], 0);
+    while (open_sessions(w)) {
+        fsess *f = first_open(w);
+        assert_true(f->n <= cap);
+        probe_result res = {.outcome = PROBE_DONE, .connected = true};
+        for (size_t i = 0; i < f->n; i++) {
+            int row = atoi(f->rcpts[i].address + 1);
+            set_answer(&f->rcpts[i], row % 2 ? 550 : 250, row % 2 ? "5.1.1" : "2.1.5", "x");
+            res.answered++;
+            res.refusals += row % 2;
+        }
+        close_session(w, f, &res);
+    }
+    assert_true(engine_idle(w->e));
+    for (int i = 0; i < 14; i++) {
+        assert_int_equal(w->r[i].reason, i % 2 ? REASON_MAILBOX_NOT_FOUND : REASON_ACCEPTED);
+        assert_int_equal(w->r[i].attempts, 1);
+    }
+    assert_int_equal(learned_cap(w), (int)cap);
+}
+
+/* Postfix's smtpd_hard_error_limit: "421 4.7.0 … Error: too many errors"
+ * after the 4th refusal (the probe and u1, u3, u5). The 421 is no verdict
+ * and no reason to wait: the rest go to new sessions at once, of half as
+ * many recipients as refusals it took (its soft limit: no error sleeps). */
+static void test_error_limit_421(void **state)
+{
+    (void)state;
+    world *w = limit_world();
+    fsess *f = first_open(w);
+    probe_result res = {.outcome = PROBE_TEMPORARY, .code = 421, .connected = true,
+                        .session_limit = true, .reason = REASON_TEMPORARY_FAILURE};
+    snprintf(res.enhanced, sizeof res.enhanced, "4.7.0");
+    snprintf(res.text, sizeof res.text, "mx.lim.example Error: too many errors");
+    set_answer(&f->rcpts[0], 550, "5.1.1", "no");        /* the probe */
+    for (size_t i = 1; i <= 6; i++) {                     /* u0..u5 */
+        int row = atoi(f->rcpts[i].address + 1);
+        set_answer(&f->rcpts[i], row % 2 ? 550 : 250, row % 2 ? "5.1.1" : "2.1.5", "x");
+        res.refusals += row % 2;
+    }
+    res.refusals++;
+    res.answered = 7;
+    assert_int_equal(res.refusals, 4);
+    close_session(w, f, &res);
+    limit_finish(w, 2);
+    assert_string_equal(w->r[1].smtp_text, "x");          /* the 421 decided nothing */
+    world_free(w);
+}
+
+/* A penalty: the reply after the 2nd refusal came late (Postfix's error
+ * sleep past smtpd_soft_error_limit = 2, a tarpit). The session stopped
+ * asking there; later ones carry one recipient less than the refusals it
+ * took before punishing (1), so they never reach the sleeps. */
+static void test_penalty_lowers_cap(void **state)
+{
+    (void)state;
+    world *w = limit_world();
+    fsess *f = first_open(w);
+    set_answer(&f->rcpts[0], 550, "5.1.1", "no");         /* the probe */
+    set_answer(&f->rcpts[1], 250, "2.1.5", "x");          /* u0 */
+    set_answer(&f->rcpts[2], 550, "5.1.1", "x");          /* u1 */
+    set_answer(&f->rcpts[3], 250, "2.1.5", "x");          /* u2: late */
+    probe_result res = {.outcome = PROBE_DONE, .connected = true, .answered = 4, .refusals = 2,
+                        .penalised = true, .penalty_after = 2};
+    close_session(w, f, &res);
+    assert_int_equal(f->opts.penalty_ms, ENGINE_HOST_PENALTY_MS);
+    limit_finish(w, 1);
+    world_free(w);
+}
+
+/* The reply timer ran out after the host had answered three (a tarpit
+ * slower than --command-timeout): not a timeout verdict, not a failed
+ * host; the rest go at once to sessions of what it answered in time. */
+static void test_timeout_after_answers(void **state)
+{
+    (void)state;
+    world *w = limit_world();
+    fsess *f = first_open(w);
+    set_answer(&f->rcpts[0], 550, "5.1.1", "no");         /* the probe */
+    set_answer(&f->rcpts[1], 250, "2.1.5", "x");          /* u0 */
+    set_answer(&f->rcpts[2], 550, "5.1.1", "x");          /* u1 */
+    set_answer(&f->rcpts[3], 250, "2.1.5", "x");          /* u2 */
+    probe_result res = {.outcome = PROBE_TIMEOUT, .reason = REASON_TIMEOUT, .connected = true,
+                        .answered = 4, .refusals = 2};
+    close_session(w, f, &res);
+    limit_finish(w, 3);                                  /* on the same host: not failed */
+    world_free(w);
+}
+
+/* A session limit before any recipient was answered (postscreen's "450
+ * 4.3.2 Service currently unavailable" until the client comes back after
+ * its deep protocol tests; anvil's "450 4.7.1 Error: too many recipients
+ * from …" until its time unit is over) is the host being busy: it rests,
+ * then everything is asked again — no retry schedule, no cap learned. */
+static void test_limit_before_answers_rests(void **state)
+{
+    (void)state;
+    world *w = limit_world();
+    fsess *f = first_open(w);
+    probe_result res = {.outcome = PROBE_DONE, .connected = true, .session_limit = true};
+    close_session(w, f, &res);                            /* nothing answered */
+    assert_int_equal(open_sessions(w), 0);                /* resting */
+    for (int i = 0; i < 14; i++)
+        assert_int_equal(w->waits[i], 0);
+    advance(w, ENGINE_HOST_PAUSE_MS);
+    assert_int_equal(open_sessions(w), 1);
+    f = first_open(w);
+    assert_int_equal(f->n, 15);                           /* the probe again, and all 14 */
+    finish_all(w, f, 550, 550);
+    assert_true(engine_idle(w->e));
+    for (int i = 0; i < 14; i++) {
+        assert_int_equal(w->r[i].reason, REASON_MAILBOX_NOT_FOUND);
+        assert_int_equal(w->r[i].attempts, 1);
+    }
+    assert_int_equal(learned_cap(w), 0);
+    engine_stats st;
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.busy_replies, 1);
+    world_free(w);
+}
 
 /* --per-provider: ten tenants of one fleet, each with an MX name and an
  * address of its own (as *.mail.protection.outlook.com), share one ceiling
@@ -959,6 +1123,10 @@ int main(void)
         cmocka_unit_test(test_provider_ceiling),
         cmocka_unit_test(test_port25_unreachable),
         cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_error_limit_421),
+        cmocka_unit_test(test_penalty_lowers_cap),
+        cmocka_unit_test(test_timeout_after_answers),
+        cmocka_unit_test(test_limit_before_answers_rests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
