@@ -97,7 +97,7 @@ build/rel/tools/%: tests/tools/%.c $(REL_LIB) $(HDRS)
 # build; NET_SLOW (the longest, measured) start first, the rest after them
 # in name order, then the quick suites, so the run ends with the short jobs.
 NETSH     := $(filter-out tests/net/lib.sh tests/net/run.sh,$(wildcard tests/net/*.sh))
-NET_SLOW  := resume-kill faults clean-world proxy hostile mailsim-check postfix shard routes doctor
+NET_SLOW  := postscreen tarpit resume-kill faults clean-world proxy hostile mailsim-check postfix shard routes doctor evidence
 NET_ORDER := $(filter $(NETSH),$(NET_SLOW:%=tests/net/%.sh)) \
              $(filter-out $(NET_SLOW:%=tests/net/%.sh),$(NETSH))
 NET_JOBS  := $(foreach t,$(NET_ORDER),"net:sh $(t) build/asan" "net:sh $(t) build/rel")
