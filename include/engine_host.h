@@ -56,6 +56,7 @@ typedef struct engine_host {
     bool had_success;
     int rcpt_cap;                /* recipients per session it tolerates; 0: no limit seen */
     uint64_t paused_until;
+    uint32_t generation;         /* throttles so far: a session remembers the one it began in */
 } engine_host;
 
 void engine_host_init(engine_host *h, int ceiling);
@@ -67,9 +68,13 @@ void engine_host_init(engine_host *h, int ceiling);
  * its time unit is over): a rest, then a new session, never a verdict. */
 bool engine_host_is_busy(const engine_host *h, const probe_result *res);
 
-/* A busy answer at NOW. False when busy answers ran out (BUSY_MAX in a row):
- * treat it as a failure instead; nothing changed then. */
-bool engine_host_throttle(engine_host *h, uint64_t now);
+/* A busy answer at NOW to a session begun in generation GEN. False when
+ * busy answers ran out (BUSY_MAX in a row): treat it as a failure instead;
+ * nothing changed then. Sessions begun before the last throttle were
+ * opened under the old window: their busy answers are the same news (five
+ * sessions against a cap of one all get 421) and change nothing more, so
+ * one crowd of refusals halves the window once and rests the host once. */
+bool engine_host_throttle(engine_host *h, uint64_t now, uint32_t gen);
 
 /* The rest that began with throttle is over (at or after paused_until). */
 void engine_host_resume(engine_host *h);

@@ -182,6 +182,7 @@ typedef struct ssession {
     probe_rcpt *rcpts;
     engine_item **items;          /* items[i] is rcpts[i]'s item; NULL for the catch-all */
     size_t n;
+    uint32_t gen;                /* its host's throttle generation when it began */
     char catchall[ADDR_DOMAIN_MAX + 40];
     struct ssession *prev, *next;
 } ssession;
@@ -1000,6 +1001,7 @@ static void start_session(sdomain *d, int ti)
     ss->s = s;
     ss->d = d;
     ss->ti = ti;
+    ss->gen = h->pol.generation;
     ss->n = build_batch(d, h, ss);
     struct sockaddr_storage sa = h->ip;
     uint16_t port = htons((uint16_t)s->o.smtp_port);
@@ -1323,7 +1325,7 @@ static void on_probe_done(void *ud, const probe_result *res)
      * host given up meanwhile keeps the verdict it earned: a 421 racing its
      * 554 must not make a different verdict (or attempt count) by timing. */
     bool busy = engine_host_is_busy(&h->pol, res);
-    if (busy && !host_dead(h) && !engine_host_throttle(&h->pol, now_ms(s)))
+    if (busy && !host_dead(h) && !engine_host_throttle(&h->pol, now_ms(s), ss->gen))
         busy = false;
     s->st.busy_replies += busy;
     if (!busy && (res->outcome == PROBE_DONE || limited))

@@ -31,10 +31,13 @@ bool engine_host_is_busy(const engine_host *h, const probe_result *res)
     return res->outcome == PROBE_NO_CONNECT && h->had_success;
 }
 
-bool engine_host_throttle(engine_host *h, uint64_t now)
+bool engine_host_throttle(engine_host *h, uint64_t now, uint32_t gen)
 {
     if (h->state == HOST_DEAD || h->busy_streak >= ENGINE_HOST_BUSY_MAX)
         return false;
+    if (gen != h->generation)
+        return true;
+    h->generation++;
     h->busy_streak++;
     h->ok_streak = 0;
     h->window = h->window > 1 ? h->window / 2 : 1;

@@ -433,6 +433,40 @@ static void test_busy_halves_pauses_and_regrows(void **state)
     world_free(w);
 }
 
+/* A crowd of refusals (anvil's connection count limit: four sessions
+ * opened together, all 421) is one busy answer: the window halves once
+ * (4 -> 2) and the host rests once (500 ms), not 4 -> 1 and 500+1000+2000+4000 ms. */
+static void test_busy_crowd_counts_once(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.rcpt_per_session = 1;
+    world *w = world_new(&o);
+    char a[64];
+    for (int i = 0; i < 20; i++) {
+        snprintf(a, sizeof a, "u%d@crowd.example", i);
+        add(w, (uint64_t)i, a);
+    }
+    answer_one(w, "crowd.example", "192.0.2.1");
+    assert_int_equal(open_sessions(w), 4);
+    while (open_sessions(w))
+        fail_session(w, first_open(w), PROBE_TEMPORARY, 421);
+    advance(w, ENGINE_HOST_PAUSE_MS - 1);
+    assert_int_equal(open_sessions(w), 0);
+    advance(w, 1);
+    assert_int_equal(open_sessions(w), 2);
+    engine_stats st;
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.busy_replies, 4);               /* each one still a busy answer */
+    while (open_sessions(w))
+        finish_all(w, first_open(w), 250, 550);
+    assert_int_equal(w->ndone, 20);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(w->r[i].reason, REASON_ACCEPTED);
+    world_free(w);
+}
+
 /* The host policy on its own: busy answers in a row double the rest, and
  * stop counting as busy after ENGINE_HOST_BUSY_MAX. */
 static void test_host_policy(void **state)
@@ -441,21 +475,25 @@ static void test_host_policy(void **state)
     engine_host h;
     engine_host_init(&h, 8);
     assert_int_equal(engine_host_slots(&h, 0), 8);
-    assert_true(engine_host_throttle(&h, 1000));
+    assert_true(engine_host_throttle(&h, 1000, h.generation));
     assert_int_equal(h.state, HOST_PAUSED);
+    assert_int_equal(h.window, 4);
+    assert_int_equal(h.paused_until, 1000 + ENGINE_HOST_PAUSE_MS);
+    /* the same crowd: a session begun before that throttle changes nothing */
+    assert_true(engine_host_throttle(&h, 1001, h.generation - 1));
     assert_int_equal(h.window, 4);
     assert_int_equal(h.paused_until, 1000 + ENGINE_HOST_PAUSE_MS);
     assert_int_equal(engine_host_slots(&h, 0), 0);
     engine_host_resume(&h);
     assert_int_equal(h.state, HOST_THROTTLED);
-    assert_true(engine_host_throttle(&h, 2000));
+    assert_true(engine_host_throttle(&h, 2000, h.generation));
     assert_int_equal(h.window, 2);
     assert_int_equal(h.paused_until, 2000 + 2 * ENGINE_HOST_PAUSE_MS);
     for (int i = 2; i < ENGINE_HOST_BUSY_MAX; i++)
-        assert_true(engine_host_throttle(&h, 3000));
+        assert_true(engine_host_throttle(&h, 3000, h.generation));
     assert_int_equal(h.window, 1);                       /* never below 1 */
     assert_int_equal(h.paused_until, 3000 + ENGINE_HOST_PAUSE_MAX_MS);
-    assert_false(engine_host_throttle(&h, 4000));        /* not busy any more: it refuses */
+    assert_false(engine_host_throttle(&h, 4000, h.generation));  /* not busy any more: it refuses */
     engine_host_resume(&h);
     engine_host_unthrottle(&h);
     probe_result limit = {.outcome = PROBE_DONE, .session_limit = true, .answered = 4};
@@ -1111,6 +1149,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_busy_halves_pauses_and_regrows),
+        cmocka_unit_test(test_busy_crowd_counts_once),
         cmocka_unit_test(test_host_policy),
         cmocka_unit_test(test_catchall),
         cmocka_unit_test(test_retry_named_delay),
