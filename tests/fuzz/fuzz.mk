@@ -41,6 +41,7 @@ fuzz_sniff_SRC      := src/sniff.c
 fuzz_utf16_SRC      := src/utf16.c
 fuzz_world_SRC      := tests/mailsim/world.c tests/mailsim/table.c
 fuzz_world_INC      := -Itests/mailsim
+fuzz_world_LIBS     := -lpsl
 
 FUZZ_BINS   := $(FUZZ_ALL:%=build/fuzz/fuzz_%)
 FUZZ_REPLAY := $(FUZZ_ALL:%=build/fuzz/gcc/fuzz_%)
