@@ -994,7 +994,11 @@ static void start_session(sdomain *d, int ti)
     engine *s = d->s;
     shost *h = d->t[ti].h;
     ssession *ss = calloc(1, sizeof *ss);
-    size_t max = (size_t)s->o.rcpt_per_session + 1;
+    /* room for what build_batch can take: the catch-all and the target's
+     * queue up to a session's size (a probe_rcpt is about 250 bytes, and
+     * a company list opens thousands of one-recipient sessions) */
+    size_t queued = d->t[ti].q.n, max = (size_t)s->o.rcpt_per_session;
+    max = (queued < max ? queued : max) + 1;
     if (!ss || !(ss->rcpts = calloc(max, sizeof *ss->rcpts)) ||
         !(ss->items = calloc(max, sizeof *ss->items)))
         oom();
