@@ -144,6 +144,8 @@ typedef struct engine_stats {
     uint64_t connections;       /* TCP connections established */
     uint64_t provider_peak;     /* most sessions one provider had open at once */
     uint64_t resolving;         /* domains waiting for their DNS answer now */
+    uint64_t domains_live;      /* domain records in memory now */
+    uint64_t domains_retired;   /* records that left memory, their work done */
     uint64_t hosts_starved;     /* hosts with work waiting for a --concurrency slot now */
     /* distinct MX addresses (over every route) a session ended with, those
      * that got a TCP connection at least once, and the others */

@@ -28,6 +28,13 @@
  * gains a slot it pops waiting domains and starts sessions (round robin
  * between the domains that share it). A freed slot re-triggers admission.
  *
+ * A domain with nothing left to do (no item pending, held, in a session or
+ * waiting for a retry) leaves memory: its record, targets and names go,
+ * and only what a later row of it needs stays, in `learned` — its
+ * accept-all answer, a few dozen bytes — so a company list of a million
+ * domains does not keep a million records. Such a row resolves again (the
+ * resolver's cache answers, no query) and gets no second catch-all probe.
+ *
  * Every item ends in exactly one of: done (final verdict), the retry queue
  * (4xx, until its schedule runs out), or back to its domain's pending list
  * (a session that ended before answering it).
@@ -140,9 +147,17 @@ struct sdomain {
     uint64_t ca_due;
     uint64_t ca_token;           /* names the catch-all probe's random local part */
     result_tri accept_all;
+    unsigned parked;             /* its items in the retry queue */
     ereply fail;                 /* the last target failure: reason, reply, mx */
     engine *s;
 };
+
+/* What a retired domain leaves behind (engine.learned): its accept-all. */
+typedef struct slearned {
+    htab_node node;
+    result_tri accept_all;
+    char name[];
+} slearned;
 
 typedef struct qentry {
     sdomain *d;
@@ -193,7 +208,8 @@ struct engine {
     void *ctx;
     engine_events ev;
     void *ud;
-    htab domains;                /* sdomain by name */
+    htab domains;                /* sdomain by name: the live ones */
+    htab learned;                /* slearned by name: what retired domains knew */
     htab hosts;                  /* shost by (address, route) */
     htab providers;              /* sprovider by (name, route) */
     hwait starved;               /* hosts waiting for --concurrency */
@@ -326,6 +342,43 @@ static void make_catchall(engine *s, sdomain *d)
     d->ca_token = mix64(s->catchall_seed ^ htab_hash_str(d->name));
 }
 
+static bool learned_eq(const htab_node *n, const void *key)
+{
+    return strcmp(HTAB_ENTRY(n, slearned, node)->name, key) == 0;
+}
+
+/* Keep NAME's accept-all answer V (known) for a later row. */
+static void learned_put(engine *s, const char *name, result_tri v)
+{
+    uint32_t hash = htab_hash_str(name);
+    htab_node *n = htab_find(&s->learned, hash, name);
+    if (n) {
+        HTAB_ENTRY(n, slearned, node)->accept_all = v;
+        return;
+    }
+    size_t len = strlen(name) + 1;
+    slearned *l = malloc(sizeof *l + len);
+    if (!l)
+        oom();
+    l->accept_all = v;
+    memcpy(l->name, name, len);
+    htab_insert(&s->learned, &l->node, hash);
+}
+
+/* NAME's accept-all answer from an earlier record of it, taken out of
+ * `learned` (the live domain holds it now); TRI_UNSET when none. */
+static result_tri learned_take(engine *s, const char *name)
+{
+    htab_node *n = htab_find(&s->learned, htab_hash_str(name), name);
+    if (!n)
+        return TRI_UNSET;
+    slearned *l = HTAB_ENTRY(n, slearned, node);
+    result_tri v = l->accept_all;
+    htab_remove(&s->learned, n);
+    free(l);
+    return v;
+}
+
 static sdomain *domain_get(engine *s, const char *name)
 {
     sdomain *d = domain_find(s, name);
@@ -334,11 +387,49 @@ static sdomain *domain_get(engine *s, const char *name)
     if (!(d = calloc(1, sizeof *d)) || !(d->name = strdup(name)))
         oom();
     d->s = s;
-    d->accept_all = TRI_UNSET;
+    d->accept_all = learned_take(s, name);
+    if (d->accept_all != TRI_UNSET)
+        d->ca = CA_KNOWN;
     d->fail.reason = REASON_NO_CONNECT;
     make_catchall(s, d);
     htab_insert(&s->domains, &d->node, htab_hash_str(name));
     return d;
+}
+
+static void domain_free(sdomain *d)
+{
+    for (int k = 0; k < d->nt; k++)
+        free(d->t[k].mx);
+    free(d->t);
+    free(d->fail.text);
+    free(d->name);
+    free(d);
+}
+
+/* Nothing of D is pending, held, in a session, waiting for DNS or for a
+ * retry, or queued on a host: it may leave memory. */
+static bool domain_idle(const sdomain *d)
+{
+    if ((d->st != D_READY && d->st != D_SETTLED) || d->npend || d->held || d->active ||
+        d->parked || d->ca == CA_INFLIGHT)
+        return false;
+    for (int i = 0; i < d->nt; i++)
+        if (d->t[i].queued)
+            return false;
+    return true;
+}
+
+/* D leaves memory when idle, keeping its accept-all answer if it has one. */
+static void domain_retire(sdomain *d)
+{
+    engine *s = d->s;
+    if (s->cancelled || !domain_idle(d))
+        return;
+    if (d->ca == CA_KNOWN && d->accept_all != TRI_UNSET)
+        learned_put(s, d->name, d->accept_all);
+    htab_remove(&s->domains, &d->node);
+    s->st.domains_retired++;
+    domain_free(d);
 }
 
 /* A host's key: its address as reached by one route. */
@@ -467,8 +558,12 @@ static void rearm(engine *s)
     }
 }
 
+static sdomain *domain_get(engine *s, const char *name);
+
+/* IT waits in the retry queue; its domain stays in memory meanwhile. */
 static void wait_retry(engine *s, engine_item *it, uint64_t due_ms)
 {
+    domain_get(s, it->domain)->parked++;
     it->due_ms = due_ms;
     if (retry_add(s->retry, due_ms, it) != 0)
         oom();
@@ -813,14 +908,21 @@ static void pump_route(engine *s, sroute *r)
 }
 
 /* A dead host's waiting domains move on to their other targets. */
+/* Target T of D is on a dead host: it fails with the host's reason. */
+static void target_dead(sdomain *d, starget *t)
+{
+    shost *h = t->h;
+    t->failed = true;
+    ereply_set(&d->fail, h->dead_why.reason, h->dead_why.code, h->dead_why.enhanced,
+               h->dead_why.text, h->name);
+    ereply_from(&d->fail, h, h->dead_why.at);
+}
+
 static void host_drain_dead(shost *h)
 {
     qentry e;
     while (queue_pop(h, &e)) {
-        e.d->t[e.ti].failed = true;
-        ereply_set(&e.d->fail, h->dead_why.reason, h->dead_why.code, h->dead_why.enhanced,
-                   h->dead_why.text, h->name);
-        ereply_from(&e.d->fail, h, h->dead_why.at);
+        target_dead(e.d, &e.d->t[e.ti]);
         domain_wake(e.d);
     }
 }
@@ -1348,6 +1450,7 @@ static void on_probe_done(void *ud, const probe_result *res)
     pump_provider(s, h->prov);
     pump_route(s, r);
     pump_starved(s);
+    domain_retire(d);
 }
 
 /* ---- DNS ---- */
@@ -1360,6 +1463,7 @@ static void domain_settle(sdomain *d, verdict_reason why, const char *mx)
     engine_item *it;
     while ((it = pend_pop_any(d)))
         finalize_settled(d, it);
+    domain_retire(d);
 }
 
 static void on_dns(void *ud, const dns_result *res)
@@ -1388,6 +1492,8 @@ static void on_dns(void *ud, const dns_result *res)
                 t->failed = !route_fits(s->routes[k].e, &res->mx[i].addrs[j]);
                 if (!(t->mx = strdup(res->mx[i].host)))
                     oom();
+                if (host_dead(t->h))     /* given up before: its reason, as it was */
+                    target_dead(d, t);
             }
     if (s->o.dns_only) {                         /* --level dns: no SMTP, ever */
         domain_settle(d, REASON_UNVERIFIED, d->t[0].mx);
@@ -1440,6 +1546,7 @@ void engine_timer(engine *s)
     iqueue due = {0};
     while (retry_pop_due(s->retry, now, &p)) {
         s->st.retries_waiting--;
+        domain_find(s, ((engine_item *)p)->domain)->parked--;
         iq_push(&due, p, false);
     }
     engine_item *it;
@@ -1470,9 +1577,11 @@ engine *engine_new(const engine_opts *o, const engine_ops *ops, void *ctx,
     s->nroutes = s->routes_alive = o->nroutes ? o->nroutes : 1;
     if (!(s->routes = calloc(s->nroutes, sizeof *s->routes)) || !(s->retry = retry_new()) ||
         !(s->pauses = retry_new()) || !htab_init(&s->domains, 1024, domain_eq) ||
-        !htab_init(&s->hosts, 1024, host_eq) || !htab_init(&s->providers, 256, provider_eq)) {
+        !htab_init(&s->hosts, 1024, host_eq) || !htab_init(&s->providers, 256, provider_eq) ||
+        !htab_init(&s->learned, 1024, learned_eq)) {
         htab_free(&s->domains);
         htab_free(&s->hosts);
+        htab_free(&s->providers);
         retry_free(s->retry);
         retry_free(s->pauses);
         free(s->routes);
@@ -1497,11 +1606,15 @@ void engine_add(engine *s, engine_item *it)
 
 void engine_learn_domain(engine *s, const char *domain, result_tri accept_all)
 {
-    sdomain *d = domain_get(s, domain);
-    if (accept_all != TRI_UNSET) {
-        d->ca = CA_KNOWN;
-        d->accept_all = accept_all;
+    if (accept_all == TRI_UNSET)
+        return;
+    sdomain *d = domain_find(s, domain);
+    if (!d) {
+        learned_put(s, domain, accept_all);      /* a record only when a row needs it */
+        return;
     }
+    d->ca = CA_KNOWN;
+    d->accept_all = accept_all;
 }
 
 bool engine_idle(const engine *s)
@@ -1514,6 +1627,7 @@ void engine_get_stats(const engine *s, engine_stats *st)
     *st = s->st;
     st->sessions_active = (uint64_t)s->active;
     st->hosts_starved = s->starved.n;
+    st->domains_live = htab_count(&s->domains);
     st->hosts_unreachable = st->hosts_tried - st->hosts_reached;
 }
 
@@ -1626,14 +1740,13 @@ void engine_free(engine *s)
     for (htab_node *n; (n = htab_iter_next(&it));) {
         sdomain *d = HTAB_ENTRY(n, sdomain, node);
         free_pending(d);
-        for (int k = 0; k < d->nt; k++)
-            free(d->t[k].mx);
-        free(d->t);
-        free(d->fail.text);
-        free(d->name);
-        free(d);
+        domain_free(d);
     }
     htab_free(&s->domains);
+    htab_iter_init(&it, &s->learned);
+    for (htab_node *n; (n = htab_iter_next(&it));)
+        free(HTAB_ENTRY(n, slearned, node));
+    htab_free(&s->learned);
     htab_iter_init(&it, &s->hosts);
     for (htab_node *n; (n = htab_iter_next(&it));)
         host_free(HTAB_ENTRY(n, shost, node));

@@ -467,6 +467,58 @@ static void test_busy_crowd_counts_once(void **state)
     world_free(w);
 }
 
+/* A finished domain leaves memory and keeps only its accept-all answer:
+ * a later row of it gets its verdict with no second catch-all probe, and a
+ * domain with an item waiting for a retry stays. */
+static void test_domain_retires(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    world *w = world_new(&o);
+    add(w, 0, "a@plain.example");
+    add(w, 1, "b@catchall.example");
+    add(w, 2, "c@grey.example");
+    answer_one(w, "plain.example", "192.0.2.1");
+    answer_one(w, "catchall.example", "192.0.2.2");
+    answer_one(w, "grey.example", "192.0.2.3");
+    assert_int_equal(open_sessions(w), 3);
+    for (size_t i = 0; i < w->ns; i++) {
+        fsess *f = &w->s[i];
+        finish_all(w, f, strcmp(f->domain, "grey.example") ? 250 : 450,
+                   strcmp(f->domain, "catchall.example") ? 550 : 250);
+    }
+    engine_stats st;
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.domains_retired, 2);
+    assert_int_equal(st.domains_live, 1);                 /* grey.example: c@ waits */
+    assert_int_equal(w->waits[2], 1);
+    /* later rows: resolved again, no catch-all probe, the answer kept */
+    add(w, 3, "d@plain.example");
+    add(w, 4, "e@catchall.example");
+    answer_one(w, "plain.example", "192.0.2.1");
+    answer_one(w, "catchall.example", "192.0.2.2");
+    size_t first = w->ns - 2;
+    for (size_t i = first; i < w->ns; i++) {
+        assert_int_equal(w->s[i].n, 1);
+        assert_false(is_catchall(&w->s[i].rcpts[0]));
+        finish_all(w, &w->s[i], 250, 250);
+    }
+    assert_int_equal(w->r[3].reason, REASON_ACCEPTED);
+    assert_int_equal(w->r[3].accept_all, TRI_FALSE);
+    assert_int_equal(w->r[4].reason, REASON_ACCEPT_ALL);
+    assert_int_equal(w->r[4].accept_all, TRI_TRUE);
+    advance(w, 1000);                                    /* c@grey.example's retry */
+    fsess *f = first_open(w);
+    assert_non_null(f);
+    finish_all(w, f, 250, 550);
+    assert_int_equal(w->r[2].reason, REASON_ACCEPTED);
+    assert_true(engine_idle(w->e));
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.domains_live, 0);
+    world_free(w);
+}
+
 /* The host policy on its own: busy answers in a row double the rest, and
  * stop counting as busy after ENGINE_HOST_BUSY_MAX. */
 static void test_host_policy(void **state)
@@ -649,7 +701,15 @@ static void test_dns_only(void **state)
     answer_one(w, "ok.example", "192.0.2.1");
     answer_dns(w, "gone.example", &(dns_result){.status = DNS_NXDOMAIN});
     answer_dns(w, "null.example", &(dns_result){.status = DNS_NULL_MX});
-    add(w, 3, "d@ok.example");                           /* after the answer: cached */
+    /* Settled domains leave memory at once; a later row asks the resolver
+     * again, whose cache answers it (dns.c: no query). */
+    engine_stats st;
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.domains_live, 0);
+    assert_int_equal(st.domains_retired, 3);
+    add(w, 3, "d@ok.example");
+    assert_int_equal(w->ndone, 3);
+    answer_one(w, "ok.example", "192.0.2.1");
     assert_int_equal(w->ns, 0);
     assert_int_equal(w->ndone, 4);
     assert_int_equal(w->r[0].reason, REASON_UNVERIFIED);
@@ -1150,6 +1210,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_busy_halves_pauses_and_regrows),
         cmocka_unit_test(test_busy_crowd_counts_once),
+        cmocka_unit_test(test_domain_retires),
         cmocka_unit_test(test_host_policy),
         cmocka_unit_test(test_catchall),
         cmocka_unit_test(test_retry_named_delay),
