@@ -96,7 +96,7 @@ struct report {
     size_t nhosts;
     uint64_t hosts_total;
     uint64_t hosts_tried, hosts_unreachable;       /* port 25: MX hosts tried, never reached */
-    report_provider providers[REPORT_MAX_PROVIDERS];  /* most sessions first */
+    report_provider providers[REPORT_MAX_PROVIDERS];  /* of 2+ hosts, most sessions first */
     size_t nproviders;
     uint64_t providers_total;
     report_learned learned[REPORT_MAX_LEARNED];

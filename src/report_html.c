@@ -474,11 +474,13 @@ static void html_providers(const report *r, FILE *out)
     char b1[32], b2[32], b3[32], b4[32];
     if (!r->nproviders && !r->nlearned)
         return;
-    fputs("<section class=\"card\"><h2>Mail providers</h2><p class=\"note\">MX hosts grouped by "
-          "operator (the registrable domain of their names); --per-provider caps the "
-          "connections to each at once.</p><table id=\"providers\"><tr><th>Provider</th>"
-          "<th class=\"n\">Hosts</th><th class=\"n\">Sessions</th><th class=\"n\">Connections"
-          "</th><th class=\"n\">Blocks</th></tr>", out);
+    fputs("<section class=\"card\"><h2>Mail providers</h2><p class=\"note\">Operators of "
+          "several MX hosts (the registrable domain of their names); --per-provider caps the "
+          "connections to each at once.</p>", out);
+    if (r->nproviders)
+        fputs("<table id=\"providers\"><tr><th>Provider</th><th class=\"n\">Hosts</th>"
+              "<th class=\"n\">Sessions</th><th class=\"n\">Connections</th>"
+              "<th class=\"n\">Blocks</th></tr>", out);
     for (size_t i = 0; i < r->nproviders; i++) {
         const report_provider *p = &r->providers[i];
         fputs("<tr><td>", out);
@@ -488,7 +490,8 @@ static void html_providers(const report *r, FILE *out)
                 report_num(b2, p->sessions), report_num(b3, p->connects),
                 report_num(b4, p->blocks));
     }
-    fputs("</table>", out);
+    if (r->nproviders)
+        fputs("</table>", out);
     if (r->nlearned) {
         fprintf(out, "<p class=\"note\">Learned from hosts: %s recipients-per-session caps, %s "
                 "STARTTLS failures asked again in cleartext.</p><ul id=\"learned\">",

@@ -345,11 +345,12 @@ static int load_reach(loader *l)
     return finish(l, st, rc);
 }
 
-/* Sessions per operator (--per-provider), busiest first. */
+/* Sessions per operator of two or more MX hosts (--per-provider), busiest
+ * first; an operator of one host is that host. */
 static const char providers_sql[] =
     "SELECT provider, count(*), total(sessions), total(connects), total(blocks), "
     "  count(*) OVER () FROM hosts WHERE coalesce(provider, '') <> '' GROUP BY provider "
-    "ORDER BY total(sessions) DESC, provider LIMIT ?";
+    "HAVING count(*) > 1 ORDER BY total(sessions) DESC, provider LIMIT ?";
 
 static int load_providers(loader *l)
 {

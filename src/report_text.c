@@ -162,7 +162,7 @@ static void text_providers(const report *r, FILE *out)
 {
     if (!r->nproviders)
         return;
-    fprintf(out, "Providers (MX operators by --per-provider; busiest of %" PRIu64 "):\n",
+    fprintf(out, "Providers of several MX hosts (--per-provider; busiest of %" PRIu64 "):\n",
             r->providers_total);
     for (size_t i = 0; i < r->nproviders; i++) {
         const report_provider *p = &r->providers[i];
