@@ -34,19 +34,9 @@ chmod 755 "$T"
 for ip in 127.0.0.5 127.0.0.50; do ip addr add $ip/8 dev lo 2>/dev/null; done
 
 # --- DNS: dnsmasq answers for the test domains only, NXDOMAIN for the rest
-cat > "$T/dnsmasq.conf" <<CONF
-port=53
-listen-address=127.0.0.1
-bind-interfaces
-no-resolv
-no-hosts
-local=/com/
-pid-file=$T/dnsmasq.pid
-mx-host=ex-boxes.com,mx.ex-boxes.com,10
+dns_start "$T" "mx-host=ex-boxes.com,mx.ex-boxes.com,10
 mx-host=ex-catchall.com,mx.ex-boxes.com,10
-host-record=mx.ex-boxes.com,127.0.0.5
-CONF
-dnsmasq --conf-file="$T/dnsmasq.conf" --user=root 2>"$T/dnsmasq.err" || bad "dnsmasq start: $(cat "$T/dnsmasq.err")"
+host-record=mx.ex-boxes.com,127.0.0.5" || bad "dnsmasq start"
 
 # --- Exim: Debian's template behind the macros update-exim4.conf seeds for
 # dc_eximconfig_configtype=internet, dc_other_hostnames=the two domains,

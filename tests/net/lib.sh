@@ -242,7 +242,7 @@ expect_tsv() {
     if [ "$got" = "$4" ]; then ok; else bad "${5:-}$2: want $3=$4, got $3=$got"; fi
 }
 
-# --- real servers from Debian (postfix.sh, postfix-limits.sh, postscreen.sh)
+# --- real servers from Debian (postfix.sh, postfix-limits.sh, postscreen.sh, exim.sh, opensmtpd.sh)
 
 # dns_start DIR MX-LINES: dnsmasq on 127.0.0.1:53 answering for .com from
 # the dnsmasq.conf lines MX-LINES (mx-host=…, host-record=…) and NXDOMAIN

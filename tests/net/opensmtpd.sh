@@ -34,18 +34,8 @@ chmod 755 "$T"
 for ip in 127.0.0.6 127.0.0.50; do ip addr add $ip/8 dev lo 2>/dev/null; done
 
 # --- DNS: dnsmasq answers for the test domain only, NXDOMAIN for the rest
-cat > "$T/dnsmasq.conf" <<CONF
-port=53
-listen-address=127.0.0.1
-bind-interfaces
-no-resolv
-no-hosts
-local=/com/
-pid-file=$T/dnsmasq.pid
-mx-host=os-boxes.com,mx.os-boxes.com,10
-host-record=mx.os-boxes.com,127.0.0.6
-CONF
-dnsmasq --conf-file="$T/dnsmasq.conf" --user=root 2>"$T/dnsmasq.err" || bad "dnsmasq start: $(cat "$T/dnsmasq.err")"
+dns_start "$T" "mx-host=os-boxes.com,mx.os-boxes.com,10
+host-record=mx.os-boxes.com,127.0.0.6" || bad "dnsmasq start"
 
 # --- OpenSMTPD: virtual users, STARTTLS offered (listen … tls)
 mkdir -p "$T/var/spool" "$T/var/run" "$T/var/lib/opensmtpd/empty" "$T/mail"

@@ -26,15 +26,7 @@ cleanup() {
 for ip in 127.0.0.2 127.0.0.3 127.0.0.4; do ip addr add $ip/8 dev lo 2>/dev/null; done
 
 # --- DNS: dnsmasq answers for the test domains only, NXDOMAIN for the rest
-cat > "$T/dnsmasq.conf" <<CONF
-port=53
-listen-address=127.0.0.1
-bind-interfaces
-no-resolv
-no-hosts
-local=/com/
-pid-file=$T/dnsmasq.pid
-mx-host=pf-boxes.com,mx.pf-boxes.com,10
+dns_start "$T" "mx-host=pf-boxes.com,mx.pf-boxes.com,10
 mx-host=pf-catchall.com,mx.pf-boxes.com,10
 mx-host=pf-tls.com,mx.pf-tls.com,10
 mx-host=pf-grey.com,mx.pf-grey.com,10
@@ -43,9 +35,7 @@ mx-host=pf-fallback.com,mx.pf-boxes.com,10
 host-record=mx.pf-boxes.com,127.0.0.2
 host-record=mx.pf-tls.com,127.0.0.3
 host-record=mx.pf-grey.com,127.0.0.4
-host-record=dead.pf-fallback.com,127.0.0.9
-CONF
-dnsmasq --conf-file="$T/dnsmasq.conf" --user=root 2>"$T/dnsmasq.err" || { cat "$T/dnsmasq.err"; bad "dnsmasq start"; }
+host-record=dead.pf-fallback.com,127.0.0.9" || bad "dnsmasq start"
 
 # --- postgrey: greylist for 3 s
 mkdir -p "$T/postgrey"
