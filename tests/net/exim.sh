@@ -21,11 +21,7 @@ EXIM=$DEBROOT/usr/sbin/exim4
 START=$(date +%s)
 
 command -v dnsmasq >/dev/null || { bad "dnsmasq is not installed (make deps)"; finish exim; exit 1; }
-if [ ! -x "$EXIM" ] || ! DEBROOT=$DEBROOT sh "$TOP/scripts/debroot.sh" --check; then
-    bad "no unpacked Exim under $DEBROOT: run make deps (or scripts/debroot.sh)"
-    finish exim
-    exit 1
-fi
+debroot_need "$EXIM" exim
 
 EXIMPID=
 net_tmp '[ -n "$EXIMPID" ] && { kill $EXIMPID; wait $EXIMPID; } 2>/dev/null

@@ -295,6 +295,35 @@ smtpd_recipient_restrictions = reject_unlisted_recipient, permit_mynetworks, rej
 CONF
 }
 
+# pf_run SIDE COMMAND...: time one run against the Postfix of $T (output
+# $T/SIDE.out, errors $T/SIDE.err), keep Postfix's log lines of it in
+# $T/SIDE.log, and check it ended well within BOUND seconds (the default
+# retry schedule's first retry is 360 s away: a run that waited fails)
+pf_run() {
+    side=$1
+    shift
+    from=$(($(wc -l < "$T/postfix.log") + 1))
+    t0=$(date +%s)
+    timeout $((BOUND * 2)) "$@" > "$T/$side.out" 2> "$T/$side.err"
+    rc=$?
+    secs=$(($(date +%s) - t0))
+    pf_settled "$T" || bad "$side: Postfix's log has connections without a disconnect"
+    tail -n +$from "$T/postfix.log" > "$T/$side.log"
+    echo "  $side: exit $rc in $secs s"
+    [ $rc -eq 0 ] && ok || bad "$side: exit $rc: $(tail -3 "$T/$side.err")"
+    [ $secs -lt $BOUND ] && ok || bad "$side: $secs s, bound $BOUND s (waited for the retry schedule?)"
+}
+
+# debroot_need PROGRAM TEST: PROGRAM is unpacked under build/debroot
+# (scripts/debroot.sh), else TEST fails saying how to get it, and exits
+debroot_need() {
+    if [ ! -x "$1" ] || ! DEBROOT=$DEBROOT sh "$TOP/scripts/debroot.sh" --check; then
+        bad "no unpacked $1: run make deps (or scripts/debroot.sh)"
+        finish "$2"
+        exit 1
+    fi
+}
+
 # pf_start DIR IP...: start the instance of pf_config and wait until it
 # listens on port 25 of every IP; false (its errors shown) if not.
 pf_start() {

@@ -21,11 +21,7 @@ SMTPD=$DEBROOT/usr/sbin/smtpd
 START=$(date +%s)
 
 command -v dnsmasq >/dev/null || { bad "dnsmasq is not installed (make deps)"; finish opensmtpd; exit 1; }
-if [ ! -x "$SMTPD" ] || ! DEBROOT=$DEBROOT sh "$TOP/scripts/debroot.sh" --check; then
-    bad "no unpacked OpenSMTPD under $DEBROOT: run make deps (or scripts/debroot.sh)"
-    finish opensmtpd
-    exit 1
-fi
+debroot_need "$SMTPD" opensmtpd
 
 SMTPDPID=
 net_tmp '[ -n "$SMTPDPID" ] && { kill $SMTPDPID; wait $SMTPDPID; } 2>/dev/null

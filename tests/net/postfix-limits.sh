@@ -86,25 +86,9 @@ limits() {
     done
 }
 
-# run SIDE COMMAND...: time one run (its output in $T/SIDE.out, errors in
-# $T/SIDE.err), then keep Postfix's log lines of it in $T/SIDE.log
-run() {
-    side=$1
-    shift
-    from=$(($(wc -l < "$T/postfix.log") + 1))
-    t0=$(date +%s)
-    timeout $((BOUND * 2)) "$@" > "$T/$side.out" 2> "$T/$side.err"
-    rc=$?
-    secs=$(($(date +%s) - t0))
-    pf_settled "$T" || bad "$side: Postfix's log has connections without a disconnect"
-    tail -n +$from "$T/postfix.log" > "$T/$side.log"
-    echo "  $side: exit $rc in $secs s"
-    [ $rc -eq 0 ] && ok || bad "$side: exit $rc: $(tail -3 "$T/$side.err")"
-    [ $secs -lt $BOUND ] && ok || bad "$side: $secs s, bound $BOUND s (waited for the retry schedule?)"
-}
 
 # shellcheck disable=SC2086
-run check "$MAILVET" check $OPTS --json $ADDRS
+pf_run check "$MAILVET" check $OPTS --json $ADDRS
 results_tsv json "$T/check.out" > "$T/check.tsv"
 verdicts check "$T/check.tsv"
 limits check "$T/check.log"
@@ -114,7 +98,7 @@ limits check "$T/check.log"
 # opened at once before anything was learned can both be cut: --per-mx 1
 # makes "learned once" a property the counts can check
 # shellcheck disable=SC2086
-run clean "$MAILVET" clean $OPTS --per-mx 1 --progress never "$T/list.csv" -o "$T/out.csv"
+pf_run clean "$MAILVET" clean $OPTS --per-mx 1 --progress never "$T/list.csv" -o "$T/out.csv"
 [ -f "$T/out.csv" ] && results_tsv csv "$T/out.csv" > "$T/clean.tsv" || : > "$T/clean.tsv"
 verdicts clean "$T/clean.tsv"
 limits clean "$T/clean.log"

@@ -83,22 +83,6 @@ verdicts() {
     [ "$n" -eq 0 ] && ok || bad "$1: $n addresses unknown"
 }
 
-# run SIDE COMMAND...: time one run (output $T/SIDE.out, errors
-# $T/SIDE.err), then keep Postfix's log lines of it in $T/SIDE.log
-run() {
-    side=$1
-    shift
-    from=$(($(wc -l < "$T/postfix.log") + 1))
-    t0=$(date +%s)
-    timeout $((BOUND * 2)) "$@" > "$T/$side.out" 2> "$T/$side.err"
-    rc=$?
-    secs=$(($(date +%s) - t0))
-    pf_settled "$T" || bad "$side: Postfix's log has connections without a disconnect"
-    tail -n +$from "$T/postfix.log" > "$T/$side.log"
-    echo "  $side: exit $rc in $secs s"
-    [ $rc -eq 0 ] && ok || bad "$side: exit $rc: $(tail -3 "$T/$side.err")"
-    [ $secs -lt $BOUND ] && ok || bad "$side: $secs s, bound $BOUND s (waited for the retry schedule?)"
-}
 
 # screened SIDE LISTENER: what postscreen LISTENER logged of the run
 screened() {
@@ -129,24 +113,24 @@ ONE=$(addrs ps-one.com) TWO=$(addrs ps-two.com) ANV=$(addrs pf-anvil.com)
 
 # --- (a) postscreen
 # shellcheck disable=SC2086
-run check-ps "$MAILVET" check $OPTS --json $ONE
+pf_run check-ps "$MAILVET" check $OPTS --json $ONE
 results_tsv json "$T/check-ps.out" > "$T/check-ps.tsv"
 verdicts check-ps "$T/check-ps.tsv" "$ONE"
 screened check-ps one
 { echo email; for a in $TWO; do echo "$a"; done; } > "$T/two.csv"
-run clean-ps "$MAILVET" clean $OPTS --progress never "$T/two.csv" -o "$T/two-out.csv"
+pf_run clean-ps "$MAILVET" clean $OPTS --progress never "$T/two.csv" -o "$T/two-out.csv"
 [ -f "$T/two-out.csv" ] && results_tsv csv "$T/two-out.csv" > "$T/clean-ps.tsv" || : > "$T/clean-ps.tsv"
 verdicts clean-ps "$T/clean-ps.tsv" "$TWO"
 screened clean-ps two
 
 # --- (b) anvil
 # shellcheck disable=SC2086
-run check-anvil "$MAILVET" check $OPTS --json $ANV
+pf_run check-anvil "$MAILVET" check $OPTS --json $ANV
 results_tsv json "$T/check-anvil.out" > "$T/check-anvil.tsv"
 verdicts check-anvil "$T/check-anvil.tsv" "$ANV"
 anvil check-anvil
 { echo email; for a in $ANV; do echo "$a"; done; } > "$T/anvil.csv"
-run clean-anvil "$MAILVET" clean $OPTS --progress never "$T/anvil.csv" -o "$T/anvil-out.csv"
+pf_run clean-anvil "$MAILVET" clean $OPTS --progress never "$T/anvil.csv" -o "$T/anvil-out.csv"
 [ -f "$T/anvil-out.csv" ] && results_tsv csv "$T/anvil-out.csv" > "$T/clean-anvil.tsv" || : > "$T/clean-anvil.tsv"
 verdicts clean-anvil "$T/clean-anvil.tsv" "$ANV"
 anvil clean-anvil
