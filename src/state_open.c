@@ -655,12 +655,15 @@ static int upgrade_schema(state *s, char *err, size_t errlen)
     return -1;
 }
 
-/* After the format check: pragmas, statements, identity. */
+/* After the format check: pragmas, statements, identity. The page cache
+ * is 4 MiB: the writer appends in row order and the output pass scans, so
+ * a bigger one bought nothing measurable (world-2: 195.8 s and 0.158 CPU
+ * ms/address at 16 MiB, 198.8 s and 0.160 at 4 MiB) and cost 11 MB. */
 static int setup(state *s, const state_identity *id, char *err, size_t errlen)
 {
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-16384;"
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-4096;"
              " PRAGMA wal_autocheckpoint=%d; PRAGMA journal_size_limit=%d;",
              CHECKPOINT_PAGES, 64 << 20);
     if (state_exec(s->db, pragmas) != SQLITE_OK ||
