@@ -77,17 +77,26 @@
 typedef struct shost shost;
 typedef struct sdomain sdomain;
 
-/* Hosts waiting for a free slot (global --concurrency, a route's --per-proxy). */
-typedef struct hwait {
-    shost **a;
+/* A ceiling on sessions that several hosts share — --concurrency over
+ * all, --per-proxy for a route, --per-provider for an operator: the
+ * sessions open under it, and the hosts waiting for one of its slots, each
+ * once (its flag, on the host, says it is there). */
+typedef struct swait {
+    shost *h;
+    bool *flag;
+} swait;
+
+typedef struct slimit {
+    int active, max;             /* max 0: no ceiling */
+    swait *a;                    /* the waiting hosts (a stack) */
     size_t n, cap;
-} hwait;
+} slimit;
 
 typedef struct sroute {
     const egress *e;
-    int active, fail_streak;
+    int fail_streak;
     bool dead;
-    hwait waiting;
+    slimit lim;                  /* --per-proxy */
     uint64_t sessions, failures;
 } sroute;
 
@@ -95,8 +104,7 @@ typedef struct sroute {
 typedef struct sprovider {
     htab_node node;              /* in engine.providers */
     int route;
-    int active, peak;
-    hwait waiting;               /* its hosts waiting for a slot */
+    slimit lim;                  /* --per-provider */
     char name[];
 } sprovider;
 
@@ -212,11 +220,10 @@ struct engine {
     htab learned;                /* slearned by name: what retired domains knew */
     htab hosts;                  /* shost by (address, route) */
     htab providers;              /* sprovider by (name, route) */
-    hwait starved;               /* hosts waiting for --concurrency */
+    slimit all;                  /* --concurrency: every session */
     sroute *routes;
     size_t nroutes, routes_alive;
     ssession *sessions;          /* active, for cancel */
-    int active;
     retry_queue *retry;          /* items waiting for a retry */
     retry_queue *pauses;         /* hosts resting after a busy answer */
     uint64_t armed;              /* the wake-up asked of ops->arm; UINT64_MAX: none */
@@ -488,6 +495,7 @@ static sprovider *provider_get(engine *s, const char *name, int route)
         oom();
     memcpy(p->name, pn, len);
     p->route = route;
+    p->lim.max = s->o.per_provider;
     htab_insert(&s->providers, &p->node, hash);
     return p;
 }
@@ -850,61 +858,52 @@ static bool queue_pop(shost *h, qentry *e)
     return true;
 }
 
-/* H waits in W until a slot frees; FLAG says it is there already. */
-static void hwait_add(hwait *w, shost *h, bool *flag)
+static bool limit_full(const slimit *l)
+{
+    return l->max > 0 && l->active >= l->max;
+}
+
+/* H waits under L until a slot frees; FLAG says it is there already. */
+static void limit_wait(slimit *l, shost *h, bool *flag)
 {
     if (*flag)
         return;
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        shost **a = realloc(w->a, cap * sizeof *a);
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        swait *a = realloc(l->a, cap * sizeof *a);
         if (!a)
             oom();
-        w->a = a;
-        w->cap = cap;
+        l->a = a;
+        l->cap = cap;
     }
-    w->a[w->n++] = h;
+    l->a[l->n++] = (swait){h, flag};
     *flag = true;
 }
 
-/* A global slot freed: hosts that waited for one get their turn. */
-static void pump_starved(engine *s)
+/* A slot of L freed: the hosts that waited for one get their turn. */
+static void limit_pump(slimit *l)
 {
-    while (s->starved.n && s->active < s->o.concurrency) {
-        shost *h = s->starved.a[--s->starved.n];
-        h->starved = false;
-        host_pump(h);
+    while (l->n && !limit_full(l)) {
+        swait w = l->a[--l->n];
+        *w.flag = false;
+        host_pump(w.h);
     }
 }
 
-static bool route_full(const engine *s, const sroute *r)
+/* A session ended: its slots under the three ceilings free. */
+static void limits_release(engine *s, shost *h)
 {
-    return s->o.per_proxy && r->active >= s->o.per_proxy;
+    s->all.active--;
+    s->routes[h->route].lim.active--;
+    h->prov->lim.active--;
 }
 
-static bool provider_full(const engine *s, const sprovider *p)
+/* ... and their waiting hosts get their turn. */
+static void limits_pump(engine *s, shost *h)
 {
-    return s->o.per_provider > 0 && p->active >= s->o.per_provider;
-}
-
-/* A slot of provider P freed: its waiting hosts get their turn. */
-static void pump_provider(engine *s, sprovider *p)
-{
-    while (p->waiting.n && !provider_full(s, p)) {
-        shost *h = p->waiting.a[--p->waiting.n];
-        h->provider_starved = false;
-        host_pump(h);
-    }
-}
-
-/* A slot of route R freed: its waiting hosts get their turn. */
-static void pump_route(engine *s, sroute *r)
-{
-    while (r->waiting.n && !route_full(s, r)) {
-        shost *h = r->waiting.a[--r->waiting.n];
-        h->route_starved = false;
-        host_pump(h);
-    }
+    limit_pump(&h->prov->lim);
+    limit_pump(&s->routes[h->route].lim);
+    limit_pump(&s->all);
 }
 
 /* A dead host's waiting domains move on to their other targets. */
@@ -963,16 +962,16 @@ static void host_pump(shost *h)
     }
     qentry e;
     while (engine_host_slots(&h->pol, h->active) > 0 && h->qlen) {
-        if (s->active >= s->o.concurrency) {
-            hwait_add(&s->starved, h, &h->starved);
+        if (limit_full(&s->all)) {
+            limit_wait(&s->all, h, &h->starved);
             return;
         }
-        if (route_full(s, r)) {
-            hwait_add(&r->waiting, h, &h->route_starved);
+        if (limit_full(&r->lim)) {
+            limit_wait(&r->lim, h, &h->route_starved);
             return;
         }
-        if (provider_full(s, h->prov)) {
-            hwait_add(&h->prov->waiting, h, &h->provider_starved);
+        if (limit_full(&h->prov->lim)) {
+            limit_wait(&h->prov->lim, h, &h->provider_starved);
             return;
         }
         queue_pop(h, &e);
@@ -1125,13 +1124,11 @@ static void start_session(sdomain *d, int ti)
     po.route = r->e;
     d->active++;
     h->active++;
-    s->active++;
-    r->active++;
+    s->all.active++;
+    r->lim.active++;
     r->sessions++;
-    if (++h->prov->active > h->prov->peak)
-        h->prov->peak = h->prov->active;
-    if (h->prov->active > (int)s->st.provider_peak)
-        s->st.provider_peak = (uint64_t)h->prov->active;
+    if (++h->prov->lim.active > (int)s->st.provider_peak)
+        s->st.provider_peak = (uint64_t)h->prov->lim.active;
     s->st.sessions++;
     ss->next = s->sessions;
     if (s->sessions)
@@ -1393,9 +1390,7 @@ static void on_probe_done(void *ud, const probe_result *res)
     session_unlink(s, ss);
     d->active--;
     h->active--;
-    s->active--;
-    r->active--;
-    h->prov->active--;
+    limits_release(s, h);
     if (res->connected)
         r->fail_streak = h->unrouted = 0;
     s->st.connections += res->connected;
@@ -1407,9 +1402,7 @@ static void on_probe_done(void *ud, const probe_result *res)
         session_unrouted(ss, res);
         session_free(ss);
         domain_wake(d);
-        pump_provider(s, h->prov);
-        pump_route(s, r);
-        pump_starved(s);
+        limits_pump(s, h);
         return;
     }
     h->sessions++;
@@ -1447,9 +1440,7 @@ static void on_probe_done(void *ud, const probe_result *res)
     session_free(ss);
     host_pump(h);
     domain_wake(d);
-    pump_provider(s, h->prov);
-    pump_route(s, r);
-    pump_starved(s);
+    limits_pump(s, h);
     domain_retire(d);
 }
 
@@ -1588,8 +1579,11 @@ engine *engine_new(const engine_opts *o, const engine_ops *ops, void *ctx,
         free(s);
         return NULL;
     }
-    for (size_t i = 0; i < s->nroutes; i++)
+    for (size_t i = 0; i < s->nroutes; i++) {
         s->routes[i].e = o->nroutes ? &o->routes[i] : &direct;
+        s->routes[i].lim.max = o->per_proxy;
+    }
+    s->all.max = o->concurrency;
     return s;
 }
 
@@ -1625,8 +1619,8 @@ bool engine_idle(const engine *s)
 void engine_get_stats(const engine *s, engine_stats *st)
 {
     *st = s->st;
-    st->sessions_active = (uint64_t)s->active;
-    st->hosts_starved = s->starved.n;
+    st->sessions_active = (uint64_t)s->all.active;
+    st->hosts_starved = s->all.n;
     st->domains_live = htab_count(&s->domains);
     st->hosts_unreachable = st->hosts_tried - st->hosts_reached;
 }
@@ -1754,13 +1748,13 @@ void engine_free(engine *s)
     htab_iter_init(&it, &s->providers);
     for (htab_node *n; (n = htab_iter_next(&it));) {
         sprovider *p = HTAB_ENTRY(n, sprovider, node);
-        free(p->waiting.a);
+        free(p->lim.a);
         free(p);
     }
     htab_free(&s->providers);
-    free(s->starved.a);
+    free(s->all.a);
     for (size_t i = 0; i < s->nroutes; i++)
-        free(s->routes[i].waiting.a);
+        free(s->routes[i].lim.a);
     free(s->routes);
     retry_drain(s->retry, drop_waiting, NULL);
     retry_free(s->retry);
