@@ -274,11 +274,6 @@ static bool has_host_column(sqlite3 *db, const char *name)
     return has;
 }
 
-static bool has_connects(sqlite3 *db)
-{
-    return has_host_column(db, "connects");
-}
-
 /* Hosts that blocked, timed out or never let the verifier connect, worst first. */
 static int load_hosts(loader *l)
 {
@@ -297,7 +292,7 @@ static int load_hosts(loader *l)
         "WHERE h.blocks > 0 OR h.timeouts > 0 OR h.connects = 0 "
         "ORDER BY coalesce(u.n, 0) DESC, h.blocks + h.timeouts DESC, h.host"};
     sqlite3_stmt *st;
-    if (prep(l, sql[has_connects(l->db)], true, &st))
+    if (prep(l, sql[has_host_column(l->db, "connects")], true, &st))
         return -1;
     if (!st)
         return 0;
@@ -327,22 +322,30 @@ static int load_hosts(loader *l)
 static const char reach_sql[] =
     "SELECT count(*), total(connects = 0) FROM hosts WHERE connects IS NOT NULL";
 
-static int load_reach(loader *l)
+/* The one row of counts SQL gives, into A (and B when not NULL); nothing
+ * when its table is absent (a state from an older mailvet). */
+static int load_count_row(loader *l, const char *sql, uint64_t *a, uint64_t *b)
 {
     sqlite3_stmt *st;
-    if (!has_connects(l->db))
-        return 0;
-    if (prep(l, reach_sql, true, &st))
+    if (prep(l, sql, true, &st))
         return -1;
     if (!st)
         return 0;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        l->r->hosts_tried = (uint64_t)sqlite3_column_int64(st, 0);
-        l->r->hosts_unreachable = (uint64_t)sqlite3_column_double(st, 1);
+        *a = (uint64_t)sqlite3_column_int64(st, 0);
+        if (b)
+            *b = (uint64_t)sqlite3_column_int64(st, 1);
         rc = sqlite3_step(st);
     }
     return finish(l, st, rc);
+}
+
+static int load_reach(loader *l)
+{
+    if (!has_host_column(l->db, "connects"))
+        return 0;
+    return load_count_row(l, reach_sql, &l->r->hosts_tried, &l->r->hosts_unreachable);
 }
 
 /* Sessions per operator of two or more MX hosts (--per-provider), busiest
@@ -408,33 +411,14 @@ static int load_learned(loader *l)
 
 static int load_retry_queue(loader *l)
 {
-    sqlite3_stmt *st;
-    if (prep(l, "SELECT count(*) FROM retries", true, &st))
-        return -1;
-    if (!st)
-        return 0;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        l->r->retry_waiting = (uint64_t)sqlite3_column_int64(st, 0);
-        rc = sqlite3_step(st);
-    }
-    return finish(l, st, rc);
+    return load_count_row(l, "SELECT count(*) FROM retries", &l->r->retry_waiting, NULL);
 }
 
-/* Duplicates: every one known, materialised (in results) or not yet. */
+/* Duplicates: every one known, materialised (in results) or not yet
+ * (none in a state from before duplicates were marked: no dups table). */
 static int load_duplicates(loader *l)
 {
-    sqlite3_stmt *st;
-    if (prep(l, "SELECT count(*) FROM dups", true, &st))
-        return -1;
-    if (!st)
-        return 0;                     /* a state from before duplicates were marked */
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        l->r->duplicates = (uint64_t)sqlite3_column_int64(st, 0);
-        rc = sqlite3_step(st);
-    }
-    return finish(l, st, rc);
+    return load_count_row(l, "SELECT count(*) FROM dups", &l->r->duplicates, NULL);
 }
 
 static int load_all(loader *l)
