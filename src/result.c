@@ -1,8 +1,11 @@
 /* result.c — the mailvet_* output columns of one result, and the one
- * rendering of mailvet_checked_at (result_format_time). */
+ * rendering of mailvet_checked_at (result_format_time, gmtime_r: UTC,
+ * thread-safe, no locale). */
 #include "result.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 const char *const result_column_names[RESULT_NCOLUMNS] = {
     "mailvet_email", "mailvet_status", "mailvet_reason", "mailvet_risk",
@@ -65,54 +68,17 @@ static size_t put_int(char *buf, size_t buflen, int v)
     return o;
 }
 
-/* N as WIDTH digits with leading zeros at P. */
-static void put_digits(char *p, int width, int64_t n)
-{
-    while (width-- > 0) {
-        p[width] = (char)('0' + n % 10);
-        n /= 10;
-    }
-}
-
-/* The proleptic Gregorian date of day DAYS after 1970-01-01 (negative
- * before). Counted in 400-year eras starting on March 1st, so the leap day
- * is the last of a year and each era is alike (146,097 days). */
-static void civil_date(int64_t days, int64_t *y, int *m, int *d)
-{
-    int64_t z = days + 719468;                           /* days since 0000-03-01 */
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;                      /* day of the era, 0..146096 */
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;   /* 0..399 */
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);  /* from March 1st, 0..365 */
-    int64_t mp = (5 * doy + 2) / 153;                    /* 0 = March … 11 = February */
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 size_t result_format_time(int64_t t, char *buf, size_t buflen)
 {
     if (buflen)
         buf[0] = '\0';
-    if (t == 0 || buflen < 21)
-        return 0;
-    int64_t days = t / 86400, secs = t % 86400;
-    if (secs < 0) {                                      /* floor, before 1970 */
-        secs += 86400;
-        days--;
-    }
-    int64_t y;
-    int m, d;
-    civil_date(days, &y, &m, &d);
-    if (y < 0 || y > 9999)
-        return 0;                                        /* no four-digit year */
-    memcpy(buf, "0000-00-00T00:00:00Z", 21);
-    put_digits(buf, 4, y);
-    put_digits(buf + 5, 2, m);
-    put_digits(buf + 8, 2, d);
-    put_digits(buf + 11, 2, secs / 3600);
-    put_digits(buf + 14, 2, secs / 60 % 60);
-    put_digits(buf + 17, 2, secs % 60);
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (t == 0 || buflen < 21 || (int64_t)tt != t || !gmtime_r(&tt, &tm) ||
+        tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+        return 0;                                        /* unset, or no four-digit year */
+    snprintf(buf, buflen, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     return 20;
 }
 

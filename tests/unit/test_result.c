@@ -1,7 +1,7 @@
 /* test_result.c — the evidence columns (mailvet_mx_ip, mailvet_checked_at,
  * mailvet_route) and result_format_time, the one rendering of a time as
  * UTC ISO 8601: fixed dates, leap days, the ends of the range, and a sweep
- * against the C library's gmtime_r. */
+ * of its text against strftime's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
