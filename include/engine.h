@@ -143,6 +143,8 @@ typedef struct engine_stats {
     uint64_t tls_fallbacks;     /* hosts asked in cleartext after a failed STARTTLS handshake */
     uint64_t connections;       /* TCP connections established */
     uint64_t provider_peak;     /* most sessions one provider had open at once */
+    uint64_t mixed_sessions;    /* sessions that carried recipients of several domains */
+    uint64_t one_domain_hosts;  /* hosts that refused that: asked one domain a session since */
     uint64_t resolving;         /* domains waiting for their DNS answer now */
     uint64_t domains_live;      /* domain records in memory now */
     uint64_t domains_retired;   /* records that left memory, their work done */

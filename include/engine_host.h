@@ -55,6 +55,7 @@ typedef struct engine_host {
     int ok_streak, busy_streak, fail_streak;
     bool had_success;
     int rcpt_cap;                /* recipients per session it tolerates; 0: no limit seen */
+    bool one_domain;             /* it refused recipients of several domains in one session */
     uint64_t paused_until;
     uint32_t generation;         /* throttles so far: a session remembers the one it began in */
 } engine_host;
@@ -101,6 +102,13 @@ void engine_host_unthrottle(engine_host *h);
  *   - the reply timer ran out after the host had answered some (a tarpit
  *     slower than --command-timeout): what it answered. */
 bool engine_host_learn_cap(engine_host *h, const probe_result *res, size_t answered);
+
+/* RES, a session carrying recipients of NDOMAINS domains, was refused the
+ * later domains' (verdict_mixed_domains): from now on the host is asked
+ * one domain per session. True then: the session worked, and its
+ * unanswered recipients go to new sessions at once. A session of one
+ * domain learns nothing here (it is a session limit like any other). */
+bool engine_host_learn_mixed(engine_host *h, const probe_result *res, size_t ndomains);
 
 /* A connect that failed or timed out. True when the host is now dead. */
 bool engine_host_fail(engine_host *h);

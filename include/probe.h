@@ -1,5 +1,5 @@
 /* probe.h — one SMTP session with one MX address for a batch of recipients
- * of one domain: banner, EHLO (HELO if refused), STARTTLS when offered and
+ * (of one domain, or of several whose MX records name this host): banner, EHLO (HELO if refused), STARTTLS when offered and
  * allowed, MAIL FROM, RCPT TO for each recipient (pipelined when offered),
  * QUIT. Never DATA, VRFY or EXPN.
  *
@@ -78,6 +78,8 @@ typedef struct probe_result {
      * 452 4.5.3, "too many bad recipients", or a 421 "too many errors"
      * that closed it): the unanswered go to another session. */
     bool session_limit;
+    bool mixed_domains;             /* that reply refused recipients of several domains in
+                                       one session (verdict_mixed_domains) */
     size_t refusals;                /* answered recipients refused (4xx/5xx) */
     bool penalised;                 /* a penalty (probe_opts.penalty_ms) ended the asking */
     size_t penalty_after;           /* refusals answered before the penalised reply (the

@@ -81,6 +81,12 @@ verdict_reason verdict_classify(verdict_stage stage, int code, const char *enhan
  * goes to a new, smaller session (engine_host_learn_cap). */
 bool verdict_session_limit(int code, const char *enhanced, const char *text);
 
+/* A session limit (it is one of verdict_session_limit's) that refuses
+ * recipients of several domains in one session: "452 4.5.3 Recipients
+ * belong to multiple regions", "too many recipient domains". The host is
+ * then asked one domain per session (engine_host_learn_mixed). */
+bool verdict_mixed_domains(int code, const char *enhanced, const char *text);
+
 /* Bounce risk 0–100 for reason R with flags F (see verdict.c for the table). */
 int verdict_risk(verdict_reason r, const verdict_flags *f);
 

@@ -12,7 +12,11 @@
  *            route is its own source IP, so limits and blocks are per
  *            pair): its host policy (engine_host.h: window, rest, give-up),
  *            a FIFO of domains waiting for a slot, and what it did to us.
- *   ssession one SMTP session carrying a batch of a domain's items.
+ *   ssession one SMTP session with one host, carrying a batch of items of
+ *            one domain or, on a host that several domains' MX records
+ *            name (a provider's aspmx.l.google.com), of several: a
+ *            one-address domain of a company list then costs a few RCPTs,
+ *            not a session's four round trips (mix_in).
  *   sprovider one operator's MX addresses as reached by one route (MX names
  *            sharing a registrable domain, provider.h): its sessions
  *            against --per-provider, so ten thousand tenants of one fleet
@@ -197,16 +201,34 @@ struct shost {
     engine *s;
 };
 
-typedef struct ssession {
-    engine *s;
+/* One recipient of a session: an item of domain D (target TI), or, when IT
+ * is NULL, D's catch-all probe, whose address the slot owns. */
+typedef struct sslot {
+    engine_item *it;
     sdomain *d;
     int ti;
+    char *catchall;              /* heap; NULL for an item */
+} sslot;
+
+/* A domain a session carries, once each: its target on the session's host. */
+typedef struct spart {
+    sdomain *d;
+    int ti;
+} spart;
+
+/* One SMTP session with one host: recipients of one or more domains whose
+ * MX records name the same host (parts[0] is the domain it began for). */
+typedef struct ssession {
+    engine *s;
+    shost *h;
+    const char *mx;              /* the MX name every part's target has: parts[0]'s */
     void *p;                     /* the session's handle (ops) */
-    probe_rcpt *rcpts;
-    engine_item **items;          /* items[i] is rcpts[i]'s item; NULL for the catch-all */
-    size_t n;
+    probe_rcpt *rcpts;           /* rcpts[i] is slots[i]'s */
+    sslot *slots;
+    size_t n, cap;
+    spart *parts;
+    size_t nparts, partcap;
     uint32_t gen;                /* its host's throttle generation when it began */
-    char catchall[ADDR_DOMAIN_MAX + 40];
     struct ssession *prev, *next;
 } ssession;
 
@@ -569,6 +591,20 @@ static void rearm(engine *s)
 static sdomain *domain_get(engine *s, const char *name);
 
 /* IT waits in the retry queue; its domain stays in memory meanwhile. */
+/* When a retry DELAY_S seconds from now is due: rounded up to a step of a
+ * sixteenth of the delay (at least a second), so the 4xx answers a domain
+ * gave in the same moment — its addresses arrived one by one, each in a
+ * session of its own — come due together and are asked again in one
+ * session. Later is never wrong for a greylisting server. */
+static uint64_t retry_due(const engine *s, int delay_s)
+{
+    uint64_t delay = (uint64_t)delay_s * 1000, step = delay / 16;
+    if (step < 1000)
+        step = 1000;
+    uint64_t due = now_ms(s) + delay;
+    return (due + step - 1) / step * step;
+}
+
 static void wait_retry(engine *s, engine_item *it, uint64_t due_ms)
 {
     domain_get(s, it->domain)->parked++;
@@ -635,12 +671,13 @@ static void item_temporary(sdomain *d, engine_item *it, const result *reply, int
     int delay = s->o.retry_delays[it->temps++];
     if (hint > delay)
         delay = hint;
-    wait_retry(s, it, now_ms(s) + (uint64_t)delay * 1000);
+    uint64_t due = retry_due(s, delay);
+    wait_retry(s, it, due);
     s->st.retries_used++;
     if (s->ev.wait) {
         result r = *reply;
         r.attempts = it->attempts;
-        s->ev.wait(s->ud, it, wall_now(s) + delay, &r);
+        s->ev.wait(s->ud, it, wall_now(s) + (double)(due - now_ms(s)) / 1000.0, &r);
     }
 }
 
@@ -829,7 +866,7 @@ static void domain_wake(sdomain *d);
 static void host_pump(shost *h);
 static void start_session(sdomain *d, int ti);
 
-static void queue_push(shost *h, sdomain *d, int ti)
+static void queue_reserve(shost *h)
 {
     if (h->qlen == h->qcap) {
         size_t cap = h->qcap ? h->qcap * 2 : 8;
@@ -843,8 +880,23 @@ static void queue_push(shost *h, sdomain *d, int ti)
         h->qcap = cap;
         h->qhead = 0;
     }
+}
+
+static void queue_push(shost *h, sdomain *d, int ti)
+{
+    queue_reserve(h);
     h->q[(h->qhead + h->qlen++) % h->qcap] = (qentry){d, ti};
     d->t[ti].queued = true;
+}
+
+/* E goes back to the head of H's queue (it keeps its turn). */
+static void queue_push_front(shost *h, qentry e)
+{
+    queue_reserve(h);
+    h->qhead = (h->qhead + h->qcap - 1) % h->qcap;
+    h->q[h->qhead] = e;
+    h->qlen++;
+    e.d->t[e.ti].queued = true;
 }
 
 static bool queue_pop(shost *h, qentry *e)
@@ -1047,7 +1099,7 @@ static void on_probe_done(void *ud, const probe_result *res);
 static void on_trace(void *ud, char dir, const char *line, size_t len)
 {
     ssession *ss = ud;
-    ss->s->ev.trace(ss->s->ud, ss->d->t[ss->ti].mx, dir, line, len);
+    ss->s->ev.trace(ss->s->ud, ss->mx, dir, line, len);
 }
 
 static void session_unlink(engine *s, ssession *ss)
@@ -1062,32 +1114,104 @@ static void session_unlink(engine *s, ssession *ss)
 
 static void session_free(ssession *ss)
 {
+    for (size_t i = 0; i < ss->n; i++)
+        free(ss->slots[i].catchall);
     free(ss->rcpts);
-    free(ss->items);
+    free(ss->slots);
+    free(ss->parts);
     free(ss);
 }
 
-/* The recipients of one session: the catch-all first while accept-all is
- * unknown, then pending items up to the session's size. */
-static size_t build_batch(sdomain *d, shost *h, ssession *ss)
+/* Arrays grow as the batch is built: a company list opens thousands of
+ * one-recipient sessions, and a probe_rcpt is about 250 bytes. */
+static void *grow(void *a, size_t *cap, size_t size)
+{
+    size_t n = *cap ? *cap * 2 : 4;
+    if (!(a = realloc(a, n * size)))
+        oom();
+    *cap = n;
+    return a;
+}
+
+static void slot_add(ssession *ss, sdomain *d, int ti, engine_item *it, char *catchall)
+{
+    if (ss->n == ss->cap) {
+        size_t cap = ss->cap;
+        ss->rcpts = grow(ss->rcpts, &cap, sizeof *ss->rcpts);
+        ss->slots = grow(ss->slots, &ss->cap, sizeof *ss->slots);
+    }
+    ss->rcpts[ss->n] = it ? (probe_rcpt){.address = it->envelope, .needs_smtputf8 = it->smtputf8}
+                          : (probe_rcpt){.address = catchall};
+    ss->slots[ss->n++] = (sslot){.it = it, .d = d, .ti = ti, .catchall = catchall};
+}
+
+/* D (target TI) joins SS: its catch-all first while accept-all is unknown,
+ * then its pending items, up to ROOM recipients; the first part's probe
+ * rides along beyond ROOM, a later part's counts. Returns how many of ROOM
+ * it took. */
+static size_t part_add(ssession *ss, sdomain *d, int ti, size_t room)
 {
     engine *s = d->s;
-    size_t cap = engine_host_batch(&h->pol, (size_t)s->o.rcpt_per_session);
+    if (ss->nparts == ss->partcap)
+        ss->parts = grow(ss->parts, &ss->partcap, sizeof *ss->parts);
+    ss->parts[ss->nparts++] = (spart){d, ti};
+    d->active++;
     size_t n = 0;
     if (d->ca == CA_UNSENT || (d->ca == CA_WAIT && d->ca_due <= now_ms(s))) {
-        snprintf(ss->catchall, sizeof ss->catchall, "mailvet-%016llx@%s",
-                 (unsigned long long)d->ca_token, d->name);
-        ss->rcpts[n] = (probe_rcpt){.address = ss->catchall};
-        ss->items[n++] = NULL;
+        char *ca = malloc(strlen(d->name) + 27);
+        if (!ca)
+            oom();
+        sprintf(ca, "mailvet-%016llx@%s", (unsigned long long)d->ca_token, d->name);
+        slot_add(ss, d, ti, NULL, ca);
         d->ca = CA_INFLIGHT;
-        cap++;                          /* the probe rides along */
+        n += ss->nparts > 1;
     }
     engine_item *it;
-    while (n < cap && (it = pend_pop(d, &d->t[ss->ti].q))) {
-        ss->rcpts[n] = (probe_rcpt){.address = it->envelope, .needs_smtputf8 = it->smtputf8};
-        ss->items[n++] = it;
+    while (n < room && (it = pend_pop(d, &d->t[ti].q))) {
+        slot_add(ss, d, ti, it, NULL);
+        n++;
     }
     return n;
+}
+
+static bool part_of(const ssession *ss, const sdomain *d)
+{
+    for (size_t i = 0; i < ss->nparts; i++)
+        if (ss->parts[i].d == d)
+            return true;
+    return false;
+}
+
+/* Domains looked at in the host's queue for one session's room. */
+#define MIX_SCAN 128
+
+/* SS has ROOM left: other domains waiting on its host for a target of the
+ * same MX name join it, in their turn. Only by the same name, so a server
+ * is only asked about domains whose MX records name it; entries of other
+ * names keep their places. A host that refused mixed domains is asked one
+ * domain per session (engine_host_learn_mixed). */
+static void mix_in(ssession *ss, size_t room)
+{
+    engine *s = ss->s;
+    shost *h = ss->h;
+    if (h->pol.one_domain)
+        return;
+    qentry keep[MIX_SCAN], e;
+    size_t nkeep = 0, scan = h->qlen < MIX_SCAN ? h->qlen : MIX_SCAN;
+    while (room && scan-- && queue_pop(h, &e)) {
+        starget *t = &e.d->t[e.ti];
+        if (strcmp(t->mx, ss->mx) != 0 || part_of(ss, e.d)) {
+            keep[nkeep++] = e;
+            continue;
+        }
+        if (!usable(t) || !t->q.n || e.d->active >= s->o.per_domain)
+            continue;                /* woken again when that changes, as in host_pump */
+        room -= part_add(ss, e.d, e.ti, room);
+        if (t->q.n)
+            queue_push(h, e.d, e.ti);
+    }
+    while (nkeep)
+        queue_push_front(h, keep[--nkeep]);
 }
 
 static void start_session(sdomain *d, int ti)
@@ -1095,19 +1219,16 @@ static void start_session(sdomain *d, int ti)
     engine *s = d->s;
     shost *h = d->t[ti].h;
     ssession *ss = calloc(1, sizeof *ss);
-    /* room for what build_batch can take: the catch-all and the target's
-     * queue up to a session's size (a probe_rcpt is about 250 bytes, and
-     * a company list opens thousands of one-recipient sessions) */
-    size_t queued = d->t[ti].q.n, max = (size_t)s->o.rcpt_per_session;
-    max = (queued < max ? queued : max) + 1;
-    if (!ss || !(ss->rcpts = calloc(max, sizeof *ss->rcpts)) ||
-        !(ss->items = calloc(max, sizeof *ss->items)))
+    if (!ss)
         oom();
     ss->s = s;
-    ss->d = d;
-    ss->ti = ti;
+    ss->h = h;
+    ss->mx = d->t[ti].mx;
     ss->gen = h->pol.generation;
-    ss->n = build_batch(d, h, ss);
+    size_t room = engine_host_batch(&h->pol, (size_t)s->o.rcpt_per_session);
+    room -= part_add(ss, d, ti, room);
+    mix_in(ss, room);
+    s->st.mixed_sessions += ss->nparts > 1;
     struct sockaddr_storage sa = h->ip;
     uint16_t port = htons((uint16_t)s->o.smtp_port);
     if (sa.ss_family == AF_INET)
@@ -1120,9 +1241,8 @@ static void start_session(sdomain *d, int ti)
         po.starttls = STARTTLS_NEVER;
     po.session_timeout_ms = po.command_timeout_ms * (int)(6 + ss->n);
     po.penalty_ms = ENGINE_HOST_PENALTY_MS;
-    po.server_name = d->t[ti].mx;
+    po.server_name = ss->mx;
     po.route = r->e;
-    d->active++;
     h->active++;
     s->all.active++;
     r->lim.active++;
@@ -1162,7 +1282,7 @@ static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const
         } else {
             int delay = s->o.retry_delays[d->ca_temps++];
             d->ca = CA_WAIT;
-            d->ca_due = now_ms(s) + (uint64_t)(hint > delay ? hint : delay) * 1000;
+            d->ca_due = retry_due(s, hint > delay ? hint : delay);
             unhold(d, d->ca_due);
         }
         return;
@@ -1183,6 +1303,11 @@ static void take_answer(sdomain *d, engine_item *it, const probe_rcpt *pr, const
         keep_last(it, &reply);
         it->next = d->held;
         d->held = it;
+        /* No probe on its way (it came back unanswered from a session that
+         * ended first, or waits for its retry): the held item carries the
+         * next one, else it would wait for nothing. */
+        if (d->ca != CA_INFLIGHT)
+            unhold(d, d->ca == CA_WAIT ? d->ca_due : 0);
     } else {
         finalize(d, it, &reply);
     }
@@ -1206,28 +1331,25 @@ static void remember_reply(shost *h, const probe_result *res)
     h->last_text = strdup(res->text);
 }
 
-/* What a failed session means for its host and its domain's target. */
+/* What a failed session means for its host and its domains' targets. */
 static void session_failed(ssession *ss, const probe_result *res)
 {
     engine *s = ss->s;
-    sdomain *d = ss->d;
-    shost *h = d->t[ss->ti].h;
-    starget *t = &d->t[ss->ti];
+    shost *h = ss->h;
+    bool target_fails = false;
     remember_reply(h, res);
-    ereply_set(&d->fail, res->reason, res->code, res->enhanced, res->text, t->mx);
-    ereply_from(&d->fail, h, wall_now(s));
     switch (res->outcome) {
     case PROBE_TIMEOUT:
     case PROBE_NO_CONNECT:
         h->timeouts += res->outcome == PROBE_TIMEOUT;
         if (engine_host_fail(&h->pol))
             host_mark_dead(h, res->reason, res);
-        t->failed = true;
+        target_fails = true;
         break;
     case PROBE_REFUSED:
         h->blocks++;
         host_mark_dead(h, res->reason, res);     /* it refuses the verifier: stop asking */
-        t->failed = true;
+        target_fails = true;
         break;
     case PROBE_TLS_ERROR:
         /* As Postfix and Exim do with --starttls auto: a broken handshake
@@ -1238,32 +1360,41 @@ static void session_failed(ssession *ss, const probe_result *res)
             s->st.tls_fallbacks++;
             break;
         }
-        t->failed = true;
+        target_fails = true;
         break;
     case PROBE_PROTOCOL_ERROR:
-        t->failed = true;
+        target_fails = true;
         break;
     default:
         break;
     }
+    for (size_t i = 0; i < ss->nparts; i++) {
+        sdomain *d = ss->parts[i].d;
+        starget *t = &d->t[ss->parts[i].ti];
+        ereply_set(&d->fail, res->reason, res->code, res->enhanced, res->text, t->mx);
+        ereply_from(&d->fail, h, wall_now(s));
+        t->failed |= target_fails;
+    }
 }
 
-/* Items the session did not answer: back to the front of the queue, or a
- * 4xx when the session was refused temporarily or dropped too often. */
-static void return_unanswered(ssession *ss, const probe_result *res, bool busy)
+/* Items the session did not answer: back to the front of their domains'
+ * queues, or a 4xx when the session was refused temporarily or dropped
+ * too often. AGAIN: the session met a limit it taught the host, so none
+ * of that is the server's answer. */
+static void return_unanswered(ssession *ss, const probe_result *res, bool busy, bool again)
 {
-    sdomain *d = ss->d;
     bool refused_4xx = res->outcome == PROBE_TEMPORARY && res->code >= 400 && res->code < 500 &&
                        !busy && !res->answered;
     bool dropped = res->outcome == PROBE_TEMPORARY && !res->code && !busy;
     /* A session limit that let not one recipient through would send them
      * to new sessions forever: that is the server's answer for now, and
      * waits for the retry schedule like a 4xx. */
-    bool stalled = res->session_limit && !res->answered && !busy;
+    bool stalled = res->session_limit && !res->answered && !busy && !again;
     for (size_t i = ss->n; i-- > 0;) {
         if (ss->rcpts[i].answered)
             continue;
-        engine_item *it = ss->items[i];
+        engine_item *it = ss->slots[i].it;
+        sdomain *d = ss->slots[i].d;
         if (!it) {
             if (d->ca == CA_INFLIGHT) {
                 d->ca = CA_UNSENT;
@@ -1275,7 +1406,7 @@ static void return_unanswered(ssession *ss, const probe_result *res, bool busy)
             result fail;
             result_init(&fail);
             fail.reason = REASON_TEMPORARY_FAILURE;
-            set_evidence(&fail, d->t[ss->ti].h, 0, wall_now(d->s));
+            set_evidence(&fail, ss->h, 0, wall_now(d->s));
             it->attempts++;
             item_temporary(d, it, &fail, 0);
             continue;
@@ -1328,7 +1459,7 @@ static void route_failed(engine *s, int ri, const char *why)
  * proxy's rules) gives this (route, MX) pair up, so nothing loops. */
 static void session_unrouted(ssession *ss, const probe_result *res)
 {
-    shost *h = ss->d->t[ss->ti].h;
+    shost *h = ss->h;
     const char *why = res->text[0] ? res->text : "route error";
     route_failed(ss->s, h->route, why);
     if (++h->unrouted >= ROUTE_FAILS_MAX && !host_dead(h)) {
@@ -1336,9 +1467,10 @@ static void session_unrouted(ssession *ss, const probe_result *res)
         snprintf(r.text, sizeof r.text, "not reachable through %.60s: %.100s",
                  ss->s->routes[h->route].e->label, why);
         host_mark_dead(h, REASON_NO_CONNECT, &r);
-        ss->d->t[ss->ti].failed = true;
+        for (size_t i = 0; i < ss->nparts; i++)
+            ss->parts[i].d->t[ss->parts[i].ti].failed = true;
     }
-    return_unanswered(ss, res, true);
+    return_unanswered(ss, res, true, false);
 }
 
 /* The run is stopping: answers the session had received still count (a
@@ -1346,12 +1478,11 @@ static void session_unrouted(ssession *ss, const probe_result *res)
  * again what this run already learned; the rest is freed without a verdict. */
 static void session_cancelled(ssession *ss)
 {
-    sdomain *d = ss->d;
     for (size_t i = 0; i < ss->n; i++) {
         if (ss->rcpts[i].answered)
-            take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx, d->t[ss->ti].h);
+            take_answer(ss->slots[i].d, ss->slots[i].it, &ss->rcpts[i], ss->mx, ss->h);
         else
-            engine_item_free(ss->items[i]);
+            engine_item_free(ss->slots[i].it);
     }
     session_free(ss);
 }
@@ -1380,15 +1511,36 @@ static void count_reach(engine *s, shost *h, bool connected)
     }
 }
 
+/* The session's domains have news: each looks for a slot again, and
+ * leaves memory when it has nothing left to do. */
+static void parts_wake(ssession *ss)
+{
+    for (size_t i = 0; i < ss->nparts; i++)
+        domain_wake(ss->parts[i].d);
+    limits_pump(ss->s, ss->h);
+    for (size_t i = 0; i < ss->nparts; i++)
+        domain_retire(ss->parts[i].d);
+}
+
+/* Recipients the session answered, but the first part's catch-all probe,
+ * which rides beyond the session's size (part_add). */
+static size_t answered_within(const ssession *ss)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ss->n; i++)
+        n += ss->rcpts[i].answered && (ss->slots[i].it || ss->slots[i].d != ss->parts[0].d);
+    return n;
+}
+
 static void on_probe_done(void *ud, const probe_result *res)
 {
     ssession *ss = ud;
     engine *s = ss->s;
-    sdomain *d = ss->d;
-    shost *h = d->t[ss->ti].h;
+    shost *h = ss->h;
     sroute *r = &s->routes[h->route];
     session_unlink(s, ss);
-    d->active--;
+    for (size_t i = 0; i < ss->nparts; i++)
+        ss->parts[i].d->active--;
     h->active--;
     limits_release(s, h);
     if (res->connected)
@@ -1400,30 +1552,29 @@ static void on_probe_done(void *ud, const probe_result *res)
     }
     if (res->outcome == PROBE_EGRESS_ERROR) {
         session_unrouted(ss, res);
+        parts_wake(ss);
         session_free(ss);
-        domain_wake(d);
-        limits_pump(s, h);
         return;
     }
     h->sessions++;
     h->connects += res->connected;
     count_reach(s, h, res->connected);
-    size_t real = 0;
-    for (size_t i = 0; i < ss->n; i++) {
-        if (!ss->rcpts[i].answered)
-            continue;
-        real += ss->items[i] != NULL;
-        take_answer(d, ss->items[i], &ss->rcpts[i], d->t[ss->ti].mx, d->t[ss->ti].h);
-    }
-    /* A session cut short by a limit of the host's (an error limit's 421,
-     * a penalty, a reply slower than our timer) worked: what it answered
-     * stands, the rest go to a smaller session at once. */
-    bool limited = engine_host_learn_cap(&h->pol, res, real);
+    for (size_t i = 0; i < ss->n; i++)
+        if (ss->rcpts[i].answered)
+            take_answer(ss->slots[i].d, ss->slots[i].it, &ss->rcpts[i], ss->mx, h);
+    /* A session cut short by a limit of the host's (recipients of several
+     * domains refused, an error limit's 421, a penalty, a reply slower than
+     * our timer) worked: what it answered stands, the rest go to a new
+     * session at once. */
+    bool one_domain = h->pol.one_domain;
+    bool mixed = engine_host_learn_mixed(&h->pol, res, ss->nparts);
+    s->st.one_domain_hosts += mixed && !one_domain;
+    bool limited = mixed || engine_host_learn_cap(&h->pol, res, answered_within(ss));
     /* A busy answer throttles the host; once busy answers ran out it is
      * not us: the host will not take mail, and it counts as a failure. A
      * host given up meanwhile keeps the verdict it earned: a 421 racing its
      * 554 must not make a different verdict (or attempt count) by timing. */
-    bool busy = engine_host_is_busy(&h->pol, res);
+    bool busy = !mixed && engine_host_is_busy(&h->pol, res);
     if (busy && !host_dead(h) && !engine_host_throttle(&h->pol, now_ms(s), ss->gen))
         busy = false;
     s->st.busy_replies += busy;
@@ -1432,16 +1583,18 @@ static void on_probe_done(void *ud, const probe_result *res)
     else if (!busy)
         session_failed(ss, res);
     if (!busy && !limited && res->outcome == PROBE_TEMPORARY) {
-        ereply_set(&d->fail, res->reason == REASON_ACCEPTED ? REASON_TEMPORARY_FAILURE : res->reason,
-                   res->code, res->enhanced, res->text, d->t[ss->ti].mx);
-        ereply_from(&d->fail, h, wall_now(s));
+        for (size_t i = 0; i < ss->nparts; i++) {
+            sdomain *d = ss->parts[i].d;
+            ereply_set(&d->fail, res->reason == REASON_ACCEPTED ? REASON_TEMPORARY_FAILURE
+                                                                : res->reason,
+                       res->code, res->enhanced, res->text, ss->mx);
+            ereply_from(&d->fail, h, wall_now(s));
+        }
     }
-    return_unanswered(ss, res, busy);
-    session_free(ss);
+    return_unanswered(ss, res, busy, mixed);
     host_pump(h);
-    domain_wake(d);
-    limits_pump(s, h);
-    domain_retire(d);
+    parts_wake(ss);
+    session_free(ss);
 }
 
 /* ---- DNS ---- */
@@ -1540,9 +1693,25 @@ void engine_timer(engine *s)
         domain_find(s, ((engine_item *)p)->domain)->parked--;
         iq_push(&due, p, false);
     }
+    /* All of them back in their domains' queues before any session starts,
+     * so the retries of one domain that came due together share one. */
+    sdomain **woken = due.n ? malloc(due.n * sizeof *woken) : NULL;
+    size_t nwoken = 0;
+    if (due.n && !woken)
+        oom();
     engine_item *it;
-    while ((it = iq_pop(&due)))
-        domain_take(s, it);
+    while ((it = iq_pop(&due))) {
+        sdomain *d = domain_get(s, it->domain);
+        if (d->st == D_SETTLED) {
+            finalize_settled(d, it);
+            continue;
+        }
+        pend_add(d, it, false);
+        woken[nwoken++] = d;
+    }
+    for (size_t i = 0; i < nwoken; i++)
+        domain_start(woken[i]);
+    free(woken);
     rearm(s);
 }
 

@@ -95,6 +95,14 @@ bool engine_host_learn_cap(engine_host *h, const probe_result *res, size_t answe
     return true;
 }
 
+bool engine_host_learn_mixed(engine_host *h, const probe_result *res, size_t ndomains)
+{
+    if (!res->mixed_domains || ndomains < 2)
+        return false;
+    h->one_domain = true;
+    return true;
+}
+
 bool engine_host_fail(engine_host *h)
 {
     if (++h->fail_streak >= ENGINE_HOST_FAIL_DEAD && !h->had_success)

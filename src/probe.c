@@ -259,6 +259,7 @@ static bool record_rcpt(probe *p, const smtp_reply *r)
     probe_rcpt *rc = &p->rcpts[p->next_reply++];
     if (verdict_session_limit(r->code, r->enhanced, r->text)) {
         p->res.session_limit = true;   /* left unanswered: another session */
+        p->res.mixed_domains |= verdict_mixed_domains(r->code, r->enhanced, r->text);
         return false;
     }
     rc->answered = true;
@@ -294,6 +295,7 @@ static void on_rcpt_reply(probe *p, const smtp_reply *r)
 {
     if (r->code == 421) {            /* the server is closing the session */
         p->res.session_limit = verdict_session_limit(r->code, r->enhanced, r->text);
+        p->res.mixed_domains |= verdict_mixed_domains(r->code, r->enhanced, r->text);
         finish(p, PROBE_TEMPORARY, classify(p, r), r);
         return;
     }

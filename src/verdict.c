@@ -160,6 +160,14 @@ static const char *const texts_session_limit[] = {
     "too many unknown recipients", "too many rcpt", "too many errors", NONE,
 };
 
+/* A server that wants one recipient domain per session (Exchange
+ * Online's tenants spread over regions, hosting MTAs with per-domain
+ * transports) says so in words; the code is 4.5.3 or anything. */
+static const char *const texts_mixed_domains[] = {
+    "multiple regions", "recipient domains", "multiple domains", "different domains",
+    "mixed domains", "one domain per", NONE,
+};
+
 static bool text_has(const char *text, const char *const *patterns)
 {
     for (; *patterns; patterns++)
@@ -265,5 +273,11 @@ bool verdict_session_limit(int code, const char *enhanced, const char *text)
         return false;
     return (enhanced && (strcmp(enhanced, "4.5.3") == 0 || strcmp(enhanced, "5.5.3") == 0 ||
                          strcmp(enhanced, "4.3.2") == 0)) ||
-           (text && text_has(text, texts_session_limit));
+           (text && (text_has(text, texts_session_limit) || text_has(text, texts_mixed_domains)));
+}
+
+bool verdict_mixed_domains(int code, const char *enhanced, const char *text)
+{
+    (void)enhanced;
+    return code >= 400 && code <= 599 && text && text_has(text, texts_mixed_domains);
 }

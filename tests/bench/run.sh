@@ -56,14 +56,15 @@ echo
 # --- SMTP worlds (issue 5): BENCH_WORLDS="1 b2b 2" selects the rows (1 = Zipf, 100k
 # addresses; b2b = 100k over 80k domains, half on provider fleets, --concurrency 2000;
 # 2 = Zipf, one million addresses, minutes)
-echo "| world     | addresses | domains |  wall s | ideal s | ratio |   addr/s | CPU s/1k | RSS MB | accuracy               | 421/1k conns | peak conns |"
-echo "|-----------|-----------|---------|---------|---------|-------|----------|----------|--------|------------------------|--------------|------------|"
-for w in ${BENCH_WORLDS:-1 b2b 2}; do
+echo "| world     | addresses | domains |  wall s | ideal s | ratio |   addr/s | CPU s/1k | RSS MB | accuracy               | 421/1k conns | peak conns | open med/max | DNS max |   conns | ideal sessions (conns/ideal) |"
+echo "|-----------|-----------|---------|---------|---------|-------|----------|----------|--------|------------------------|--------------|------------|-------------|---------|---------|------------------|"
+for w in ${BENCH_WORLDS:-1 b2b fleet 2}; do
     case $w in
         1) sh "$(dirname "$0")/world.sh" world-1 100000 5000 "$BIN" "$SIM" "$SCORE" ;;
         b2b) sh "$(dirname "$0")/world.sh" b2b 100000 80000 "$BIN" "$SIM" "$SCORE" b2b ;;
+        fleet) sh "$(dirname "$0")/world.sh" fleet 50000 30000 "$BIN" "$SIM" "$SCORE" fleet ;;
         2) sh "$(dirname "$0")/world.sh" world-2 1000000 50000 "$BIN" "$SIM" "$SCORE" ;;
-        *) echo "bench: unknown world $w (1, b2b, 2)" >&2 ;;
+        *) echo "bench: unknown world $w (1, b2b, fleet, 2)" >&2 ;;
     esac
 done
 echo

@@ -17,8 +17,16 @@
 #   cap), --per-provider 80 (a fleet's 8 hosts × 10). The ideal gets the
 #   same --concurrency and --per-provider: its global term (sum of
 #   connection-seconds / 2000) or a fleet's (its sum / 80) sets it.
+# KIND fleet (issue 16): Zipf domains whose small ones are 85% on 5 shared
+#   provider hosts (mx1.hostproviderK.net, conn-cap 5, rcpt-cap 100), 20 ms
+#   replies, 10% of the other small domains greylisting for 5 s; mailvet
+#   --per-mx 5 --rcpt-per-session 100: a session to a shared host carries
+#   recipients of many domains.
 # Columns: those of the world rows, then peak conns (mailsim's highest number
-# of simultaneously open SMTP connections, all hosts).
+# of simultaneously open SMTP connections, all hosts), the sessions mailvet
+# kept open (median and most of its per-second timeline, MAILVET_TIMELINE),
+# the most DNS queries it had in flight, the connections it made and the
+# fewest sessions the list needs (mailsim ideal's sum of S_h).
 set -eu
 [ -n "${BENCH_TRACE:-}" ] && set -x
 if [ -z "${MAILVET_IN_NETNS:-}" ]; then
@@ -41,14 +49,22 @@ b2b)
         --tail-conn-cap 5 --shared-providers 8 --shared-mx 8 \
         --mix "$zero,catchall=5,greylist=0,tarpit=0,dead=2,shared=50" --out-dir "$T/w" > /dev/null 2>&1
     CONC=2000 PERMX=10 PERPROV=80 ;;
-*) echo "world.sh: unknown world kind $KIND (zipf, b2b)" >&2; exit 2 ;;
+fleet)
+    "$SIM" gen --addresses "$N" --domains "$D" --seed 1 --giant-latency 20 --tail-latency 20 \
+        --giant-conn-cap 5 --tail-conn-cap 5 --giant-rcpt-cap 100 --greylist-delay 5 \
+        --shared-providers 5 --shared-mx 1 --shared-conn-cap 5 --shared-rcpt-cap 100 \
+        --mix "$zero,catchall=5,greylist=10,tarpit=0,dead=2,shared=85" --out-dir "$T/w" > /dev/null 2>&1
+    CONC=1000 PERMX=5 PERPROV=50 ;;
+*) echo "world.sh: unknown world kind $KIND (zipf, b2b, fleet)" >&2; exit 2 ;;
 esac
-ideal=$("$SIM" ideal --world "$T/w/world.txt" --list "$T/w/list.csv" --per-mx $PERMX --concurrency $CONC --per-provider $PERPROV)
+ideal=$("$SIM" ideal --world "$T/w/world.txt" --list "$T/w/list.csv" --per-mx $PERMX --concurrency $CONC \
+    --per-provider $PERPROV --verbose 2> "$T/ideal.txt")
+isess=$(sed -n 's/.*connection-seconds; \([0-9]*\) sessions.*/\1/p' "$T/ideal.txt")
 "$SIM" serve --world "$T/w/world.txt" --dns 127.0.0.1:53 --smtp-port 25 --counters "$T/counters.json" \
     --ready-file "$T/ready" 2> "$T/sim.log" &
 SIMPID=$!
 i=0; while [ ! -f "$T/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-/usr/bin/time -f '%e %U %S %M' -o "$T/time" "$MAILVET" clean --dns 127.0.0.1 --allow-private-mx \
+MAILVET_TIMELINE="$T/timeline.tsv" /usr/bin/time -f '%e %U %S %M' -o "$T/time" "$MAILVET" clean --dns 127.0.0.1 --allow-private-mx \
     --smtp-port 25 --retry-schedule 6,12 --rcpt-per-session 100 --per-mx $PERMX --per-domain 10 --per-provider $PERPROV \
     --concurrency $CONC --connect-timeout 5 --command-timeout 10 --progress never "$T/w/list.csv" -o "$T/out.csv" \
     > "$T/summary.txt" 2> "$T/err.txt" || { cat "$T/err.txt" >&2; exit 1; }
@@ -58,8 +74,16 @@ conns=$(sed -n 's/.*"total":{"connections":\([0-9]*\).*/\1/p' "$T/counters.json"
 s421=$(sed -n 's/.*"total":{[^}]*"sent_421":\([0-9]*\).*/\1/p' "$T/counters.json")
 peak=$(sed -n 's/.*"total":{[^}]*"conn_peak":\([0-9]*\).*/\1/p' "$T/counters.json")
 read -r wall user sys rss < "$T/time"
+# BENCH_KEEP=DIR keeps the run's counters, timeline and summary for a look
+[ -n "${BENCH_KEEP:-}" ] && mkdir -p "$BENCH_KEEP" &&
+    cp "$T/counters.json" "$T/timeline.tsv" "$T/summary.txt" "$T/ideal.txt" "$BENCH_KEEP/"
+# open sessions: median and most over the timeline's seconds; DNS in flight: most
+open=$(awk -F'\t' 'NR > 1 && $1 != "t_s" { print $2 }' "$T/timeline.tsv" | sort -n |
+    awk '{ v[NR] = $1 } END { if (NR) printf "%d/%d", v[int((NR + 1) / 2)], v[NR]; else printf "-" }')
+dnsmax=$(awk -F'\t' 'NR > 1 && $1 != "t_s" && $4 > m { m = $4 } END { print m + 0 }' "$T/timeline.tsv")
 awk -v n="$NAME" -v a="$N" -v d="$D" -v w="$wall" -v i="$ideal" -v u="$user" -v s="$sys" -v r="$rss" \
-    -v acc="$acc" -v c="${conns:-0}" -v x="${s421:-0}" -v p="${peak:-0}" 'BEGIN {
+    -v acc="$acc" -v c="${conns:-0}" -v x="${s421:-0}" -v p="${peak:-0}" -v o="$open" -v q="$dnsmax" \
+    -v is="${isess:-0}" 'BEGIN {
     cpu = u + s
-    printf "| %-9s | %9d | %7d | %7.1f | %7.1f | %5.2f | %8.0f | %8.4f | %6.1f | %-22s | %12.2f | %10d |\n",
-        n, a, d, w, i, w / i, a / w, cpu * 1000 / a, r / 1024, acc, c ? 1000 * x / c : 0, p }'
+    printf "| %-9s | %9d | %7d | %7.1f | %7.1f | %5.2f | %8.0f | %8.4f | %6.1f | %-22s | %12.2f | %10d | %11s | %7d | %7d | %7d (%.2f) |\n",
+        n, a, d, w, i, w / i, a / w, cpu * 1000 / a, r / 1024, acc, c ? 1000 * x / c : 0, p, o, q, c, is, is ? c / is : 0 }'

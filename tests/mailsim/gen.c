@@ -86,6 +86,8 @@ typedef struct gen_opts {
     int greylist_delay;
     int shared_providers; /* shared provider fleets (default: one per 200 domains, + 1) */
     int shared_mx;        /* MX hosts of each provider, equal preference (default 1) */
+    int shared_conn_cap;  /* a provider host's connection cap (default twice the tail's) */
+    int shared_rcpt_cap;  /* its recipients per session (default 50) */
     double unknown_pct, full_pct, disabled_pct, invalid_pct, role_pct;
     int every;           /* give each behaviour to at least one tail domain first */
     int sorted;          /* keep each domain's rows together (default: shuffled, like real lists) */
@@ -312,8 +314,9 @@ static int gen_run(const gen_opts *o)
     for (int s = 0; s < nshared; s++) {
         for (int m = 1; m <= o->shared_mx; m++) {
             gen_ip(nhost++, ip, sizeof ip);
-            fprintf(w, "host mx%d.hostprovider%d.net %s\n  latency %d\n  conn-cap %d\n  rcpt-cap 50\n", m, s, ip,
-                    o->tail_latency, o->tail_conn_cap * 2);
+            fprintf(w, "host mx%d.hostprovider%d.net %s\n  latency %d\n  conn-cap %d\n  rcpt-cap %d\n", m, s, ip,
+                    o->tail_latency, o->shared_conn_cap ? o->shared_conn_cap : o->tail_conn_cap * 2,
+                    o->shared_rcpt_cap);
         }
     }
     fputc('\n', w);
@@ -459,7 +462,7 @@ static const char gen_usage[] =
     "       [--giants K] [--zipf S] [--giant-latency MS] [--tail-latency MS]\n"
     "       [--giant-conn-cap N] [--giant-rcpt-cap N] [--tail-conn-cap N] [--greylist-delay S]\n"
     "       [--unknown PCT] [--full PCT] [--disabled PCT] [--invalid PCT] [--role PCT]\n"
-    "       [--shared-providers K] [--shared-mx N]\n"
+    "       [--shared-providers K] [--shared-mx N] [--shared-conn-cap N] [--shared-rcpt-cap N]\n"
     "       [--every-behaviour] [--sorted] [--mix KIND=PCT,...]   kinds: catchall greylist nxdomain servfail dnsdrop nullmx\n"
     "        nodata aonly dead tarpit banner554 block tls drop garbage drip slowdns ratecap\n"
     "        rcptcap conncap shared outlook  (percent of tail domains; --mix none=0 is not needed:\n"
@@ -479,12 +482,14 @@ int gen_main(int argc, char **argv)
         { "role", required_argument, 0, 11 }, { "mix", required_argument, 0, 12 },
         { "every-behaviour", no_argument, 0, 13 }, { "sorted", no_argument, 0, 14 },
         { "shared-providers", required_argument, 0, 15 }, { "shared-mx", required_argument, 0, 16 },
+        { "shared-conn-cap", required_argument, 0, 17 }, { "shared-rcpt-cap", required_argument, 0, 18 },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     gen_opts o = { .addresses = 1000, .domains = 100, .seed = 1, .giants = -1, .zipf = 1.0,
                    .giant_latency = 20, .tail_latency = 10, .giant_conn_cap = 10, .giant_rcpt_cap = 100,
                    .tail_conn_cap = 3, .greylist_delay = 5, .unknown_pct = 15, .full_pct = 1,
-                   .disabled_pct = 1, .invalid_pct = 1, .role_pct = 3, .shared_mx = 1 };
+                   .disabled_pct = 1, .invalid_pct = 1, .role_pct = 3, .shared_mx = 1,
+                   .shared_rcpt_cap = 50 };
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -511,12 +516,15 @@ int gen_main(int argc, char **argv)
         case 14: o.sorted = 1; break;
         case 15: o.shared_providers = atoi(optarg); if (o.shared_providers < 1) o.shared_providers = -1; break;
         case 16: o.shared_mx = atoi(optarg); break;
+        case 17: o.shared_conn_cap = atoi(optarg); if (o.shared_conn_cap < 1) o.shared_conn_cap = -1; break;
+        case 18: o.shared_rcpt_cap = atoi(optarg); break;
         case 'h': fputs(gen_usage, stdout); return 0;
         default: fputs(gen_usage, stderr); return 2;
         }
     }
     if (!o.out || o.addresses < 1 || o.domains < 1 || o.tail_conn_cap < 1 || o.giant_conn_cap < 1 ||
-        o.shared_providers < 0 || o.shared_mx < 1 || o.shared_mx > 8) {
+        o.shared_providers < 0 || o.shared_mx < 1 || o.shared_mx > 8 || o.shared_conn_cap < 0 ||
+        o.shared_rcpt_cap < 1) {
         fputs(gen_usage, stderr);
         return 2;
     }

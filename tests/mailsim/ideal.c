@@ -186,6 +186,7 @@ int ideal_main(int argc, char **argv)
         fclose(f);
     free(line);
     double ideal = 0, work = 0;   /* work: sum of W_h, connection-seconds */
+    double sessions = 0;          /* sum of S_h: the fewest sessions */
     double *fleet_work = calloc((size_t)w.n_fleets + 1, sizeof *fleet_work);
     const char *worst = "-";
     for (int i = 0; i < w.n_hosts; i++) {
@@ -202,10 +203,12 @@ int ideal_main(int argc, char **argv)
         double S = ceil(R / cap);
         double T = (R + 4 * S) * L / C;
         double busy = (R + 4 * S) * L;   /* connection-seconds of replies */
+        double fewest = S;               /* sessions the host must see */
         if (x->grey > 0) {
             double a = (2 * R + 4 * ceil(2 * R / cap)) * L / C;
             double b = x->grey + R * L / C;
             S = ceil(2 * R / cap);
+            fewest = 2 * ceil(R / cap);  /* one before the delay, one after it */
             T = a > b ? a : b;
             busy = a * C;   /* the greylist wait holds no connection */
         }
@@ -218,6 +221,7 @@ int ideal_main(int argc, char **argv)
          * out: they hold no connection) + one L per session for the connect */
         double W = busy + S * L;
         work += W;
+        sessions += fewest;
         fleet_work[h->fleet->id] += W;
         if (verbose)
             fprintf(stderr, "%-40s R=%.0f S=%.0f L=%.3f C=%.0f grey=%d T=%.3f W=%.3f\n", h->name, R, S, L, C,
@@ -247,7 +251,8 @@ int ideal_main(int argc, char **argv)
     }
     printf("%.3f\n", ideal);
     if (verbose) {
-        fprintf(stderr, "hosts term %.3f s; sum of W %.3f connection-seconds", hosts_term, work);
+        fprintf(stderr, "hosts term %.3f s; sum of W %.3f connection-seconds; %.0f sessions",
+                hosts_term, work, sessions);
         if (concurrency > 0)
             fprintf(stderr, "; concurrency term %.3f s (--concurrency %ld)", global, concurrency);
         fprintf(stderr, "\nideal %.3f s over %ld addresses; bottleneck %s\n", ideal, rows, worst);

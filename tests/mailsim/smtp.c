@@ -119,6 +119,8 @@ typedef struct smtp_conn {
     /* session */
     int ehlo, mail, rejected, tls_on, rcpts, skip;
     int given, accepted;      /* RCPTs of this message, and those answered 250 */
+    char rcpt_domain[256];    /* the domain of this message's first served RCPT */
+    int mixed;                /* a later RCPT named another domain */
     int refused;              /* 5xx RCPT replies of this session (rcpt-tarpit) */
     int hold_ms;              /* the next reply waits this long beyond the latency */
     SSL *ssl;
@@ -558,8 +560,26 @@ static void smtp_mail(smtp_conn *c, const char *line)
         return;
     }
     c->mail = 1;
-    c->given = c->accepted = 0;
+    c->given = c->accepted = c->mixed = 0;
+    c->rcpt_domain[0] = 0;
     smtp_reply(c, WORLD_STAGE_MAIL, smtp_text(c, K_MAIL_OK), NULL, 0, AFTER_NONE);
+}
+
+/* DOMAIN is not the message's first recipient domain: counted once a
+ * message; true when the host refuses that (one-domain). */
+static int smtp_other_domain(smtp_conn *c, const char *domain)
+{
+    if (!c->rcpt_domain[0]) {
+        snprintf(c->rcpt_domain, sizeof c->rcpt_domain, "%s", domain);
+        return 0;
+    }
+    if (!strcmp(c->rcpt_domain, domain))
+        return 0;
+    if (c->h->one_domain)
+        return 1;
+    if (!c->mixed++)
+        SMTP_COUNT(c, mixed_sessions);
+    return 0;
 }
 
 static void smtp_rcpt(smtp_conn *c, const char *line)
@@ -605,6 +625,12 @@ static void smtp_rcpt(smtp_conn *c, const char *line)
     world_domain *d = world_domain_get(smtp_world, dname);
     if (!d || !wn || !(world_host_serves(d, h) || world_host_serves(wn->domain, h))) {
         smtp_reply(c, WORLD_STAGE_RCPT, smtp_text(c, K_RELAY), addr, 0, AFTER_NONE);
+        return;
+    }
+    if (smtp_other_domain(c, d->name)) {
+        SMTP_COUNT(c, mixed_refused);      /* Exchange Online's tenants in other regions */
+        smtp_reply(c, WORLD_STAGE_RCPT, "452 4.5.3 Recipients belong to multiple regions", addr,
+                   0, AFTER_NONE);
         return;
     }
     if (d->block.stage == WORLD_STAGE_RCPT) {

@@ -265,6 +265,7 @@ static int world_host_line(world *w, world_parse *p, world_host *h, char **tok, 
     }
     if (!strcmp(k, "tarpit")) { h->tarpit = 1; return 0; }
     if (!strcmp(k, "catch-all")) { h->catch_all = 1; return 0; }
+    if (!strcmp(k, "one-domain")) { h->one_domain = 1; return 0; }
     if (!strcmp(k, "latency")) return world_int(p, a1, &h->latency_ms);
     if (!strcmp(k, "conn-cap")) return world_int(p, a1, &h->conn_cap);
     if (!strcmp(k, "conn-per-minute")) return world_int(p, a1, &h->conn_per_min);

@@ -59,6 +59,8 @@ typedef struct world_counters {
     uint64_t tarpitted;       /* connections held without a banner */
     uint64_t rcpt_tarpitted;  /* 5xx RCPT replies held back (rcpt-tarpit) */
     uint64_t data_attempts;   /* DATA/VRFY/EXPN received (a verifier must never send them) */
+    uint64_t mixed_sessions;  /* transactions whose RCPTs named two or more domains */
+    uint64_t mixed_refused;   /* RCPTs refused for naming a second domain (one-domain) */
 } world_counters;
 
 /* the hosts of one operator (a host's `fleet NAME`, else the registrable
@@ -93,6 +95,7 @@ typedef struct world_host {
     int greylist_s;          /* 0 = off */
     int greylist_code;       /* 450 or 451 */
     int pipelining;
+    int one_domain;          /* refuse RCPTs of a second domain in one transaction */
     int tls;                 /* enum world_tls */
     int tarpit;
     int style;               /* enum world_style */

@@ -64,17 +64,44 @@ typedef struct world {
 
 /* ---- the fake ops ---- */
 
-static int open_on(world *w, const char *ip, const char *domain, int *per_domain)
+static const char *domain_of(const probe_rcpt *r)
 {
-    int n = 0, m = 0;
-    for (size_t i = 0; i < w->ns; i++) {
-        if (!w->s[i].open)
-            continue;
-        n += strcmp(w->s[i].ip, ip) == 0;
-        m += strcmp(w->s[i].domain, domain) == 0;
-    }
-    *per_domain = m;
+    const char *at = strrchr(r->address, '@');
+    return at ? at + 1 : "";
+}
+
+static bool carries(const fsess *f, const char *domain)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(domain_of(&f->rcpts[i]), domain) == 0)
+            return true;
+    return false;
+}
+
+static int open_on(world *w, const char *ip)
+{
+    int n = 0;
+    for (size_t i = 0; i < w->ns; i++)
+        n += w->s[i].open && strcmp(w->s[i].ip, ip) == 0;
     return n;
+}
+
+/* The most sessions open at once (F's among them) for one of F's domains:
+ * a session carrying several domains counts once for each. */
+static int open_per_domain(world *w, const fsess *f, const char **which)
+{
+    int most = 0;
+    for (size_t k = 0; k < f->n; k++) {
+        const char *d = domain_of(&f->rcpts[k]);
+        int m = 0;
+        for (size_t i = 0; i < w->ns; i++)
+            m += w->s[i].open && carries(&w->s[i], d);
+        if (m > most) {
+            most = m;
+            *which = d;
+        }
+    }
+    return most;
 }
 
 static void *op_start(void *ctx, const struct sockaddr *sa, const probe_opts *opts,
@@ -96,8 +123,10 @@ static void *op_start(void *ctx, const struct sockaddr *sa, const probe_opts *op
     f->n = n;
     f->done = done;
     f->ud = ud;
-    int per_domain, per_ip = open_on(w, f->ip, f->domain, &per_domain);
+    int per_ip = open_on(w, f->ip);
     f->open = true;
+    const char *dom = f->domain;
+    int per_domain = open_per_domain(w, f, &dom) - 1;
     w->open_total++;
     if (w->open_total > w->max_total)
         w->max_total = w->open_total;
@@ -106,7 +135,7 @@ static void *op_start(void *ctx, const struct sockaddr *sa, const probe_opts *op
         per_domain + 1 > w->o.per_domain || w->open_total > w->o.concurrency) {
         w->limit_broken = true;
         snprintf(w->why, sizeof w->why, "ip %s: %d, domain %s: %d, total %d", f->ip,
-                 per_ip + 1, f->domain, per_domain + 1, w->open_total);
+                 per_ip + 1, dom, per_domain + 1, w->open_total);
     }
     if (per_ip + 1 > w->per_ip_max)
         w->per_ip_max = per_ip + 1;
@@ -1044,6 +1073,7 @@ static void test_limits_property(void **state)
 {
     (void)state;
     srand(12345);
+    uint64_t mixed = 0;
     for (int run = 0; run < 60; run++) {
         engine_opts o;
         opts_default(&o);
@@ -1101,8 +1131,12 @@ static void test_limits_property(void **state)
         assert_true(engine_idle(w->e));
         assert_int_equal(w->ndone, nitems);
         assert_true(w->max_total <= o.concurrency);
+        engine_stats st;
+        engine_get_stats(w->e, &st);
+        mixed += st.mixed_sessions;
         world_free(w);
     }
+    assert_true(mixed > 0);                  /* the shared "mx.example" mixed domains */
 }
 
 /* The evidence of each verdict (README "Output"): the address of the MX
@@ -1205,6 +1239,197 @@ static void test_evidence(void **state)
     world_free(w);
 }
 
+/* ---- sessions of several domains on one MX host name (issue 16) ---- */
+
+/* An answer naming MX host HOST at IP. */
+static void answer_mx(world *w, const char *domain, const char *host, const char *ip)
+{
+    dns_result r = {.status = DNS_OK};
+    mx(&r, 10, host, ip);
+    answer_dns(w, domain, &r);
+}
+
+static size_t session_domains(const fsess *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(domain_of(&f->rcpts[i]), domain_of(&f->rcpts[j])) == 0;
+        n += !seen;
+    }
+    return n;
+}
+
+/* Answer every recipient of F by its domain: the catch-all of the domains
+ * in ACCEPT_ALL (a space-separated list) gets 250, others 550; items 250. */
+static void finish_by_domain(world *w, fsess *f, const char *accept_all)
+{
+    probe_result res = {.outcome = PROBE_DONE, .reason = REASON_ACCEPTED, .connected = true};
+    for (size_t i = 0; i < f->n; i++) {
+        bool any = is_catchall(&f->rcpts[i]) && strstr(accept_all, domain_of(&f->rcpts[i]));
+        bool ok = !is_catchall(&f->rcpts[i]) || any;
+        set_answer(&f->rcpts[i], ok ? 250 : 550, ok ? "2.1.5" : "5.1.1", ok ? "OK" : "no such user");
+        res.answered++;
+    }
+    close_session(w, f, &res);
+}
+
+/* Domains whose MX records name the same host share its sessions, each
+ * with its own catch-all probe and its own verdicts; a domain naming
+ * another host at the same address never joins them. */
+static void test_mixed_sessions(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.per_mx = 1;
+    world *w = world_new(&o);
+    add(w, 0, "a@one.example");
+    add(w, 1, "b@two.example");
+    add(w, 2, "c@three.example");
+    add(w, 3, "d@other.example");
+    add(w, 4, "e@three.example");
+    answer_mx(w, "one.example", "mx.fleet.example", "192.0.2.1");   /* its session starts */
+    answer_mx(w, "two.example", "mx.fleet.example", "192.0.2.1");   /* these wait for it */
+    answer_mx(w, "other.example", "mx.other.example", "192.0.2.1");
+    answer_mx(w, "three.example", "mx.fleet.example", "192.0.2.1");
+    fsess *f = first_open(w);
+    assert_int_equal(session_domains(f), 1);
+    assert_int_equal(f->n, 2);                           /* one's probe and a@ */
+    finish_by_domain(w, f, "");
+    f = first_open(w);
+    assert_non_null(f);
+    assert_int_equal(session_domains(f), 2);             /* two and three, not other */
+    assert_int_equal(f->n, 5);                           /* two probes, b@, c@, e@ */
+    assert_false(carries(f, "other.example"));
+    assert_string_equal(f->opts.server_name, "mx.fleet.example");
+    finish_by_domain(w, f, "three.example");
+    assert_int_equal(w->r[1].reason, REASON_ACCEPTED);   /* two: not accept-all */
+    assert_int_equal(w->r[1].accept_all, TRI_FALSE);
+    assert_int_equal(w->r[2].reason, REASON_ACCEPT_ALL); /* three: its own probe said so */
+    assert_int_equal(w->r[4].reason, REASON_ACCEPT_ALL);
+    assert_int_equal(w->r[2].attempts, 1);
+    assert_string_equal(w->r[2].mx, "mx.fleet.example");
+    f = first_open(w);
+    assert_non_null(f);
+    assert_int_equal(session_domains(f), 1);
+    assert_true(carries(f, "other.example"));
+    assert_string_equal(f->opts.server_name, "mx.other.example");
+    finish_by_domain(w, f, "");
+    assert_true(engine_idle(w->e));
+    engine_stats st;
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.sessions, 3);
+    assert_int_equal(st.mixed_sessions, 1);
+    world_free(w);
+}
+
+/* A mixed session's size counts the later domains' probes: --rcpt-per-
+ * session 3 and four one-address domains waiting make a session of the
+ * first's probe and address plus one more domain's probe and address. A
+ * 4xx for one domain's address retries only it. */
+static void test_mixed_size_and_retry(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.per_mx = 1;
+    o.rcpt_per_session = 3;
+    world *w = world_new(&o);
+    char a[64], d[64];
+    add(w, 9, "z@first.example");
+    answer_mx(w, "first.example", "mx.fleet.example", "192.0.2.1");
+    for (int i = 0; i < 4; i++) {
+        snprintf(a, sizeof a, "u@d%d.example", i);
+        add(w, (uint64_t)i, a);
+        snprintf(d, sizeof d, "d%d.example", i);
+        answer_mx(w, d, "mx.fleet.example", "192.0.2.1");
+    }
+    finish_by_domain(w, first_open(w), "");
+    fsess *f = first_open(w);
+    assert_int_equal(f->n, 4);                           /* d0: probe + u@ (rides), d1: probe + u@ */
+    assert_int_equal(session_domains(f), 2);
+    probe_result res = {.outcome = PROBE_DONE, .connected = true, .answered = 4};
+    for (size_t i = 0; i < f->n; i++) {
+        bool d1 = strcmp(domain_of(&f->rcpts[i]), "d1.example") == 0;
+        if (is_catchall(&f->rcpts[i]))
+            set_answer(&f->rcpts[i], 550, "5.1.1", "no such user");
+        else if (d1)
+            set_answer(&f->rcpts[i], 450, "4.7.1", "Greylisted, try again later");
+        else
+            set_answer(&f->rcpts[i], 250, "2.1.5", "OK");
+    }
+    close_session(w, f, &res);
+    assert_true(w->got[0]);
+    assert_int_equal(w->r[0].reason, REASON_ACCEPTED);
+    assert_false(w->got[1]);
+    assert_int_equal(w->waits[1], 1);                    /* only d1's address waits */
+    assert_int_equal(w->waits[0] + w->waits[2] + w->waits[3], 0);
+    while ((f = first_open(w)))                          /* d2 and d3 */
+        finish_by_domain(w, f, "");
+    assert_true(w->got[2] && w->got[3]);
+    assert_int_equal(w->waits[2] + w->waits[3], 0);
+    world_free(w);
+}
+
+/* A host that refuses recipients of a second domain ("452 4.5.3
+ * Recipients belong to multiple regions") is asked one domain per session
+ * from then on, learned once; the refused recipients are no verdict and no
+ * attempt, and go to a session of their own at once. */
+static void test_mixed_refused_falls_back(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.per_mx = 1;
+    world *w = world_new(&o);
+    char a[64], d[64];
+    add(w, 9, "z@first.example");
+    answer_mx(w, "first.example", "mx.region.example", "192.0.2.1");
+    for (int i = 0; i < 3; i++) {
+        snprintf(a, sizeof a, "u@d%d.example", i);
+        add(w, (uint64_t)i, a);
+        snprintf(d, sizeof d, "d%d.example", i);
+        answer_mx(w, d, "mx.region.example", "192.0.2.1");
+    }
+    finish_by_domain(w, first_open(w), "");
+    fsess *f = first_open(w);
+    assert_int_equal(session_domains(f), 3);
+    probe_result res = {.outcome = PROBE_DONE, .connected = true, .session_limit = true,
+                        .mixed_domains = true};
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcmp(domain_of(&f->rcpts[i]), "d0.example") != 0)
+            continue;                                    /* refused: left unanswered */
+        bool ca = is_catchall(&f->rcpts[i]);
+        set_answer(&f->rcpts[i], ca ? 550 : 250, ca ? "5.1.1" : "2.1.5", ca ? "no" : "OK");
+        res.answered++;
+    }
+    snprintf(res.text, sizeof res.text, "Recipients belong to multiple regions");
+    close_session(w, f, &res);
+    assert_true(w->got[0]);
+    assert_int_equal(w->r[0].reason, REASON_ACCEPTED);
+    engine_stats st;
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.one_domain_hosts, 1);
+    int sessions = 0;
+    while ((f = first_open(w))) {
+        assert_int_equal(session_domains(f), 1);         /* one domain a session now */
+        finish_by_domain(w, f, "");
+        sessions++;
+    }
+    assert_int_equal(sessions, 2);                       /* d1 and d2, at once */
+    assert_true(engine_idle(w->e));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(w->r[i].reason, REASON_ACCEPTED);
+        assert_int_equal(w->r[i].attempts, 1);           /* the refusal was no attempt */
+        assert_int_equal(w->waits[i], 0);
+    }
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.one_domain_hosts, 1);
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1227,6 +1452,9 @@ int main(void)
         cmocka_unit_test(test_penalty_lowers_cap),
         cmocka_unit_test(test_timeout_after_answers),
         cmocka_unit_test(test_limit_before_answers_rests),
+        cmocka_unit_test(test_mixed_sessions),
+        cmocka_unit_test(test_mixed_size_and_retry),
+        cmocka_unit_test(test_mixed_refused_falls_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

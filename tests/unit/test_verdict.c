@@ -208,6 +208,12 @@ static void test_session_limits(void **state)
         {550, "5.5.3", "Too many recipients", true, REASON_TEMPORARY_FAILURE},
         {452, "", "Too many recipients", true, REASON_TEMPORARY_FAILURE},
         {550, "", "Too many invalid recipients", true, REASON_TEMPORARY_FAILURE},
+        /* one recipient domain per session (issue 16): a session limit, and
+         * verdict_mixed_domains below */
+        {452, "4.5.3", "Recipients belong to multiple regions", true, REASON_TEMPORARY_FAILURE},
+        {452, "4.5.3", "Too many recipient domains", true, REASON_TEMPORARY_FAILURE},
+        {550, "5.7.1", "Recipients of multiple domains in one message not allowed", true,
+         REASON_TEMPORARY_FAILURE},
         /* mailbox verdicts that must stay verdicts */
         {550, "5.1.1", "<x@example.com>: Recipient address rejected: User unknown in virtual "
                        "mailbox table", false, REASON_MAILBOX_NOT_FOUND},        /* Postfix */
@@ -244,6 +250,14 @@ static void test_session_limits(void **state)
     /* not at the banner: there "too many connections" is the host being busy */
     assert_false(verdict_session_limit(421, "4.7.0", "mx.example.com Error: too many connections "
                                                      "from 127.0.0.1"));
+    /* which of them ask for one domain per session */
+    assert_true(verdict_mixed_domains(452, "4.5.3", "Recipients belong to multiple regions"));
+    assert_true(verdict_mixed_domains(452, "4.5.3", "Too many recipient domains"));
+    assert_true(verdict_mixed_domains(550, "5.7.1", "Recipients of multiple domains in one "
+                                                    "message not allowed"));
+    assert_false(verdict_mixed_domains(452, "4.5.3", "Error: too many recipients"));
+    assert_false(verdict_mixed_domains(550, "", "Rejected for too many bad recipients"));
+    assert_false(verdict_mixed_domains(250, "2.1.5", "multiple domains ok"));
 }
 
 int main(void)
