@@ -251,7 +251,9 @@ struct engine {
     uint64_t armed;              /* the wake-up asked of ops->arm; UINT64_MAX: none */
     engine_stats st;
     bool cancelled;
-    bool warned_unreachable;     /* the unreachable event was sent */
+    bool warned_unreachable;     /* the unreachable event was sent, or is due */
+    uint64_t unreachable_hosts;  /* hosts tried when it became due */
+    uint64_t unreachable_due;    /* when it is, unless a host is reached first; else UINT64_MAX */
     uint64_t catchall_seed;
 };
 
@@ -580,6 +582,8 @@ static void rearm(engine *s)
     uint64_t due = retry_next_due(s->retry), p = retry_next_due(s->pauses);
     if (p < due)
         due = p;
+    if (s->unreachable_due < due)
+        due = s->unreachable_due;
     if (s->cancelled)
         due = UINT64_MAX;
     if (due != s->armed) {
@@ -1487,6 +1491,8 @@ static void session_cancelled(ssession *ss)
     session_free(ss);
 }
 
+static void unreachable_check(engine *s);
+
 /* Port 25: distinct MX addresses tried and reached, over every route.
  * When the first ENGINE_UNREACHABLE_HOSTS tried were all unreachable the
  * unreachable event says so, once. */
@@ -1503,12 +1509,30 @@ static void count_reach(engine *s, shost *h, bool connected)
         h0->reached = true;
         s->st.hosts_reached++;
     }
+    /* Dead hosts refuse at once while working ones are still talking: the
+     * event waits one connect timeout more for a session to get through,
+     * or until no session is left that could. */
     if (!s->warned_unreachable && !s->st.hosts_reached &&
         s->st.hosts_tried >= ENGINE_UNREACHABLE_HOSTS) {
         s->warned_unreachable = true;
-        if (s->ev.unreachable)
-            s->ev.unreachable(s->ud, s->st.hosts_tried);
+        s->unreachable_hosts = s->st.hosts_tried;
+        s->unreachable_due = now_ms(s) + (uint64_t)s->o.probe.connect_timeout_ms;
+        rearm(s);
     }
+    if (s->unreachable_due != UINT64_MAX && !s->all.active) {
+        s->unreachable_due = 0;
+        unreachable_check(s);
+    }
+}
+
+/* The unreachable event's time has come: sent if still no host was reached. */
+static void unreachable_check(engine *s)
+{
+    if (s->unreachable_due > now_ms(s))
+        return;
+    s->unreachable_due = UINT64_MAX;
+    if (!s->st.hosts_reached && s->ev.unreachable)
+        s->ev.unreachable(s->ud, s->unreachable_hosts);
 }
 
 /* The session's domains have news: each looks for a slot again, and
@@ -1680,6 +1704,7 @@ void engine_timer(engine *s)
         return;
     uint64_t now = now_ms(s);
     void *p;
+    unreachable_check(s);
     while (retry_pop_due(s->pauses, now, &p)) {
         shost *h = p;
         h->resting = false;
@@ -1731,7 +1756,7 @@ engine *engine_new(const engine_opts *o, const engine_ops *ops, void *ctx,
     s->ctx = ctx;
     s->ev = *ev;
     s->ud = ud;
-    s->armed = UINT64_MAX;
+    s->armed = s->unreachable_due = UINT64_MAX;
     s->catchall_seed = o->catchall_seed ? o->catchall_seed
                                         : mix64((uint64_t)(wall_now(s) * 1e6) ^ (uintptr_t)s);
     s->nroutes = s->routes_alive = o->nroutes ? o->nroutes : 1;

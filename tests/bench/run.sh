@@ -56,8 +56,8 @@ echo
 # --- SMTP worlds (issue 5): BENCH_WORLDS="1 b2b 2" selects the rows (1 = Zipf, 100k
 # addresses; b2b = 100k over 80k domains, half on provider fleets, --concurrency 2000;
 # 2 = Zipf, one million addresses, minutes)
-echo "| world     | addresses | domains |  wall s | ideal s | ratio |   addr/s | CPU s/1k | RSS MB | accuracy               | 421/1k conns | peak conns | open med/max | DNS max |   conns | ideal sessions (conns/ideal) |"
-echo "|-----------|-----------|---------|---------|---------|-------|----------|----------|--------|------------------------|--------------|------------|-------------|---------|---------|------------------|"
+echo "| world     | addresses | domains |  wall s | ideal s | ratio |   addr/s | CPU s/1k | RSS MB | accuracy               | 421/1k conns | peak conns | open med/max | DNS max |   conns | ideal sessions (conns/ideal) | CPU s mailvet / mailsim |"
+echo "|-----------|-----------|---------|---------|---------|-------|----------|----------|--------|------------------------|--------------|------------|-------------|---------|---------|------------------|---------------|"
 for w in ${BENCH_WORLDS:-1 b2b fleet 2}; do
     case $w in
         1) sh "$(dirname "$0")/world.sh" world-1 100000 5000 "$BIN" "$SIM" "$SCORE" ;;

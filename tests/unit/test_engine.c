@@ -366,6 +366,7 @@ static world *run_unreachable(int nhosts, int good, int *events_before_20th)
 {
     engine_opts o;
     opts_default(&o);
+    o.probe.connect_timeout_ms = 5000;
     world *w = world_new(&o);
     char d[64], a[80], ip[32];
     for (int i = 0; i < nhosts; i++) {
@@ -390,6 +391,7 @@ static world *run_unreachable(int nhosts, int good, int *events_before_20th)
             fail_session(w, f, PROBE_NO_CONNECT, 0);
     }
     assert_true(engine_idle(w->e));
+    advance(w, o.probe.connect_timeout_ms);     /* the event waits that long for a connect */
     return w;
 }
 
@@ -418,6 +420,31 @@ static void test_port25_unreachable(void **state)
     world_free(w);
 
     w = run_unreachable(19, -1, &before);               /* too few to say */
+    assert_int_equal(w->unreachable_events, 0);
+    world_free(w);
+
+    /* Twenty dead hosts refuse at once while a working one is still
+     * talking (a company list's first seconds): it connects within the
+     * connect timeout, so no event. */
+    engine_opts o;
+    opts_default(&o);
+    o.probe.connect_timeout_ms = 5000;
+    w = world_new(&o);
+    add(w, 100, "x@alive.example");
+    answer_one(w, "alive.example", "192.0.2.200");
+    fsess *alive = first_open(w);
+    char d[64], a[80], ip[32];
+    for (int i = 0; i < ENGINE_UNREACHABLE_HOSTS; i++) {
+        snprintf(a, sizeof a, "x@d%d.example", i);
+        add(w, (uint64_t)i, a);
+        snprintf(d, sizeof d, "d%d.example", i);
+        snprintf(ip, sizeof ip, "192.0.2.%d", i + 1);
+        answer_one(w, d, ip);
+        fail_session(w, &w->s[w->ns - 1], PROBE_NO_CONNECT, 0);
+    }
+    advance(w, 1000);
+    finish_all(w, alive, 250, 550);
+    advance(w, o.probe.connect_timeout_ms);
     assert_int_equal(w->unreachable_events, 0);
     world_free(w);
 }
