@@ -75,6 +75,11 @@ struct sqlite3 *cache_db(cache *c);
 bool cache_lookup(cache *c, const cache_run *run, result *r, const addr *a, int64_t now,
                   result_tri *learn);
 
+/* End the read transaction look-ups share (cache_lookup ends it itself
+ * at a miss and every few hundred hits): call it when the look-ups stop
+ * for a while (the end of INPUT). */
+void cache_end_reads(cache *c);
+
 /* Every row handed to the engine goes through here, with the accept-all
  * answer it would give for DOMAIN (LEARN, TRI_UNSET for none); returns
  * what may be given. Once a row of a domain went to the engine without an

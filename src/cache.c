@@ -36,6 +36,7 @@
 
 #define OPEN_BUSY_MS 5000           /* waiting for another run's transaction at open */
 #define LEARN_BITS (1u << 23)       /* cache_engine_learn's bit set: 1 MiB */
+#define READS_PER_TXN 256           /* look-ups that share one read transaction */
 
 static const char schema_sql[] =
     "CREATE TABLE mailboxes(email TEXT PRIMARY KEY, reason TEXT NOT NULL, accept_all INTEGER,"
@@ -49,6 +50,7 @@ struct cache {
     sqlite3_stmt *get_mailbox, *get_domain;
     uint8_t *nolearn;               /* LEARN_BITS bits, made on first use */
     uint64_t hits;
+    int reads;                      /* look-ups in the open read transaction; 0: none */
     char path[PATH_MAX];
 };
 
@@ -322,6 +324,7 @@ void cache_close(cache *c)
 {
     if (!c)
         return;
+    cache_end_reads(c);
     sqlite3_finalize(c->get_mailbox);
     sqlite3_finalize(c->get_domain);
     sqlite3_close_v2(c->db);
@@ -430,6 +433,26 @@ static void take(result *r, cache_use use, const cache_found *f, const result *g
     screen_rescore(r, false);
 }
 
+/* Look-ups share a read transaction (each of its own would lock and
+ * check the file twice); it ends after READS_PER_TXN of them, at a miss
+ * (the row goes to the batch, whose window may make the feeder wait: a
+ * reader held that long would keep the WAL from being checkpointed), and
+ * at cache_end_reads(). */
+static void read_begin(cache *c)
+{
+    if (c->reads == 0 && sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return;
+    c->reads++;
+}
+
+void cache_end_reads(cache *c)
+{
+    if (c && c->reads) {
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+        c->reads = 0;
+    }
+}
+
 bool cache_lookup(cache *c, const cache_run *run, result *r, const addr *a, int64_t now,
                   result_tri *learn)
 {
@@ -439,12 +462,15 @@ bool cache_lookup(cache *c, const cache_run *run, result *r, const addr *a, int6
     cache_found f = {.accept_all = TRI_UNSET, .fact = CACHE_FACT_NONE};
     result got;
     result_init(&got);
+    read_begin(c);
     read_mailbox(c, run, r->email, &f, &got);
     read_domain(c, run, a->ascii_domain, &f);
     cache_ages ages;
     cache_ages_from(run->max_age, &ages);
     cache_decision d = cache_decide(&f, now, &ages, run->smtp);
     *learn = d.learn;
+    if (d.use == CACHE_USE_PROBE || c->reads >= READS_PER_TXN)
+        cache_end_reads(c);
     if (d.use == CACHE_USE_PROBE)
         return false;
     take(r, d.use, &f, &got);

@@ -298,6 +298,7 @@ static int cache_answers(const cli_opts *o, bool *need, const addr *as, result *
         else
             learn[i] = cache_engine_learn(ch, as[i].ascii_domain, learn[i]);
     }
+    cache_end_reads(ch);
     cc->learn = learn;
     if (!(cc->cw = cache_writer_start(ch, &run, err, sizeof err))) {
         fprintf(stderr, "mailvet check: cannot write the verdict cache: %s\n", err);

@@ -668,6 +668,7 @@ static int run_batch(clean_ctx *c, retry_load *rl, known_load *kl)
     batch_seed(c->b, finished, by_status);
     (void)rl;
     int rc = each_row(c, feed_row);
+    cache_end_reads(c->cache);        /* no look-up while the batch finishes */
     uint64_t retries = 0;
     int brc = batch_finish(c->b, &retries);
     c->b = NULL;
