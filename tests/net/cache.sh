@@ -10,8 +10,9 @@
 #     domain with its catch-all probe;
 #   - a list half old, half new probes only the new half (no catch-all probe
 #     for a known domain, no DNS for a known-gone domain);
-#   - unknowns are never reused;
+#   - unknowns are never reused; --level dns keeps and reuses DNS verdicts only;
 #   - two runs sharing one new cache at once both finish, and both stored;
+#   - a run whose cache another program locks for long warns and finishes;
 #   - a run interrupted (SIGINT) and resumed writes the OUTPUT of an
 #     uninterrupted run from the same cache;
 #   - check --cache reuses and stores like clean;
@@ -210,6 +211,20 @@ clean gone "$T/gone.csv" --cache "$C"
 [ "$(grep -c ',undeliverable,\(invalid_domain\|null_mx\|no_mail_server\),.*,cache$' "$T/out-gone.csv")" -eq 3 ] \
     && ok || bad "gone domains' new addresses: $(tail -n +2 "$T/out-gone.csv")"
 
+# --level dns keeps and reuses only the DNS verdicts; a later smtp run
+# reuses those and asks the mailboxes
+C3=$T/dns.db
+sim
+clean dns1 "$T/list.csv" --level dns --cache "$C3"
+clean dns2 "$T/list.csv" --level dns --cache "$C3"
+for a in z@gone.com w@nullmx.com v@nomail.com; do
+    [ "$(route dns2 "$a")" = cache ] && ok || bad "--level dns: $a's route $(route dns2 "$a"), want cache"
+done
+grep -q '^alice@ok.com,.*,unknown,unverified,.*,$' "$T/out-dns2.csv" && ok || bad "--level dns: alice reused something"
+clean dns3 "$T/list.csv" --cache "$C3"
+[ "$(route dns3 z@gone.com)" = cache ] && [ "$(route dns3 alice@ok.com)" = direct ] && ok \
+    || bad "smtp after dns: gone $(route dns3 z@gone.com), alice $(route dns3 alice@ok.com)"
+
 # --- 6. unknowns are never reused
 printf 'email\nbo@block.com\n' > "$T/unknown.csv"
 sim
@@ -245,6 +260,41 @@ tail -n +2 "$T/lb.csv" > "$T/both.rows"
 sim
 clean both "$T/both.csv" --cache "$C2"
 [ "$(counter total connections)" = 0 ] && ok || bad "after the shared runs, a run over both lists still connected"
+
+# --- 7b. the cache locked by another program while a run writes to it:
+# the writer's transaction fails after its busy wait, a warning says so,
+# and the run finishes with every verdict in OUTPUT
+C4=$T/busy.db
+{ echo email; for i in 1 2 3 4 5 6 7 8; do echo "s$i@slow.com"; done; } > "$T/busy.csv"
+sim
+# shellcheck disable=SC2086
+( exec "$MAILVET" clean $OPTS --progress never --rcpt-per-session 1 --per-mx 1 --cache "$C4" \
+    "$T/busy.csv" -o "$T/out-busy.csv" > /dev/null 2> "$T/busy.err" ) &
+PR=$!
+i=0                        # the run has opened its cache (the state comes after it)
+while [ ! -f "$T/out-busy.csv.state" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+mkfifo "$T/busy.fifo"
+sqlite3 "$C4" < "$T/busy.fifo" > /dev/null 2>&1 &
+LOCKPID=$!
+exec 3> "$T/busy.fifo"
+printf '%s\n' ".timeout 5000" "BEGIN IMMEDIATE; INSERT INTO domains VALUES('held.com', 'null_mx', 1, 0);" >&3
+i=0                        # until the run says its write failed (its busy wait is 10 s)
+while ! grep -q "cannot write the verdict cache" "$T/busy.err" && kill -0 $PR 2>/dev/null && [ $i -lt 300 ]; do
+    sleep 0.1; i=$((i + 1))
+done
+grep -q "warning: cannot write the verdict cache $C4 (database is locked)" "$T/busy.err" && ok \
+    || bad "no warning while the cache was locked: $(cat "$T/busy.err")"
+echo "ROLLBACK;" >&3
+exec 3>&-
+wait $LOCKPID; LOCKPID=
+wait $PR; rc=$?; PR=
+[ $rc -eq 0 ] && ok || bad "run with a locked cache: exit $rc: $(tail -2 "$T/busy.err")"
+[ "$(grep -c ',deliverable,accepted,.*,direct$' "$T/out-busy.csv")" -eq 8 ] && ok \
+    || bad "run with a locked cache: OUTPUT lacks verdicts"
+grep -q "records of this run were not written to the verdict cache" "$T/busy.err" && ok \
+    || bad "no count of the records not cached: $(tail -2 "$T/busy.err")"
+n=$(sqlite3 -readonly "$C4" "select count(*) from mailboxes")
+[ "$n" -lt 8 ] && ok || bad "the locked cache got all $n verdicts anyway"
 
 # --- 8. resume with a cache: the OUTPUT of an uninterrupted run. Both
 # start from the same cache (list.csv's rows in it, slow.com's not); the
