@@ -464,13 +464,34 @@ static void save_run_meta(clean_ctx *c)
     }
 }
 
-/* --cache: refused before the state file is made (a wrong path costs nothing). */
+/* Is the file at A the file at B (by name, or by inode when both exist)? */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (!a || !b)
+        return false;
+    return strcmp(a, b) == 0 ||
+           (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+}
+
+/* --cache: refused before the state file is made (a wrong path costs
+ * nothing), and never a file the run writes by renaming over it. */
 static int open_cache(clean_ctx *c)
 {
     char err[PATH_MAX + 512];
-    if (!c->o->cache)
+    const cli_opts *o = c->o;
+    if (!o->cache)
         return 0;
-    if (cache_open(c->o->cache, CACHE_OPEN_CREATE | CACHE_OPEN_WRITE, &c->cache, err,
+    const char *clash = same_file(o->cache, o->args[0]) ? "INPUT"
+                        : same_file(o->cache, o->output) ? "OUTPUT"
+                        : same_file(o->cache, o->report_html) ? "the --report file"
+                        : same_file(o->cache, o->state) ? "the state file" : NULL;
+    if (clash) {
+        snprintf(err, sizeof err, "--cache %s is %s; give the cache a file of its own", o->cache,
+                 clash);
+        return fail(err, NULL, EXIT_USAGE);
+    }
+    if (cache_open(o->cache, CACHE_OPEN_CREATE | CACHE_OPEN_WRITE, &c->cache, err,
                    sizeof err) != 0)
         return fail(err, NULL, EXIT_USAGE);
     return 0;

@@ -352,6 +352,11 @@ refused() {   # refused WHAT FILE TEXT: clean and check refuse FILE with exit 2 
     [ $rc -eq 2 ] && ok || bad "$1: check exit $rc, want 2"
     cmp -s "$2" "$T/before" && ok || bad "$1: the file was changed"
 }
+# shellcheck disable=SC2086
+"$MAILVET" clean $OPTS --progress never --cache "$T/same.csv" "$T/list.csv" -o "$T/same.csv" \
+    > /dev/null 2> "$T/same.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "same.csv is OUTPUT" "$T/same.err" && [ ! -e "$T/same.csv" ] && ok \
+    || bad "--cache OUTPUT: exit $rc: $(cat "$T/same.err")"
 cp "$T/list.csv" "$T/notdb.csv"
 refused "a CSV file" "$T/notdb.csv" "not an SQLite database"
 sqlite3 "$T/foreign.db" "create table t(x); insert into t values(1)"

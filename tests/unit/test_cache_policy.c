@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,7 +351,7 @@ static void write_file(const char *path, const char *text)
 static void test_file_refusals(void **state)
 {
     (void)state;
-    char path[512], err[1024], cmd[1024];
+    char path[512], err[1024];
     cache *c = NULL;
     snprintf(path, sizeof path, "%s/text.csv", dir);
     write_file(path, "email\na@b.com\n");
@@ -358,8 +359,10 @@ static void test_file_refusals(void **state)
     assert_non_null(strstr(err, "not an SQLite database"));
     assert_non_null(strstr(err, path));
     snprintf(path, sizeof path, "%s/other.db", dir);
-    snprintf(cmd, sizeof cmd, "sqlite3 %s 'create table t(x)'", path);
-    assert_int_equal(system(cmd), 0);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "create table t(x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
     assert_int_equal(cache_open(path, CACHE_OPEN_CREATE | CACHE_OPEN_WRITE, &c, err, sizeof err), -1);
     assert_non_null(strstr(err, "not a mailvet cache"));
     snprintf(path, sizeof path, "%s/missing.db", dir);
