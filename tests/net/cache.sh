@@ -291,10 +291,12 @@ wait $PR; rc=$?; PR=
 [ $rc -eq 0 ] && ok || bad "run with a locked cache: exit $rc: $(tail -2 "$T/busy.err")"
 [ "$(grep -c ',deliverable,accepted,.*,direct$' "$T/out-busy.csv")" -eq 8 ] && ok \
     || bad "run with a locked cache: OUTPUT lacks verdicts"
-grep -q "records of this run were not written to the verdict cache" "$T/busy.err" && ok \
-    || bad "no count of the records not cached: $(tail -2 "$T/busy.err")"
-n=$(sqlite3 -readonly "$C4" "select count(*) from mailboxes")
-[ "$n" -lt 8 ] && ok || bad "the locked cache got all $n verdicts anyway"
+# 8 verdicts and slow.com's catch-all answer: what the cache has and the
+# count of what it lost add up to them
+lost=$(sed -n 's/^mailvet: warning: \([0-9]*\) records of this run were not written to the verdict cache.*/\1/p' "$T/busy.err")
+n=$(sqlite3 -readonly "$C4" "select (select count(*) from mailboxes) + (select count(*) from domains)")
+[ -n "$lost" ] && [ "$lost" -gt 0 ] && [ $((n + lost)) -eq 9 ] && ok \
+    || bad "locked cache: $n entries, '$lost' said lost, want 9 in all: $(tail -2 "$T/busy.err")"
 
 # --- 8. resume with a cache: the OUTPUT of an uninterrupted run. Both
 # start from the same cache (list.csv's rows in it, slow.com's not); the
