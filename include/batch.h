@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cache.h"
 #include "cli.h"
 #include "engine.h"
 #include "state.h"
@@ -37,10 +38,16 @@ typedef struct batch_progress {
 } batch_progress;
 
 /* Start the thread. CANCEL is polled (a signal handler's flag).
- * CATCHALL_SEED: the engine's (engine_opts), kept in the state. */
-batch *batch_start(const cli_opts *o, state_writer *w, size_t window,
+ * CATCHALL_SEED: the engine's (engine_opts), kept in the state. CW (NULL
+ * without --cache; borrowed, stopped after batch_finish): final verdicts
+ * and accept-all answers go there too. */
+batch *batch_start(const cli_opts *o, state_writer *w, cache_writer *cw, size_t window,
                    const batch_domain *known, size_t nknown, uint64_t catchall_seed,
                    volatile sig_atomic_t *cancel, char *err, size_t errlen);
+
+/* Tell the engine DOMAIN's accept-all answer (the verdict cache's) before
+ * the items added after this call: its rows get no new catch-all probe. */
+void batch_learn(batch *b, const char *domain, result_tri accept_all);
 
 /* Give IT to the engine (its row counts as read); blocks while the window
  * is full. False when the batch is stopping (interrupted): IT was freed. */

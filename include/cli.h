@@ -6,13 +6,14 @@
 #define MAILVET_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "egress.h"
 
 /* Exit codes (SPEC "Exit codes"). */
 enum { EXIT_DONE = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_INTERRUPTED = 130 };
 
-typedef enum cli_command { CMD_CHECK, CMD_CLEAN, CMD_REPORT, CMD_MERGE, CMD_DOCTOR } cli_command;
+typedef enum cli_command { CMD_CHECK, CMD_CLEAN, CMD_REPORT, CMD_MERGE, CMD_DOCTOR, CMD_CACHE } cli_command;
 typedef enum cli_level { LEVEL_SYNTAX, LEVEL_DNS, LEVEL_SMTP } cli_level;
 typedef enum cli_starttls { STARTTLS_AUTO, STARTTLS_NEVER, STARTTLS_REQUIRE } cli_starttls;
 typedef enum cli_progress { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER } cli_progress;
@@ -49,6 +50,9 @@ typedef struct cli_opts {
     bool force;                    /* clean --force: run past the sanity stop */
     unsigned keep;                 /* clean --keep: a bit per verdict_status; 0: every row */
     const char *split_dir;         /* clean --split DIR, or NULL */
+    const char *cache;             /* --cache FILE (check, clean), or NULL */
+    int64_t max_age;               /* --max-age, seconds (cache_policy.h); 0: never reuse */
+    bool max_age_given;
     char **args;                   /* positional arguments */
     int nargs;
 } cli_opts;

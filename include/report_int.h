@@ -86,6 +86,11 @@ struct report {
     uint64_t by_reason[REASON__COUNT];
     uint64_t role, free, disposable, typos;
     uint64_t duplicates;        /* rows of a mailbox an earlier row had (never probed) */
+    /* rows the verdict cache answered (route 'cache'; duplicates count as
+     * duplicates), and how old their answers were when the batch started:
+     * median and oldest, seconds (-1: no such row) */
+    uint64_t cache_rows;
+    int64_t cache_age_median, cache_age_oldest;
     double risk_sum, risk_sum_deliverable;
     report_domain top[REPORT_TOP_DOMAINS];
     size_t ntop;

@@ -2,7 +2,10 @@
  *
  * Owns the thread, its libuv loop, the DNS resolver and the engine. The
  * feeder (the caller's thread) talks to it only through the mutex-guarded
- * inbox and counters, and wakes it with uv_async_send. The loop's tick
+ * inbox (items, and accept-all answers from the verdict cache, applied
+ * before the items that came with them) and counters, and wakes it with
+ * uv_async_send. Final verdicts go to the state writer and, with --cache,
+ * to the cache writer. The loop's tick
  * timer polls the interrupt flag, prints progress and hands the hosts'
  * counts to the state writer.
  *
@@ -30,9 +33,17 @@
 #define LOG_EVERY_MS 10000
 #define HOSTS_EVERY_MS 5000           /* host counts to the state: a kill -9 loses less */
 
+/* An accept-all answer waiting in the inbox. */
+typedef struct learn_node {
+    struct learn_node *next;
+    result_tri accept_all;
+    char domain[];
+} learn_node;
+
 struct batch {
     const cli_opts *o;
     state_writer *w;
+    cache_writer *cw;
     size_t window;
     volatile sig_atomic_t *cancel;
     pthread_t thread;
@@ -40,6 +51,7 @@ struct batch {
     pthread_cond_t cv;
     /* under mu */
     engine_item *in_head, *in_tail;
+    learn_node *learn_head, *learn_tail;
     size_t inflight;
     bool input_done, stopping, stopped, started, wake_closed;
     int rc;
@@ -65,6 +77,7 @@ static void on_done(void *ud, const engine_item *it, const result *r)
 {
     batch *b = ud;
     state_put_result(b->w, it->row, it->domain, r);
+    cache_put_verdict(b->cw, it->domain, r);
     pthread_mutex_lock(&b->mu);
     b->inflight--;
     b->pr.rows_done++;
@@ -86,6 +99,7 @@ static void on_domain(void *ud, const char *domain, result_tri accept_all, const
 {
     batch *b = ud;
     state_put_domain(b->w, domain, accept_all, mx);
+    cache_put_accept_all(b->cw, domain, accept_all);
 }
 
 /* Every route failed: stop like an interrupt, but as a runtime error. */
@@ -284,8 +298,17 @@ static void on_wake(uv_async_t *a)
         return;
     pthread_mutex_lock(&b->mu);
     engine_item *it = b->in_head;
+    learn_node *ln = b->learn_head;
     b->in_head = b->in_tail = NULL;
+    b->learn_head = b->learn_tail = NULL;
     pthread_mutex_unlock(&b->mu);
+    while (ln) {                      /* before the items queued after them */
+        learn_node *next = ln->next;
+        if (!b->cancelled)
+            engine_learn_domain(b->eng, ln->domain, ln->accept_all);
+        free(ln);
+        ln = next;
+    }
     while (it) {
         engine_item *next = it->next;
         if (b->cancelled)
@@ -348,7 +371,7 @@ static void *batch_thread(void *arg)
 
 /* ---- the feeder's side ---- */
 
-batch *batch_start(const cli_opts *o, state_writer *w, size_t window,
+batch *batch_start(const cli_opts *o, state_writer *w, cache_writer *cw, size_t window,
                    const batch_domain *known, size_t nknown, uint64_t catchall_seed,
                    volatile sig_atomic_t *cancel, char *err, size_t errlen)
 {
@@ -357,7 +380,7 @@ batch *batch_start(const cli_opts *o, state_writer *w, size_t window,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    *b = (batch){.o = o, .w = w, .window = window ? window : 1, .cancel = cancel,
+    *b = (batch){.o = o, .w = w, .cw = cw, .window = window ? window : 1, .cancel = cancel,
                  .known = known, .nknown = nknown, .catchall_seed = catchall_seed, .tty = o->progress == PROGRESS_ALWAYS || isatty(2)};
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
@@ -415,6 +438,24 @@ bool batch_add(batch *b, engine_item *it)
     return true;
 }
 
+void batch_learn(batch *b, const char *domain, result_tri accept_all)
+{
+    size_t len = strlen(domain) + 1;
+    learn_node *ln = malloc(sizeof *ln + len);
+    if (!ln)
+        return;                       /* the engine asks the catch-all probe itself */
+    ln->next = NULL;
+    ln->accept_all = accept_all;
+    memcpy(ln->domain, domain, len);
+    pthread_mutex_lock(&b->mu);
+    if (b->learn_tail)
+        b->learn_tail->next = ln;
+    else
+        b->learn_head = ln;
+    b->learn_tail = ln;
+    pthread_mutex_unlock(&b->mu);
+}
+
 void batch_seed(batch *b, uint64_t rows, const uint64_t by_status[4])
 {
     pthread_mutex_lock(&b->mu);
@@ -460,6 +501,10 @@ int batch_finish(batch *b, uint64_t *retries_used)
         engine_item *next = it->next;
         engine_item_free(it);
         it = next;
+    }
+    for (learn_node *ln = b->learn_head, *next; ln; ln = next) {
+        next = ln->next;
+        free(ln);
     }
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cv);

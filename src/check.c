@@ -1,17 +1,22 @@
 /* check.c — `mailvet check`: verdicts for addresses given as arguments,
  * as an aligned table or as JSON lines (SPEC "Commands"). The addresses go
  * through the same engine as `clean`'s, on a loop of this thread, with no
- * state file; --verbose prints the engine's session transcripts. */
+ * state file; --verbose prints the engine's session transcripts. With
+ * --cache an address the verdict cache answers is not probed (mailvet_route
+ * "cache"), and the others' final verdicts are stored in it. */
 #include "check.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <uniwidth.h>
 
 #include <uv.h>
 
+#include "cache.h"
 #include "dedup.h"
 #include "engine_uv.h"
 #include "json.h"
@@ -124,6 +129,7 @@ typedef struct check_run_ctx {
     engine_uv *eu;
     engine *eng;
     result *rs;                  /* rs[row]: the verdicts */
+    cache_writer *cw;            /* --cache: where they are stored, or NULL */
     FILE *trace;
     uv_timer_t watch;
     bool failed, closing;
@@ -134,6 +140,14 @@ static void on_done(void *ud, const engine_item *it, const result *r)
 {
     check_run_ctx *c = ud;
     c->rs[it->row] = *r;
+    cache_put_verdict(c->cw, it->domain, r);
+}
+
+static void on_domain(void *ud, const char *domain, result_tri accept_all, const char *mx)
+{
+    check_run_ctx *c = ud;
+    (void)mx;
+    cache_put_accept_all(c->cw, domain, accept_all);
 }
 
 static void on_fatal(void *ud, const char *why)
@@ -175,17 +189,25 @@ static void on_watch(uv_timer_t *t)
     engine_uv_close(c->eu);
 }
 
+/* What the verdict cache gives verify(): the writer, and for each address
+ * its domain's accept-all answer for the engine. */
+typedef struct check_cache {
+    cache_writer *cw;
+    const result_tri *learn;     /* NULL: none */
+} check_cache;
+
 /* Verdicts for the addresses that NEED the network, into RS. */
-static int verify(const cli_opts *o, const bool *need, const addr *as, result *rs)
+static int verify(const cli_opts *o, const bool *need, const addr *as, result *rs,
+                  const check_cache *cc)
 {
-    check_run_ctx c = {.rs = rs, .trace = o->verbose ? stderr : NULL};
+    check_run_ctx c = {.rs = rs, .cw = cc->cw, .trace = o->verbose ? stderr : NULL};
     char err[256];
     if (uv_loop_init(&c.loop) != 0) {
         fprintf(stderr, "mailvet check: cannot start the event loop\n");
         return EXIT_RUNTIME;
     }
-    engine_events ev = {.done = on_done, .fatal = on_fatal, .trace = c.trace ? on_trace : NULL,
-                        .unreachable = on_unreachable};
+    engine_events ev = {.done = on_done, .domain = c.cw ? on_domain : NULL, .fatal = on_fatal,
+                        .trace = c.trace ? on_trace : NULL, .unreachable = on_unreachable};
     if (!(c.eu = engine_uv_new(&c.loop, o, 0, &ev, &c, err, sizeof err))) {
         fprintf(stderr, "mailvet: %s\n", err);
         uv_run(&c.loop, UV_RUN_DEFAULT);
@@ -198,6 +220,8 @@ static int verify(const cli_opts *o, const bool *need, const addr *as, result *r
     uv_timer_start(&c.watch, on_watch, 0, WATCH_MS);
     for (int i = 0; i < o->nargs; i++)
         if (need[i]) {
+            if (cc->learn && cc->learn[i] != TRI_UNSET)
+                engine_learn_domain(c.eng, as[i].ascii_domain, cc->learn[i]);
             engine_item *it = engine_item_screened((uint64_t)i, &rs[i], &as[i]);
             if (!it) {
                 fprintf(stderr, "mailvet check: out of memory\n");
@@ -245,8 +269,46 @@ static void take_verdict(result *r, const result *first)
     r->duplicate = true;
 }
 
+/* --cache: look up every address that NEEDs the network; one the cache
+ * answers needs it no more. LEARN gets the accept-all answers for the
+ * engine. 0, or an exit code (a refused cache file). */
+static int cache_answers(const cli_opts *o, bool *need, const addr *as, result *rs,
+                         result_tri *learn, check_cache *cc, cache **out)
+{
+    char err[1024];
+    cache *ch = NULL;
+    if (cache_open(o->cache, CACHE_OPEN_CREATE | CACHE_OPEN_WRITE, &ch, err, sizeof err) != 0) {
+        fprintf(stderr, "mailvet check: %s\n", err);
+        return EXIT_USAGE;
+    }
+    *out = ch;
+    uint64_t token = 0;
+    while (!token)
+        if (getrandom(&token, sizeof token, 0) != (ssize_t)sizeof token)
+            token = 0;
+    cache_run run = {.max_age = o->max_age, .smtp = o->level == LEVEL_SMTP,
+                     .allow_private_mx = o->allow_private_mx, .batch = (int64_t)token};
+    int64_t now = (int64_t)time(NULL);
+    for (int i = 0; i < o->nargs; i++) {
+        learn[i] = TRI_UNSET;
+        if (!need[i])
+            continue;
+        if (cache_lookup(ch, &run, &rs[i], &as[i], now, &learn[i]))
+            need[i] = false;
+        else
+            learn[i] = cache_engine_learn(ch, as[i].ascii_domain, learn[i]);
+    }
+    cache_end_reads(ch);
+    cc->learn = learn;
+    if (!(cc->cw = cache_writer_start(ch, &run, err, sizeof err))) {
+        fprintf(stderr, "mailvet check: cannot write the verdict cache: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
 /* Screen every address, then verify the ones that need the network, each
- * mailbox once. */
+ * mailbox once (and none the verdict cache answers). */
 static int verify_all(const cli_opts *o, const lists *l, result *rs)
 {
     addr_opts ao;
@@ -255,12 +317,14 @@ static int verify_all(const cli_opts *o, const lists *l, result *rs)
     bool *need = calloc((size_t)o->nargs, sizeof *need);
     addr *as = calloc((size_t)o->nargs, sizeof *as);
     int *dup = calloc((size_t)o->nargs, sizeof *dup);
-    if (!s || !need || !as || !dup) {
+    result_tri *learn = calloc((size_t)o->nargs, sizeof *learn);
+    if (!s || !need || !as || !dup || !learn) {
         fprintf(stderr, "mailvet check: out of memory\n");
         screen_free(s);
         free(need);
         free(as);
         free(dup);
+        free(learn);
         return EXIT_RUNTIME;
     }
     bool syntax_only = o->level == LEVEL_SYNTAX, any = false;
@@ -272,19 +336,26 @@ static int verify_all(const cli_opts *o, const lists *l, result *rs)
         fprintf(stderr, "mailvet check: out of memory\n");
         rc = EXIT_RUNTIME;
     }
-    for (int i = 0; i < o->nargs; i++) {
+    for (int i = 0; i < o->nargs; i++)
         need[i] = need[i] && dup[i] < 0;     /* one probe per mailbox */
+    check_cache cc = {0};
+    cache *ch = NULL;
+    if (rc == 0 && o->cache)
+        rc = cache_answers(o, need, as, rs, learn, &cc, &ch);
+    for (int i = 0; i < o->nargs; i++)
         any |= need[i];
-    }
     if (rc == 0 && any)
-        rc = verify(o, need, as, rs);
+        rc = verify(o, need, as, rs, &cc);
     for (int i = 0; rc == 0 && i < o->nargs; i++)
         if (dup[i] >= 0)
             take_verdict(&rs[i], &rs[dup[i]]);
+    cache_writer_stop(cc.cw);
+    cache_close(ch);
     screen_free(s);
     free(need);
     free(as);
     free(dup);
+    free(learn);
     return rc;
 }
 

@@ -16,6 +16,12 @@
  * Standard input is copied to a temporary file first (the second pass needs
  * to read it again); that disables resume.
  *
+ * With --cache FILE the feeder looks each row up in the verdict cache
+ * (cache.h) before it would hand it to the batch: a fresh answer is the
+ * row's result at once (written to the state like any, so a resume keeps
+ * it); otherwise the domain's cached accept-all answer goes to the engine
+ * with it. The batch stores the run's final verdicts in the cache.
+ *
  * With --shard K/N the feeder keeps only the rows whose domain falls in
  * shard K, and OUTPUT holds those rows; `mailvet merge` (merge.c) later
  * writes the whole list through clean_merge_output(), the same output pass
@@ -39,6 +45,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "cache.h"
 #include "column.h"
 #include "csvio.h"
 #include "dedup.h"
@@ -106,6 +113,9 @@ typedef struct clean_ctx {
     uint64_t nskip;
     retry_load *retries;      /* rows an earlier run left waiting */
     dedup *idx;               /* mailboxes seen so far → their first row */
+    cache *cache;             /* --cache: the feeder's look-ups, or NULL */
+    cache_run crun;           /* how this run uses it */
+    cache_writer *cw;         /* the batch's verdicts go there */
     /* the results the output pass writes beside INPUT's rows */
     output_result_fn next;
     void *next_ud;
@@ -454,6 +464,54 @@ static void save_run_meta(clean_ctx *c)
     }
 }
 
+/* Is the file at A the file at B (by name, or by inode when both exist)? */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (!a || !b)
+        return false;
+    return strcmp(a, b) == 0 ||
+           (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+}
+
+/* --cache: refused before the state file is made (a wrong path costs
+ * nothing), and never a file the run writes by renaming over it. */
+static int open_cache(clean_ctx *c)
+{
+    char err[PATH_MAX + 512];
+    const cli_opts *o = c->o;
+    if (!o->cache)
+        return 0;
+    const char *clash = same_file(o->cache, o->args[0]) ? "INPUT"
+                        : same_file(o->cache, o->output) ? "OUTPUT"
+                        : same_file(o->cache, o->report_html) ? "the --report file"
+                        : same_file(o->cache, o->state) ? "the state file" : NULL;
+    if (clash) {
+        snprintf(err, sizeof err, "--cache %s is %s; give the cache a file of its own", o->cache,
+                 clash);
+        return fail(err, NULL, EXIT_USAGE);
+    }
+    if (cache_open(o->cache, CACHE_OPEN_CREATE | CACHE_OPEN_WRITE, &c->cache, err,
+                   sizeof err) != 0)
+        return fail(err, NULL, EXIT_USAGE);
+    return 0;
+}
+
+/* The batch's token in the cache, kept in the state: a resumed run
+ * reuses nothing its earlier runs wrote, as an uninterrupted one would not. */
+static void cache_token(clean_ctx *c)
+{
+    if (!c->cache)
+        return;
+    uint64_t token = meta_get_u64(c->db, "cache_batch");
+    while (!token)
+        if (getrandom(&token, sizeof token, 0) != (ssize_t)sizeof token)
+            token = 0;
+    meta_set_u64(c->db, "cache_batch", token);
+    c->crun = (cache_run){.max_age = c->o->max_age, .smtp = c->o->level == LEVEL_SMTP,
+                          .allow_private_mx = c->o->allow_private_mx, .batch = (int64_t)token};
+}
+
 static bool skipped(const clean_ctx *c, uint64_t row)
 {
     return row < c->nskip && (c->skip[row >> 3] >> (row & 7)) & 1;
@@ -472,6 +530,15 @@ static bool other_shard(const clean_ctx *c, const result *r, const addr *a)
 {
     return c->o->shard_n &&
            shard_of(r->email[0] ? a->ascii_domain : "", c->o->shard_n) != c->o->shard_k;
+}
+
+/* Row I's retry from an earlier run, if it left it waiting. */
+static const retry_mark *waiting_retry(clean_ctx *c, uint64_t i)
+{
+    retry_load *rl = c->retries;
+    while (rl && rl->next < rl->n && rl->m[rl->next].row < i)
+        rl->next++;
+    return rl && rl->next < rl->n && rl->m[rl->next].row == i ? &rl->m[rl->next++] : NULL;
 }
 
 static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
@@ -498,14 +565,20 @@ static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
         batch_count(c->b, &r);
         return 0;
     }
+    const retry_mark *m = waiting_retry(c, i);
+    result_tri learn = TRI_UNSET;
+    /* a row waiting for a retry was looked up before its first probe */
+    if (!m && cache_lookup(c->cache, &c->crun, &r, &a, (int64_t)time(NULL), &learn)) {
+        state_put_result(c->w, i, a.ascii_domain, &r);
+        batch_count(c->b, &r);
+        return 0;
+    }
+    if ((learn = cache_engine_learn(c->cache, a.ascii_domain, learn)) != TRI_UNSET)
+        batch_learn(c->b, a.ascii_domain, learn);
     engine_item *it = engine_item_screened(i, &r, &a);
     if (!it)
         return fail("out of memory", NULL, EXIT_RUNTIME);
-    retry_load *rl = c->retries;
-    while (rl && rl->next < rl->n && rl->m[rl->next].row < i)
-        rl->next++;
-    if (rl && rl->next < rl->n && rl->m[rl->next].row == i) {
-        const retry_mark *m = &rl->m[rl->next++];   /* keeps its due time */
+    if (m) {                      /* keeps its due time */
         it->due_unix = m->due;
         it->temps = m->temps;
         it->attempts = m->attempts;
@@ -556,6 +629,8 @@ static int load_resume(clean_ctx *c, retry_load *rl, known_load *kl)
         state_each_domain(c->db, take_domain, kl) != 0)
         return fail("cannot read the state file", c->state_path, EXIT_RUNTIME);
     c->retries = rl;
+    for (size_t i = 0; c->cache && i < kl->n; i++)   /* the batch's own answer stays */
+        cache_engine_learn(c->cache, kl->d[i].name, TRI_UNSET);
     return 0;
 }
 
@@ -597,9 +672,15 @@ static int run_batch(clean_ctx *c, retry_load *rl, known_load *kl)
     meta_set_u64(c->db, "run_started_at", (uint64_t)time(NULL));   /* `report` on a running batch */
     if (!(c->w = state_writer_start(c->db, err, sizeof err)))
         return fail("cannot write the state file", err, EXIT_RUNTIME);
-    c->b = batch_start(c->o, c->w, WINDOW, kl->d, kl->n, c->catchall_seed, &interrupted, err,
-                       sizeof err);
+    if (c->cache && !(c->cw = cache_writer_start(c->cache, &c->crun, err, sizeof err))) {
+        state_writer_stop(c->w, NULL, 0);
+        return fail("cannot write the verdict cache", err, EXIT_RUNTIME);
+    }
+    c->b = batch_start(c->o, c->w, c->cw, WINDOW, kl->d, kl->n, c->catchall_seed, &interrupted,
+                       err, sizeof err);
     if (!c->b) {
+        cache_writer_stop(c->cw);
+        c->cw = NULL;
         state_writer_stop(c->w, err, sizeof err);
         return fail(err, NULL, EXIT_USAGE);
     }
@@ -608,9 +689,12 @@ static int run_batch(clean_ctx *c, retry_load *rl, known_load *kl)
     batch_seed(c->b, finished, by_status);
     (void)rl;
     int rc = each_row(c, feed_row);
+    cache_end_reads(c->cache);        /* no look-up while the batch finishes */
     uint64_t retries = 0;
     int brc = batch_finish(c->b, &retries);
     c->b = NULL;
+    cache_writer_stop(c->cw);         /* a failure there was said; the run's results stand */
+    c->cw = NULL;
     char buf[32];
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)(c->retries_before + retries));
     state_put_meta(c->w, "retries_used", buf);
@@ -697,9 +781,11 @@ static int run_network(clean_ctx *c)
         if ((rc = spool_stdin(c)))
             return rc;
     }
-    if ((rc = open_input(c)) || (rc = detect(c)) || (rc = sanity(c)) || (rc = open_state(c)))
+    if ((rc = open_input(c)) || (rc = detect(c)) || (rc = sanity(c)) || (rc = open_cache(c)) ||
+        (rc = open_state(c)))
         return rc;
     save_run_meta(c);
+    cache_token(c);
     if (c->resumed)
         fprintf(stderr, "mailvet clean: resuming from %s (%llu rows already done)\n",
                 c->state_path, (unsigned long long)state_count_results(c->db));
@@ -769,6 +855,7 @@ static void cleanup(clean_ctx *c)
     dedup_free(c->idx);
     csvio_close(c->in);
     screen_free(c->scr);
+    cache_close(c->cache);
     if (c->db)
         state_close(c->db);
     if (c->state_is_temp && c->state_path[0]) {

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include "cache_policy.h"
 #include "shard.h"
 #include "verdict.h"
 
@@ -21,7 +22,7 @@ enum {
     OPT_PER_DOMAIN, OPT_RCPT_PER_SESSION, OPT_RETRY_SCHEDULE,
     OPT_COLUMN, OPT_STATE, OPT_RESTART, OPT_ALLOW_PRIVATE_MX, OPT_PROGRESS,
     OPT_JSON, OPT_REPORT, OPT_FORMAT, OPT_PROXY, OPT_BIND, OPT_PER_PROXY, OPT_SHARD,
-    OPT_INPUT, OPT_TARGET, OPT_DELIMITER, OPT_FORCE, OPT_KEEP, OPT_SPLIT,
+    OPT_INPUT, OPT_TARGET, OPT_DELIMITER, OPT_FORCE, OPT_KEEP, OPT_SPLIT, OPT_CACHE, OPT_MAX_AGE,
 };
 
 static const struct option long_opts[] = {
@@ -59,11 +60,13 @@ static const struct option long_opts[] = {
     {"force", no_argument, NULL, OPT_FORCE},
     {"keep", required_argument, NULL, OPT_KEEP},
     {"split", required_argument, NULL, OPT_SPLIT},
+    {"cache", required_argument, NULL, OPT_CACHE},
+    {"max-age", required_argument, NULL, OPT_MAX_AGE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
-static const char *const command_names[] = {"check", "clean", "report", "merge", "doctor"};
+static const char *const command_names[] = {"check", "clean", "report", "merge", "doctor", "cache"};
 
 /* doctor: what it needs to make a connection and name the sender. */
 static bool doctor_allowed(int opt)
@@ -85,9 +88,13 @@ static bool option_allowed(cli_command cmd, int opt)
         return doctor_allowed(opt);
     if (cmd == CMD_MERGE)
         return opt == OPT_INPUT || opt == 'h';
+    if (cmd == CMD_CACHE)
+        return opt == OPT_MAX_AGE || opt == 'h';
     switch (opt) {
     case OPT_INPUT: case OPT_TARGET:
         return false;
+    case OPT_CACHE: case OPT_MAX_AGE:
+        return cmd == CMD_CHECK || cmd == CMD_CLEAN;
     case OPT_SHARD:
         return cmd == CMD_CLEAN;
     case OPT_JSON: case 'v':
@@ -138,7 +145,7 @@ static int refuse_option(cli_command cmd, int opt)
     size_t n = (size_t)snprintf(msg, sizeof msg, "option %s does not apply to %s; it is an option of",
                                 name, command_names[cmd]);
     const char *sep = " ";
-    for (int c = CMD_CHECK; c <= CMD_DOCTOR && n < sizeof msg; c++)
+    for (int c = CMD_CHECK; c <= CMD_CACHE && n < sizeof msg; c++)
         if (option_allowed((cli_command)c, opt)) {
             n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s", sep, command_names[c]);
             sep = ", ";
@@ -263,6 +270,7 @@ static void defaults(cli_command cmd, cli_opts *o)
     o->nretries = 3;
     o->progress = PROGRESS_AUTO;
     o->format = "text";
+    o->max_age = CACHE_MAX_AGE_DEFAULT;
 }
 
 /* Apply one parsed option; returns -1 or an exit code. */
@@ -316,6 +324,12 @@ static int apply(cli_command cmd, int c, const char *arg, cli_opts *o)
     case OPT_TARGET: o->target = arg; return -1;
     case OPT_SPLIT: o->split_dir = arg; return -1;
     case OPT_FORCE: o->force = true; return -1;
+    case OPT_CACHE: o->cache = arg; return -1;
+    case OPT_MAX_AGE:
+        o->max_age_given = true;
+        return cache_parse_age(arg, &o->max_age) ? -1
+               : usage_error(cmd, "--max-age must be 0 or a whole number with a unit s, m, h or d "
+                             "(30d, 12h), at most 3650d, not '%s'", arg);
     case OPT_DELIMITER:
         return parse_delimiter(arg, &o->delimiter) ? -1
                : usage_error(cmd, "--delimiter must be one of , ; | or tab, not '%s'", arg);
@@ -384,18 +398,32 @@ static int clean_state_options(cli_command cmd, const cli_opts *o)
     return -1;
 }
 
+/* --cache needs the network's verdicts to keep; --max-age needs --cache. */
+static int cache_options(cli_command cmd, const cli_opts *o)
+{
+    if (o->cache && o->level == LEVEL_SYNTAX)
+        return usage_error(cmd, "%s", "--cache does nothing at --level syntax, which asks no "
+                           "server (use --level dns or smtp)");
+    if (o->max_age_given && !o->cache)
+        return usage_error(cmd, "%s", "--max-age does nothing without --cache FILE");
+    return -1;
+}
+
 static int check_positionals(cli_command cmd, cli_opts *o)
 {
+    int rc;
     switch (cmd) {
     case CMD_CHECK:
         if (o->nargs < 1)
             return usage_error(cmd, "%s", "give at least one ADDRESS");
-        break;
+        return cache_options(cmd, o);
     case CMD_CLEAN:
         if (o->nargs != 1)
             return usage_error(cmd, "%s", "give exactly one INPUT.csv (or - for stdin)");
         if (!o->output)
             return usage_error(cmd, "%s", "-o OUTPUT.csv is required");
+        if ((rc = cache_options(cmd, o)) >= 0)
+            return rc;
         return clean_state_options(cmd, o);
     case CMD_REPORT:
         if (o->nargs != 1)
@@ -408,6 +436,10 @@ static int check_positionals(cli_command cmd, cli_opts *o)
     case CMD_DOCTOR:
         if (o->nargs)
             return usage_error(cmd, "unexpected argument '%s'", o->args[0]);
+        break;
+    case CMD_CACHE:
+        if (o->nargs != 2 || (strcmp(o->args[0], "stats") != 0 && strcmp(o->args[0], "prune") != 0))
+            return usage_error(cmd, "%s", "give stats or prune, then the CACHE file");
         break;
     }
     return -1;
@@ -484,6 +516,7 @@ void cli_usage_main(void)
          "  mailvet report [--format text|json|html] [-o FILE] STATE\n"
          "  mailvet merge [--input INPUT.csv] OUTPUT.csv STATE...  join --shard runs\n"
          "  mailvet doctor [--helo NAME] [--from ADDR]       check this host can verify\n"
+         "  mailvet cache stats|prune [--max-age D] CACHE    the verdict cache of --cache\n"
          "  mailvet --version | --help | COMMAND --help\n"
          "\n"
          "Exit codes: 0 done, 1 runtime error, 2 usage or input error, 3 done but most mail\n"
@@ -511,6 +544,9 @@ static void usage_common(void)
          "  --proxy socks5://[USER:PASS@]HOST:PORT[,...]  connect through SOCKS5 proxies\n"
          "  --bind ADDR[,...]         source addresses to spread connections over\n"
          "  --per-proxy N             connections through one proxy or source (default: no cap)\n"
+         "  --cache FILE              verdict cache shared across runs (SQLite, 0600)\n"
+         "  --max-age D               reuse cached verdicts younger than D: 30d, 12h, 0 =\n"
+         "                            store but never reuse (default 30d; domain facts 7d)\n"
          "  -h, --help                this text");
 }
 
@@ -564,6 +600,16 @@ void cli_usage(cli_command cmd)
              "  --target DOMAIN           whose MX to test port 25 against (default gmail.com)\n"
              "  --helo NAME, --from ADDR, --dns, --smtp-port, --connect-timeout,\n"
              "  --command-timeout, --proxy, --bind, --allow-private-mx: as for check");
+        return;
+    case CMD_CACHE:
+        puts("Usage: mailvet cache stats|prune [--max-age D] CACHE\n"
+             "The verdict cache that check and clean keep with --cache FILE.\n"
+             "\n"
+             "  stats                     entries by status and reason, their ages, and how\n"
+             "                            many a run with --max-age D would reuse\n"
+             "  prune                     delete the entries a run with --max-age D would not\n"
+             "                            reuse (domain facts: 7d, or D when shorter)\n"
+             "  --max-age D               30d, 12h, 90m, 0 (default 30d)");
         return;
     }
     usage_common();

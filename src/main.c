@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache_cmd.h"
 #include "check.h"
 #include "clean.h"
 #include "cli.h"
@@ -87,6 +88,8 @@ static int run_command(cli_command cmd, int argc, char **argv)
         rc = report_run(o.args[0], o.format, o.output);
     else if (cmd == CMD_DOCTOR)
         rc = doctor_run(&o);
+    else if (cmd == CMD_CACHE)
+        rc = cache_cmd_run(&o);
     else
         rc = run_with_lists(cmd, &o);
     cli_opts_free(&o);
@@ -132,6 +135,8 @@ int main(int argc, char **argv)
         return run_command(CMD_MERGE, argc - 1, argv + 1);
     if (strcmp(cmd, "doctor") == 0)
         return run_command(CMD_DOCTOR, argc - 1, argv + 1);
+    if (strcmp(cmd, "cache") == 0)
+        return run_command(CMD_CACHE, argc - 1, argv + 1);
     fprintf(stderr, "mailvet: unknown command '%s'\nTry 'mailvet --help'.\n", cmd);
     return EXIT_USAGE;
 }

@@ -28,6 +28,7 @@ report *report_new(void)
     if (r) {
         r->retries_used = -1;
         r->elapsed = -1;
+        r->cache_age_median = r->cache_age_oldest = -1;
     }
     return r;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cache_policy.h"
 #include "str.h"
 
 static const char *const status_color[NSTATUS] = {"#1f9d55", "#d64545", "#e09b00", "#8a94a6"};
@@ -399,6 +400,14 @@ static void html_flags(const report *r, FILE *out)
             report_num(b, r->typos));
     fprintf(out, "<tr><td>Duplicates (same mailbox as an earlier row; not probed again)</td>"
             "<td class=\"n\" id=\"duplicates\">%s</td></tr>", report_num(b, r->duplicates));
+    if (r->cache_rows) {
+        char a1[32], a2[32];
+        fprintf(out, "<tr><td>From the verdict cache (not probed again)</td>"
+                "<td class=\"n\" id=\"cache_rows\">%s</td></tr>", report_num(b, r->cache_rows));
+        fprintf(out, "<tr><td>Age of the cached answers when the batch started (median / "
+                "oldest)</td><td class=\"n\" id=\"cache_age\">%s / %s</td></tr>",
+                cache_age_text(r->cache_age_median, a1), cache_age_text(r->cache_age_oldest, a2));
+    }
     if (r->retries_used >= 0)
         fprintf(out, "<tr><td>Retries used (greylisting, 4xx)</td>"
                 "<td class=\"n\" id=\"retries\">%s</td></tr>", report_num(b, (uint64_t)r->retries_used));

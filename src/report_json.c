@@ -87,6 +87,12 @@ static void json_counts(const report *r, FILE *out)
     fprintf(out, "},\"flags\":{\"role\":%" PRIu64 ",\"free\":%" PRIu64 ",\"disposable\":%"
             PRIu64 ",\"did_you_mean\":%" PRIu64 "}", r->role, r->free, r->disposable, r->typos);
     fprintf(out, ",\"duplicates\":%" PRIu64, r->duplicates);
+    fprintf(out, ",\"cache\":{\"rows\":%" PRIu64, r->cache_rows);
+    if (r->cache_rows)
+        fprintf(out, ",\"age_median_s\":%" PRId64 ",\"age_oldest_s\":%" PRId64 "}",
+                r->cache_age_median, r->cache_age_oldest);
+    else
+        fputs(",\"age_median_s\":null,\"age_oldest_s\":null}", out);
     fprintf(out, ",\"bounce\":{\"all_rows_min_pct\":%.2f,\"all_rows_expected_pct\":",
             report_bounce_min(r));
     if (report_bounce_measured(r))        /* null: rows checked without SMTP */

@@ -421,11 +421,49 @@ static int load_duplicates(loader *l)
     return load_count_row(l, "SELECT count(*) FROM dups", &l->r->duplicates, NULL);
 }
 
+/* Rows the verdict cache answered, and the ages of their answers at the
+ * batch's start (a state from before the route column has none). */
+static int load_cache_rows(loader *l)
+{
+    sqlite3_stmt *st = NULL;
+    bool has = sqlite3_prepare_v2(l->db, "SELECT 1 FROM pragma_table_info('results')"
+                                  " WHERE name = 'route'", -1, &st, NULL) == SQLITE_OK &&
+               sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    report *r = l->r;
+    static const char where[] = " FROM results WHERE route = 'cache' AND coalesce(duplicate, 0) = 0";
+    char sql[192];
+    snprintf(sql, sizeof sql, "SELECT count(*)%s", where);
+    if (!has || load_count_row(l, sql, &r->cache_rows, NULL))
+        return has ? -1 : 0;
+    if (!r->cache_rows)
+        return 0;
+    snprintf(sql, sizeof sql, "SELECT min(checked_at)%s", where);
+    if (prep(l, sql, false, &st))
+        return -1;
+    int rc = sqlite3_step(st);
+    int64_t oldest = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (finish(l, st, rc == SQLITE_ROW ? SQLITE_DONE : rc))
+        return -1;
+    snprintf(sql, sizeof sql, "SELECT checked_at%s ORDER BY checked_at DESC LIMIT 1 OFFSET ?", where);
+    if (prep(l, sql, false, &st))
+        return -1;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(r->cache_rows / 2));
+    rc = sqlite3_step(st);
+    int64_t median = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : oldest;
+    if (finish(l, st, rc == SQLITE_ROW ? SQLITE_DONE : rc))
+        return -1;
+    int64_t base = r->started_at;
+    r->cache_age_oldest = base > oldest ? base - oldest : 0;
+    r->cache_age_median = base > median ? base - median : 0;
+    return 0;
+}
+
 static int load_all(loader *l)
 {
     if (check_format(l) || load_meta(l) || load_counts(l) || load_top_domains(l) ||
         load_accept_all(l) || load_hosts(l) || load_reach(l) || load_providers(l) ||
-        load_learned(l) || load_retry_queue(l) || load_duplicates(l))
+        load_learned(l) || load_retry_queue(l) || load_duplicates(l) || load_cache_rows(l))
         return -1;
     return 0;
 }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cache_policy.h"
+
 /* DB strings on a terminal: no control characters (escape sequences). */
 static void txt_put(FILE *out, const char *s)
 {
@@ -198,6 +200,13 @@ static void text_run(const report *r, FILE *out)
 {
     fprintf(out, "Duplicates: %" PRIu64 " rows (same mailbox as an earlier row; not probed "
             "again)\n", r->duplicates);
+    if (r->cache_rows) {
+        char a[32], b[32];
+        fprintf(out, "From the verdict cache: %" PRIu64 " rows (not probed again; their answers "
+                "were %s old at the median, %s at the oldest, when the batch started)\n",
+                r->cache_rows, cache_age_text(r->cache_age_median, a),
+                cache_age_text(r->cache_age_oldest, b));
+    }
     fprintf(out, "Flags: %" PRIu64 " role, %" PRIu64 " free provider, %" PRIu64 " disposable, %"
             PRIu64 " likely typos\n", r->role, r->free, r->disposable, r->typos);
     if (r->retries_used >= 0)

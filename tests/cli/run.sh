@@ -75,6 +75,26 @@ not_contains out.txt "--progress" "check --help has no --progress"
 "$BIN" clean --help > out.txt; not_contains out.txt "--threads" "clean --help has no --threads"
 contains out.txt "--progress" "clean --help lists --progress"
 
+# --- the verdict cache's options and command (tests/net/cache.sh has the rest)
+for c in check clean; do
+    "$BIN" $c --help > out.txt; contains out.txt "--cache FILE" "$c --help lists --cache"
+    contains out.txt "--max-age D" "$c --help lists --max-age"
+done
+expect_rc 0 "cache --help" -- "$BIN" cache --help
+contains out.txt "mailvet cache stats|prune [--max-age D] CACHE" "cache --help usage"
+"$BIN" --help > out.txt; contains out.txt "mailvet cache stats|prune" "--help lists cache"
+expect_rc 2 "clean --level syntax --cache" -- "$BIN" clean --level syntax --cache c.db in.csv -o o.csv
+contains err.txt "--cache does nothing at --level syntax" "--cache at syntax message"
+expect_rc 2 "--max-age without --cache" -- "$BIN" check --max-age 1d a@b.com
+contains err.txt "--max-age does nothing without --cache FILE" "--max-age alone message"
+expect_rc 2 "--max-age 30 (no unit)" -- "$BIN" check --cache c.db --max-age 30 a@b.com
+contains err.txt "--max-age must be 0 or a whole number with a unit" "--max-age message names the option"
+expect_rc 2 "cache without a verb" -- "$BIN" cache c.db
+expect_rc 2 "cache stats of a missing file" -- "$BIN" cache stats missing.db
+contains err.txt "missing.db" "cache stats names the missing file"
+[ -e missing.db ] && bad "cache stats made a file" || ok
+[ -e c.db ] && bad "a refused --cache made its file" || ok
+
 # --- check at --level syntax
 expect_rc 0 "check valid" -- "$BIN" check --level syntax Jane.Doe@Example.COM
 contains out.txt "unverified" "valid address is unverified at syntax level"

@@ -210,6 +210,54 @@ static void test_merge_and_doctor_arguments(void **state)
     assert_int_equal(parse(CMD_DOCTOR, &o, 3, doctor_opt), EXIT_USAGE);
 }
 
+/* --cache and --max-age (check, clean) and `mailvet cache`: values,
+ * and the refusals where they would do nothing. */
+static void test_cache_options(void **state)
+{
+    (void)state;
+    cli_opts o;
+    const char *plain[] = {"check", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 2, plain), -1);
+    assert_null(o.cache);
+    assert_int_equal(o.max_age, 30 * 86400);
+    cli_opts_free(&o);
+    const char *check[] = {"check", "--cache", "c.db", "--max-age", "12h", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 6, check), -1);
+    assert_string_equal(o.cache, "c.db");
+    assert_int_equal(o.max_age, 12 * 3600);
+    cli_opts_free(&o);
+    const char *clean[] = {"clean", "--cache", "c.db", "--max-age", "0", "in.csv", "-o", "o.csv"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 8, clean), -1);
+    assert_int_equal(o.max_age, 0);
+    cli_opts_free(&o);
+    const char *bad_age[] = {"clean", "--cache", "c.db", "--max-age", "30", "in.csv", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 8, bad_age), EXIT_USAGE);
+    const char *age_alone[] = {"check", "--max-age", "1d", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 4, age_alone), EXIT_USAGE);
+    const char *syntax[] = {"clean", "--level", "syntax", "--cache", "c.db", "in.csv", "-o", "o"};
+    assert_int_equal(parse(CMD_CLEAN, &o, 8, syntax), EXIT_USAGE);
+    const char *dns[] = {"check", "--level", "dns", "--cache", "c.db", "a@b.c"};
+    assert_int_equal(parse(CMD_CHECK, &o, 6, dns), -1);
+    cli_opts_free(&o);
+    const char *report[] = {"report", "--cache", "c.db", "s.state"};
+    assert_int_equal(parse(CMD_REPORT, &o, 4, report), EXIT_USAGE);
+    const char *stats[] = {"cache", "stats", "c.db"};
+    assert_int_equal(parse(CMD_CACHE, &o, 3, stats), -1);
+    assert_int_equal(o.nargs, 2);
+    cli_opts_free(&o);
+    const char *prune[] = {"cache", "prune", "c.db", "--max-age", "7d"};
+    assert_int_equal(parse(CMD_CACHE, &o, 5, prune), -1);
+    assert_int_equal(o.max_age, 7 * 86400);
+    assert_string_equal(o.args[1], "c.db");
+    cli_opts_free(&o);
+    const char *verb[] = {"cache", "vacuum", "c.db"};
+    assert_int_equal(parse(CMD_CACHE, &o, 3, verb), EXIT_USAGE);
+    const char *nofile[] = {"cache", "stats"};
+    assert_int_equal(parse(CMD_CACHE, &o, 2, nofile), EXIT_USAGE);
+    const char *other[] = {"cache", "--level", "dns", "stats", "c.db"};
+    assert_int_equal(parse(CMD_CACHE, &o, 5, other), EXIT_USAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_no_ignored_options),
         cmocka_unit_test(test_help_exits_zero),
+        cmocka_unit_test(test_cache_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
