@@ -1372,12 +1372,17 @@ static void session_failed(ssession *ss, const probe_result *res)
     default:
         break;
     }
+    /* The failure judges the target of the domain the session began for;
+     * the others rode along and go back to their queues (return_unanswered)
+     * for sessions of their own turn, so one broken session is never the
+     * verdict of a hundred domains. A host given up fails them all anyway. */
     for (size_t i = 0; i < ss->nparts; i++) {
         sdomain *d = ss->parts[i].d;
         starget *t = &d->t[ss->parts[i].ti];
         ereply_set(&d->fail, res->reason, res->code, res->enhanced, res->text, t->mx);
         ereply_from(&d->fail, h, wall_now(s));
-        t->failed |= target_fails;
+        if (i == 0)
+            t->failed |= target_fails;
     }
 }
 

@@ -1457,6 +1457,44 @@ static void test_mixed_refused_falls_back(void **state)
     world_free(w);
 }
 
+/* A mixed session that breaks (a protocol error) judges only the domain it
+ * began for; the domain that rode along is asked again in a session of
+ * its own, and its verdict is its own. */
+static void test_mixed_failure_judges_lead(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.per_mx = 1;
+    world *w = world_new(&o);
+    add(w, 9, "z@first.example");
+    answer_mx(w, "first.example", "mx.fleet.example", "192.0.2.1");
+    add(w, 0, "u@lead.example");
+    add(w, 1, "u@rider.example");
+    answer_mx(w, "lead.example", "mx.fleet.example", "192.0.2.1");
+    answer_mx(w, "rider.example", "mx.fleet.example", "192.0.2.1");
+    finish_by_domain(w, first_open(w), "");
+    fsess *f = first_open(w);
+    assert_int_equal(session_domains(f), 2);
+    assert_string_equal(domain_of(&f->rcpts[0]), "lead.example");
+    probe_result bad = {.outcome = PROBE_PROTOCOL_ERROR, .reason = REASON_PROTOCOL_ERROR,
+                        .connected = true, .code = 500};
+    snprintf(bad.text, sizeof bad.text, "garbage");
+    close_session(w, f, &bad);
+    assert_true(w->got[0]);
+    assert_int_equal(w->r[0].reason, REASON_PROTOCOL_ERROR);
+    assert_false(w->got[1]);                             /* back in its queue */
+    f = first_open(w);
+    assert_non_null(f);
+    assert_int_equal(session_domains(f), 1);
+    assert_true(carries(f, "rider.example"));
+    finish_by_domain(w, f, "");
+    assert_int_equal(w->r[1].reason, REASON_ACCEPTED);
+    assert_int_equal(w->r[1].attempts, 1);
+    assert_true(engine_idle(w->e));
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1482,6 +1520,7 @@ int main(void)
         cmocka_unit_test(test_mixed_sessions),
         cmocka_unit_test(test_mixed_size_and_retry),
         cmocka_unit_test(test_mixed_refused_falls_back),
+        cmocka_unit_test(test_mixed_failure_judges_lead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
