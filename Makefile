@@ -124,6 +124,7 @@ bench: mailvet build/bench/gencsv tests/mailsim/mailsim build/rel/tools/score
 # A long run under a memory cap: RSS must plateau (README "Reliability").
 soak: mailvet tests/mailsim/mailsim build/rel/tools/score
 	@sh tests/bench/soak.sh ./mailvet tests/mailsim/mailsim build/rel/tools/score
+	@sh tests/bench/soak.sh ./mailvet tests/mailsim/mailsim build/rel/tools/score "" "" "" b2b
 
 # The integration scripts with the release binary under valgrind (memory
 # errors and leaks fail the run); slow, so not part of `make check`.

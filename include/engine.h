@@ -148,6 +148,7 @@ typedef struct engine_stats {
     uint64_t resolving;         /* domains waiting for their DNS answer now */
     uint64_t domains_live;      /* domain records in memory now */
     uint64_t domains_retired;   /* records that left memory, their work done */
+    uint64_t hosts_retired;     /* MX host records that left memory (engine_each_host) */
     uint64_t hosts_starved;     /* hosts with work waiting for a --concurrency slot now */
     /* distinct MX addresses (over every route) a session ended with, those
      * that got a TCP connection at least once, and the others */

@@ -109,6 +109,7 @@ typedef struct sprovider {
     htab_node node;              /* in engine.providers */
     int route;
     slimit lim;                  /* --per-provider */
+    unsigned refs;               /* its hosts in memory */
     char name[];
 } sprovider;
 
@@ -182,6 +183,7 @@ struct shost {
     char ipstr[INET6_ADDRSTRLEN];
     char *name;                  /* the first MX name seen at this address (heap) */
     htab_node node;              /* in engine.hosts */
+    unsigned refs;               /* targets of live domains that name it */
     engine_host pol;             /* window, rest, give-up: the host policy */
     int active;
     int unrouted;                /* consecutive route errors reaching this host */
@@ -458,6 +460,8 @@ static void domain_retire(sdomain *d)
         return;
     if (d->ca == CA_KNOWN && d->accept_all != TRI_UNSET)
         learned_put(s, d->name, d->accept_all);
+    for (int k = 0; k < d->nt; k++)
+        d->t[k].h->refs--;           /* engine_each_host may retire the host */
     htab_remove(&s->domains, &d->node);
     s->st.domains_retired++;
     domain_free(d);
@@ -542,6 +546,7 @@ static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char 
     else
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&h->ip)->sin6_addr, h->ipstr, sizeof h->ipstr);
     h->prov = provider_get(s, h->name, route);
+    h->prov->refs++;
     htab_insert(&s->hosts, &h->node, host_hash(ip, route));
     return h;
 }
@@ -594,7 +599,6 @@ static void rearm(engine *s)
 
 static sdomain *domain_get(engine *s, const char *name);
 
-/* IT waits in the retry queue; its domain stays in memory meanwhile. */
 /* When a retry DELAY_S seconds from now is due: rounded up to a step of a
  * sixteenth of the delay (at least a second), so the 4xx answers a domain
  * gave in the same moment — its addresses arrived one by one, each in a
@@ -609,6 +613,7 @@ static uint64_t retry_due(const engine *s, int delay_s)
     return (due + step - 1) / step * step;
 }
 
+/* IT waits in the retry queue; its domain stays in memory meanwhile. */
 static void wait_retry(engine *s, engine_item *it, uint64_t due_ms)
 {
     domain_get(s, it->domain)->parked++;
@@ -1661,6 +1666,7 @@ static void on_dns(void *ud, const dns_result *res)
             for (size_t k = 0; k < s->nroutes; k++) {
                 starget *t = &d->t[d->nt++];
                 t->h = host_get(s, &res->mx[i].addrs[j], res->mx[i].host, (int)k);
+                t->h->refs++;
                 t->pref = res->mx[i].pref;
                 t->failed = !route_fits(s->routes[k].e, &res->mx[i].addrs[j]);
                 if (!(t->mx = strdup(res->mx[i].host)))
@@ -1849,11 +1855,42 @@ static engine_host_info host_info(const engine *s, const shost *h0)
     return info;
 }
 
+/* H may leave memory: no live domain names it, nothing of it is under
+ * way or waiting, and it taught us nothing (its window is whole; no cap,
+ * cleartext, one-domain or give-up learned), so a later domain naming it
+ * starts again from what a new record knows. A company list's hosts are
+ * one a domain: they go with their domains, as domains do (domain_retire).
+ * With several routes a host's counts are kept on its route-0 record for
+ * all of them, so there hosts stay. */
+static bool host_idle(const shost *h)
+{
+    return h->s->nroutes == 1 && !h->refs && !h->active && !h->qlen && !h->resting &&
+           !h->starved && !h->route_starved && !h->provider_starved && !h->unrouted &&
+           h->pol.state == HOST_OPEN && !h->pol.rcpt_cap && !h->pol.one_domain && !h->cleartext;
+}
+
+static void host_free(shost *h);
+
+/* H leaves memory, and its provider with it when that was its last host. */
+static void host_retire(shost *h)
+{
+    engine *s = h->s;
+    sprovider *p = h->prov;
+    htab_remove(&s->hosts, &h->node);
+    host_free(h);
+    s->st.hosts_retired++;
+    if (--p->refs == 0 && !p->lim.active && !p->lim.n) {
+        htab_remove(&s->providers, &p->node);
+        free(p->lim.a);
+        free(p);
+    }
+}
+
 void engine_each_host(engine *s, void (*fn)(void *ud, const engine_host_info *h), void *ud)
 {
     htab_iter hi;
     htab_iter_init(&hi, &s->hosts);
-    for (htab_node *n; (n = htab_iter_next(&hi));) {
+    for (htab_node *n; (n = htab_iter_next(&hi));) {   /* the iterator is past N: N may go */
         shost *h = HTAB_ENTRY(n, shost, node);
         if (h->route != 0)
             continue;
@@ -1862,10 +1899,12 @@ void engine_each_host(engine *s, void (*fn)(void *ud, const engine_host_info *h)
         d.timeouts -= h->flushed.timeouts;
         d.blocks -= h->flushed.blocks;
         d.connects -= h->flushed.connects;
-        if (!d.sessions && !d.timeouts && !d.blocks && !d.connects)
-            continue;
-        h->flushed = info;
-        fn(ud, &d);
+        if (d.sessions || d.timeouts || d.blocks || d.connects) {
+            h->flushed = info;
+            fn(ud, &d);
+        }
+        if (host_idle(h))                       /* its counts are the caller's now */
+            host_retire(h);
     }
 }
 

@@ -1495,12 +1495,67 @@ static void test_mixed_failure_judges_lead(void **state)
     world_free(w);
 }
 
+static void count_host(void *ud, const engine_host_info *h)
+{
+    (void)h;
+    (*(int *)ud)++;
+}
+
+/* An MX host record leaves memory once no live domain names it and it
+ * taught nothing, after its counts were handed over; one that learned a
+ * recipient cap stays, and a later domain on a retired host gets a fresh
+ * record. */
+static void test_host_retires(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    world *w = world_new(&o);
+    add(w, 0, "a@plain.example");
+    add(w, 1, "b@capped.example");
+    answer_one(w, "plain.example", "192.0.2.1");
+    answer_one(w, "capped.example", "192.0.2.2");
+    for (size_t i = 0; i < w->ns; i++) {
+        fsess *f = &w->s[i];
+        if (strcmp(f->domain, "capped.example") == 0) {   /* a limit: cap learned */
+            probe_result res = {.outcome = PROBE_DONE, .connected = true, .answered = 2,
+                                .session_limit = true};
+            set_answer(&f->rcpts[0], 550, "5.1.1", "no");
+            set_answer(&f->rcpts[1], 250, "2.1.5", "OK");
+            close_session(w, f, &res);
+        } else {
+            finish_all(w, f, 250, 550);
+        }
+    }
+    assert_true(engine_idle(w->e));
+    int reported = 0;
+    engine_each_host(w->e, count_host, &reported);
+    assert_int_equal(reported, 2);                       /* both counts handed over first */
+    engine_stats st;
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.hosts_retired, 1);               /* plain's; capped's stays */
+    reported = 0;
+    engine_each_host(w->e, count_host, &reported);
+    assert_int_equal(reported, 0);                       /* nothing new, nothing lost */
+    add(w, 2, "c@plain.example");
+    answer_one(w, "plain.example", "192.0.2.1");
+    fsess *f = first_open(w);
+    assert_non_null(f);
+    finish_all(w, f, 250, 550);
+    assert_int_equal(w->r[2].reason, REASON_ACCEPTED);
+    reported = 0;
+    engine_each_host(w->e, count_host, &reported);
+    assert_int_equal(reported, 1);                       /* the fresh record's session */
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_busy_halves_pauses_and_regrows),
         cmocka_unit_test(test_busy_crowd_counts_once),
         cmocka_unit_test(test_domain_retires),
+        cmocka_unit_test(test_host_retires),
         cmocka_unit_test(test_host_policy),
         cmocka_unit_test(test_catchall),
         cmocka_unit_test(test_retry_named_delay),
