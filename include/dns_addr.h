@@ -1,12 +1,18 @@
 /* dns_addr.h — the public-address classifier on raw address bytes (pure, no
  * I/O, any thread). dns_addr_is_public() and dns_addr_equal() on sockaddrs
  * are declared in dns.h, their public home; this header adds the raw forms
- * dns.c applies to its compact cached addresses. */
+ * dns.c applies to its compact cached addresses (dns_ip). */
 #ifndef MAILVET_DNS_ADDR_H
 #define MAILVET_DNS_ADDR_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+
+typedef struct dns_ip {         /* an address, compact: 17 bytes */
+    uint8_t fam;                /* 4 or 6 */
+    uint8_t a[16];              /* network order; IPv4 in the first 4 */
+} dns_ip;
 
 /* A (host order) is a public unicast IPv4 address (ranges: dns.h). */
 bool dns_addr_v4_public(uint32_t a);
@@ -14,5 +20,11 @@ bool dns_addr_v4_public(uint32_t a);
 /* A (16 bytes, network order) is a public unicast IPv6 address; the v4
  * forms it wraps (mapped, compatible, NAT64, 6to4) are judged as IPv4. */
 bool dns_addr_v6_public(const uint8_t *a);
+
+/* IP is a public unicast address (dns_addr_v4_public / _v6_public). */
+bool dns_ip_public(const dns_ip *ip);
+
+/* IP as a sockaddr (port 0, every other byte zero). */
+void dns_ip_to_sa(const dns_ip *ip, struct sockaddr_storage *ss);
 
 #endif

@@ -18,6 +18,11 @@
 
 #include "htab.h"
 
+#ifndef DNS_CACHE_MAX
+#define DNS_CACHE_MAX 200000    /* entries per cache (domains; MX hosts) */
+#endif
+#define DNS_ERROR_TTL_MS 60000  /* SERVFAIL/timeouts are transient: cache briefly */
+
 /* Common head of a cache entry: hash chain and age list (finished only). */
 typedef struct dns_node {
     htab_node h;
@@ -31,11 +36,13 @@ typedef struct dns_node {
 typedef struct dns_cache {
     htab tab;
     dns_node *oldest, *newest;  /* finished entries, by completion */
-    void (*free_entry)(dns_node *);
+    void (*free_entry)(void *ud, dns_node *);
+    void *ud;
 } dns_cache;
 
-/* Empty cache whose dropped entries go to FREE_ENTRY. Out of memory aborts. */
-void dns_cache_init(dns_cache *c, void (*free_entry)(dns_node *));
+/* Empty cache whose dropped entries go to FREE_ENTRY(UD, entry). Out of
+ * memory aborts. */
+void dns_cache_init(dns_cache *c, void (*free_entry)(void *ud, dns_node *), void *ud);
 
 /* The entry for NAME (normalised), or NULL. */
 dns_node *dns_cache_find(dns_cache *c, const char *name);

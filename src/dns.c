@@ -48,11 +48,6 @@ enum { QT_A = 1, QT_PTR = 12, QT_MX = 15, QT_TXT = 16, QT_AAAA = 28 };   /* RR t
 
 /* ---- answers ------------------------------------------------------------ */
 
-typedef struct dns_ip {         /* an address, compact: 17 bytes */
-    uint8_t fam;                /* 4 or 6 */
-    uint8_t a[16];
-} dns_ip;
-
 typedef struct dns_cmx {        /* one MX host as cached */
     char *host;
     int pref;
@@ -240,29 +235,7 @@ static void dns_fail_text(char *buf, size_t len, int status, int type, const cha
     snprintf(buf, len, "%s for %s %s", what, dns_type_name(type), name);
 }
 
-/* ---- addresses ------------------------------------------------------------ */
-
-static bool dns_ip_public(const dns_ip *ip)
-{
-    if (ip->fam == 4)
-        return dns_addr_v4_public((uint32_t)ip->a[0] << 24 | (uint32_t)ip->a[1] << 16 |
-                                  (uint32_t)ip->a[2] << 8 | ip->a[3]);
-    return dns_addr_v6_public(ip->a);
-}
-
-static void dns_ip_to_sa(const dns_ip *ip, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof *ss);
-    if (ip->fam == 4) {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-        s4->sin_family = AF_INET;
-        memcpy(&s4->sin_addr, ip->a, 4);
-    } else {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-        s6->sin6_family = AF_INET6;
-        memcpy(&s6->sin6_addr, ip->a, 16);
-    }
-}
+/* ---- cached entries ------------------------------------------------------- */
 
 const char *dns_status_name(dns_status s)
 {
@@ -283,8 +256,9 @@ static void dns_cmx_clear(dns_cmx *m)
     m->host = NULL;
 }
 
-static void dns_dom_free(dns_node *n)
+static void dns_dom_free(void *ud, dns_node *n)
 {
+    (void)ud;
     dns_dom *d = (dns_dom *)n;
     for (int i = 0; i < d->nmx; i++)
         dns_cmx_clear(&d->mx[i]);
@@ -294,8 +268,9 @@ static void dns_dom_free(dns_node *n)
     free(d);                    /* jobs are always finished before this */
 }
 
-static void dns_host_free(dns_node *n)
+static void dns_host_free(void *ud, dns_node *n)
 {
+    (void)ud;
     dns_host *h = (dns_host *)n;
     free(h->detail);
     free(n->name);
@@ -1076,8 +1051,8 @@ dns_resolver *dns_new(uv_loop_t *loop, const dns_opts *opts, char *err, size_t e
     r->nhandles = 2;
     r->rtail = &r->ready;
     r->ltail = &r->line;
-    dns_cache_init(&r->doms, dns_dom_free);
-    dns_cache_init(&r->hosts, dns_host_free);
+    dns_cache_init(&r->doms, dns_dom_free, r);
+    dns_cache_init(&r->hosts, dns_host_free, r);
     return r;
 }
 

@@ -13,18 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef DNS_CACHE_MAX
-#define DNS_CACHE_MAX 200000    /* entries per cache (domains; MX hosts) */
-#endif
 #define DNS_EVICT_SCAN 64       /* finished entries looked at per eviction */
-#define DNS_ERROR_TTL_MS 60000  /* SERVFAIL/timeouts are transient: cache briefly */
 
 static bool dns_cache_eq(const htab_node *h, const void *name)
 {
     return !strcmp(HTAB_ENTRY(h, const dns_node, h)->name, name);
 }
 
-void dns_cache_init(dns_cache *c, void (*free_entry)(dns_node *))
+void dns_cache_init(dns_cache *c, void (*free_entry)(void *ud, dns_node *), void *ud)
 {
     memset(c, 0, sizeof *c);
     if (!htab_init(&c->tab, 1024, dns_cache_eq)) {
@@ -32,6 +28,7 @@ void dns_cache_init(dns_cache *c, void (*free_entry)(dns_node *))
         abort();
     }
     c->free_entry = free_entry;
+    c->ud = ud;
 }
 
 dns_node *dns_cache_find(dns_cache *c, const char *name)
@@ -58,7 +55,7 @@ static void dns_cache_remove(dns_cache *c, dns_node *n)
     htab_remove(&c->tab, &n->h);
     if (n->done)
         dns_cache_age_unlink(c, n);
-    c->free_entry(n);
+    c->free_entry(c->ud, n);
 }
 
 /* Make room: evict the oldest finished entries nobody is about to read. */
@@ -107,6 +104,6 @@ void dns_cache_free(dns_cache *c)
     htab_iter it;
     htab_iter_init(&it, &c->tab);
     for (htab_node *h; (h = htab_iter_next(&it)); )
-        c->free_entry(HTAB_ENTRY(h, dns_node, h));
+        c->free_entry(c->ud, HTAB_ENTRY(h, dns_node, h));
     htab_free(&c->tab);
 }
