@@ -4,9 +4,10 @@
  * One dns_cache per kind of entry (mail domains; MX host names). The entries
  * are dns.c's structs, each embedding a dns_node first; the cache links
  * them by name (htab) and, once finished, by age. It never allocates an
- * entry: dns.c does, and the cache hands every entry it drops (eviction,
- * staleness, dns_cache_free) to the FREE_ENTRY callback, which frees the
- * entry and its name. At most DNS_CACHE_MAX entries; beyond that the oldest
+ * entry: dns.c does (the name usually in the entry's own allocation), and
+ * the cache hands every entry it drops (eviction, staleness,
+ * dns_cache_free) to the FREE_ENTRY callback, which frees the entry and
+ * its name. At most DNS_CACHE_MAX entries; beyond that the oldest
  * finished entries that nobody is about to read (refs == 0) are evicted.
  * Loop thread only.
  */
@@ -30,7 +31,7 @@ typedef struct dns_node {
     uint64_t at;                /* when it finished (loop ms) */
     bool done;
     unsigned refs;              /* ready-queue items pointing here */
-    char *name;                 /* the entry's own (malloc'd; FREE_ENTRY frees it) */
+    char *name;                 /* the entry's own (FREE_ENTRY frees it, with the entry) */
 } dns_node;
 
 typedef struct dns_cache {
@@ -47,8 +48,15 @@ void dns_cache_init(dns_cache *c, void (*free_entry)(void *ud, dns_node *), void
 /* The entry for NAME (normalised), or NULL. */
 dns_node *dns_cache_find(dns_cache *c, const char *name);
 
-/* Add N under NAME, which N takes (malloc'd). Evicts first when full. */
+/* Add N under NAME, which N takes (it lives as long as N). Evicts first
+ * when full. */
 void dns_cache_add(dns_cache *c, dns_node *n, char *name);
+
+/* NEW, whose name is OLD's (NAME, same text), takes the place of OLD, an
+ * entry still in flight (not done) that nobody else points to: a finished
+ * answer can then be allocated to its exact size. OLD is not freed, nor is
+ * anything evicted (the count does not change). */
+void dns_cache_replace(dns_cache *c, dns_node *old, dns_node *new, char *name);
 
 /* N has its answer: it joins the age list (newest end) at NOW (loop ms). */
 void dns_cache_done(dns_cache *c, dns_node *n, uint64_t now);

@@ -29,6 +29,7 @@
 #include "dns_addr.h"
 #include "dns_cache.h"
 #include "dns_cname.h"
+#include "dns_mxset.h"
 #include "str.h"
 
 #include <ares.h>
@@ -48,36 +49,34 @@ enum { QT_A = 1, QT_PTR = 12, QT_MX = 15, QT_TXT = 16, QT_AAAA = 28 };   /* RR t
 
 /* ---- answers ------------------------------------------------------------ */
 
-typedef struct dns_cmx {        /* one MX host as cached */
-    char *host;
-    int pref;
-    uint8_t n;
-    dns_ip ip[DNS_MAX_ADDRS];
-} dns_cmx;
-
 /* What an MX host name resolved to. */
 enum { H_OK, H_PRIVATE, H_NODATA, H_NXDOMAIN, H_ERROR };
 
 struct dns_djob;
 struct dns_hjob;
 
+/* A mail domain. Finished, it costs this struct, its name and a share of
+ * an MX set: the fleet domains of one provider point to one set. */
 typedef struct dns_dom {
     dns_node node;
     uint8_t status;             /* dns_status */
     bool implicit;
-    uint8_t nmx;
-    dns_cmx *mx;
+    dns_mxorder order;          /* DNS_OK: the domain's order of mx's hosts */
+    dns_mxset *mx;              /* DNS_OK: its hosts (one reference) */
     char *detail;
     struct dns_djob *job;       /* while resolving */
+    char name[];                /* node.name */
 } dns_dom;
 
+/* An MX host name. In flight it has no addresses and a job; finished, it
+ * is allocated anew to its exact size (dns_cache_replace). */
 typedef struct dns_host {
     dns_node node;
     uint8_t hst;                /* H_* */
-    uint8_t n;
-    dns_ip ip[DNS_MAX_ADDRS];
+    uint8_t n;                  /* addresses in ip */
     char *detail;               /* H_ERROR: what failed */
     struct dns_hjob *job;       /* while resolving */
+    dns_ip ip[];                /* N addresses, then the name (node.name) */
 } dns_host;
 
 /* ---- pending work ------------------------------------------------------- */
@@ -88,12 +87,19 @@ typedef struct dns_waiter {     /* a caller waiting for a domain */
     struct dns_waiter *next;
 } dns_waiter;
 
+typedef struct dns_slot {       /* one MX host of a domain being resolved */
+    char *host;
+    int pref;
+    uint8_t hst;                /* H_*, once the host is answered */
+    uint8_t n;
+    dns_ip ip[DNS_MAX_ADDRS];
+} dns_slot;
+
 typedef struct dns_djob {
     dns_waiter *waiters, **wtail;
     int pending;                /* host lookups outstanding */
     int nmx;
-    dns_cmx mx[DNS_MAX_MX];     /* hosts by preference, addresses filled in */
-    uint8_t hst[DNS_MAX_MX];
+    dns_slot *mx;               /* NMX hosts by preference, addresses filled in */
     char *err;                  /* first host error detail */
 } dns_djob;
 
@@ -132,8 +138,7 @@ typedef struct dns_q {          /* one question, with SERVFAIL back-off */
     dns_q_done done;
     void *owner;
     int type, round;
-    bool timer_init;
-    uv_timer_t backoff;
+    uv_timer_t *backoff;        /* from the first back-off on (most never need one) */
     struct dns_q *prev, *next;  /* in r->sleeping (back-off) or r->line */
     char name[];
 } dns_q;
@@ -162,6 +167,7 @@ struct dns_resolver {
     bool pumping;
     dns_ready *ready, **rtail;
     dns_cache doms, hosts;
+    dns_mxsets sets;            /* the doms' MX sets */
     dns_result scratch;         /* what callbacks see */
     void (*on_closed)(void *);
     void *closed_ud;
@@ -181,6 +187,16 @@ static void *dns_xcalloc(size_t n, size_t sz)
         fputs("mailvet: out of memory in dns\n", stderr);
         abort();
     }
+    return p;
+}
+
+/* A struct of SIZE bytes followed by NAME: the name's copy is returned in
+ * *AT. */
+static void *dns_xalloc_named(size_t size, const char *name, char **at)
+{
+    size_t n = strlen(name) + 1;
+    char *p = dns_xcalloc(1, size + n);
+    *at = memcpy(p + size, name, n);
     return p;
 }
 
@@ -250,30 +266,21 @@ const char *dns_status_name(dns_status s)
     return "?";
 }
 
-static void dns_cmx_clear(dns_cmx *m)
-{
-    free(m->host);
-    m->host = NULL;
-}
-
 static void dns_dom_free(void *ud, dns_node *n)
 {
-    (void)ud;
+    dns_resolver *r = ud;
     dns_dom *d = (dns_dom *)n;
-    for (int i = 0; i < d->nmx; i++)
-        dns_cmx_clear(&d->mx[i]);
-    free(d->mx);
+    if (d->mx)
+        dns_mxset_release(&r->sets, d->mx);
     free(d->detail);
-    free(n->name);
     free(d);                    /* jobs are always finished before this */
 }
 
 static void dns_host_free(void *ud, dns_node *n)
 {
-    (void)ud;
     dns_host *h = (dns_host *)n;
+    (void)ud;
     free(h->detail);
-    free(n->name);
     free(h);
 }
 
@@ -287,6 +294,7 @@ static void dns_maybe_free(dns_resolver *r)
     void *ud = r->closed_ud;
     dns_cache_free(&r->doms);
     dns_cache_free(&r->hosts);
+    dns_mxsets_free(&r->sets);
     free(r);
     if (on_closed)
         on_closed(ud);
@@ -441,20 +449,13 @@ static void dns_ready_push_raw(dns_resolver *r, dns_raw_cb cb, void *ud, int sta
     }
 }
 
-/* Build the caller's view of a cached domain. */
+/* Build the caller's view of a cached domain (RES zeroed). */
 static void dns_fill(dns_result *res, const dns_dom *d)
 {
     res->status = (dns_status)d->status;
     res->implicit_mx = d->implicit;
-    res->nmx = d->nmx;
-    for (int i = 0; i < d->nmx; i++) {
-        dns_mx *m = &res->mx[i];
-        str_copy(m->host, sizeof m->host, d->mx[i].host);
-        m->pref = d->mx[i].pref;
-        m->naddrs = d->mx[i].n;
-        for (int k = 0; k < d->mx[i].n; k++)
-            dns_ip_to_sa(&d->mx[i].ip[k], &m->addrs[k]);
-    }
+    if (d->mx)
+        dns_mxset_fill(d->mx, d->order, res);
     if (d->detail)
         str_copy(res->detail, sizeof res->detail, d->detail);
 }
@@ -511,9 +512,8 @@ static bool dns_q_retryable(int status)
 
 static void dns_q_timer_closed(uv_handle_t *h)
 {
-    dns_q *q = h->data;
-    dns_resolver *r = q->r;
-    free(q);
+    dns_resolver *r = h->data;
+    free(h);
     r->nhandles--;
     dns_maybe_free(r);
 }
@@ -540,12 +540,11 @@ static void dns_q_wake(uv_timer_t *t)
 static void dns_q_finish(dns_q *q, int status, const unsigned char *abuf, int alen)
 {
     q->done(q->r, q->owner, q->type, status, abuf, alen);
-    if (q->timer_init) {
-        q->backoff.data = q;
-        uv_close((uv_handle_t *)&q->backoff, dns_q_timer_closed);
-    } else {
-        free(q);
+    if (q->backoff) {
+        q->backoff->data = q->r;
+        uv_close((uv_handle_t *)q->backoff, dns_q_timer_closed);
     }
+    free(q);
 }
 
 static void dns_q_pump(dns_resolver *r);
@@ -559,17 +558,17 @@ static void dns_q_answer(void *arg, int status, int timeouts, unsigned char *abu
     /* Timeouts were already retried by c-ares (with growing waits); an
      * explicit failure answer is asked again here, spaced out. */
     if (!r->closing && dns_q_retryable(status) && q->round + 1 < r->tries) {
-        if (!q->timer_init) {
-            uv_timer_init(r->loop, &q->backoff);
-            q->backoff.data = q;
-            q->timer_init = true;
+        if (!q->backoff) {
+            q->backoff = dns_xcalloc(1, sizeof *q->backoff);
+            uv_timer_init(r->loop, q->backoff);
+            q->backoff->data = q;
             r->nhandles++;
         }
         q->next = r->sleeping;
         if (r->sleeping)
             r->sleeping->prev = q;
         r->sleeping = q;
-        uv_timer_start(&q->backoff, dns_q_wake, (uint64_t)DNS_BACKOFF_MS << q->round, 0);
+        uv_timer_start(q->backoff, dns_q_wake, (uint64_t)DNS_BACKOFF_MS << q->round, 0);
         q->round++;
     } else {
         dns_q_finish(q, status, abuf, alen);
@@ -677,23 +676,41 @@ static void dns_hjob_take(dns_resolver *r, dns_hjob *j, int type, const unsigned
 static void dns_slot_fill(dns_dom *d, int slot, const dns_host *h)
 {
     dns_djob *j = d->job;
-    dns_cmx *m = &j->mx[slot];
-    j->hst[slot] = h->hst;
+    dns_slot *m = &j->mx[slot];
+    m->hst = h->hst;
     m->n = h->n;
-    memcpy(m->ip, h->ip, sizeof m->ip);
+    memcpy(m->ip, h->ip, h->n * sizeof *h->ip);
     if (h->hst == H_ERROR && !j->err)
         j->err = dns_xstrdup(h->detail ? h->detail : "error");
 }
 
-/* Both answers in: IPv4 first, then IPv6; wake the waiting domains. */
+/* LIVE's finished form, IPv4 first, then IPv6, exactly sized, in LIVE's
+ * place in the cache (LIVE is freed; its job is returned in the new one). */
+static dns_host *dns_host_settle(dns_resolver *r, dns_host *live)
+{
+    dns_hjob *j = live->job;
+    dns_ip ip[DNS_MAX_ADDRS];
+    size_t n = 0;
+    char *name;
+    for (int i = 0; i < j->n4 && n < DNS_MAX_ADDRS; i++)
+        ip[n++] = j->v4[i];
+    for (int i = 0; i < j->n6 && n < DNS_MAX_ADDRS; i++)
+        ip[n++] = j->v6[i];
+    dns_host *h = dns_xalloc_named(offsetof(dns_host, ip) + n * sizeof *ip, live->node.name, &name);
+    h->n = (uint8_t)n;
+    memcpy(h->ip, ip, n * sizeof *ip);
+    h->job = j;
+    dns_cache_replace(&r->hosts, &live->node, &h->node, name);
+    free(live);
+    return h;
+}
+
+/* Both answers in: settle the host, wake the waiting domains. */
 static void dns_host_finish(dns_resolver *r, dns_host *h)
 {
+    h = dns_host_settle(r, h);
     dns_hjob *j = h->job;
     char buf[160];
-    for (int i = 0; i < j->n4 && h->n < DNS_MAX_ADDRS; i++)
-        h->ip[h->n++] = j->v4[i];
-    for (int i = 0; i < j->n6 && h->n < DNS_MAX_ADDRS; i++)
-        h->ip[h->n++] = j->v6[i];
     if (h->n)
         h->hst = H_OK;
     else if (j->ndropped)
@@ -759,11 +776,12 @@ static void dns_host_start(dns_resolver *r, dns_dom *d, int slot, const char *na
         h->job->waiters = w;
         return;
     }
-    h = dns_xcalloc(1, sizeof *h);
+    char *hname;
+    h = dns_xalloc_named(offsetof(dns_host, ip), name, &hname);
     h->job = dns_xcalloc(1, sizeof *h->job);
     h->job->waiters = w;
     h->job->left = 2;
-    dns_cache_add(&r->hosts, &h->node, dns_xstrdup(name));
+    dns_cache_add(&r->hosts, &h->node, hname);
     dns_ask(r, h->node.name, QT_A, dns_host_answer, h);
     dns_ask(r, h->node.name, QT_AAAA, dns_host_answer, h);
 }
@@ -777,25 +795,23 @@ static void dns_dom_set(dns_dom *d, dns_status st, const char *detail)
         d->detail = dns_xstrdup(detail);
 }
 
-/* Turn the job's per-host answers into the cached result. */
-static void dns_dom_conclude(dns_dom *d)
+/* Turn the job's per-host answers into the cached result: the hosts with
+ * an address, in the job's order, as a shared MX set. */
+static void dns_dom_conclude(dns_resolver *r, dns_dom *d)
 {
     dns_djob *j = d->job;
-    int kept = 0;
+    dns_mxin kept[DNS_MAX_MX];
+    size_t nkept = 0;
     bool err = false, priv = false;
     for (int i = 0; i < j->nmx; i++) {
-        err |= j->hst[i] == H_ERROR;
-        priv |= j->hst[i] == H_PRIVATE;
-        kept += j->mx[i].n > 0;
+        const dns_slot *m = &j->mx[i];
+        err |= m->hst == H_ERROR;
+        priv |= m->hst == H_PRIVATE;
+        if (m->n)
+            kept[nkept++] = (dns_mxin){.host = m->host, .pref = m->pref, .n = m->n, .ip = m->ip};
     }
-    if (kept) {
-        d->mx = dns_xcalloc((size_t)kept, sizeof *d->mx);
-        for (int i = 0; i < j->nmx; i++) {
-            if (j->mx[i].n) {
-                d->mx[d->nmx++] = j->mx[i];
-                j->mx[i].host = NULL;       /* moved */
-            }
-        }
+    if (nkept) {
+        d->mx = dns_mxset_intern(&r->sets, kept, nkept, &d->order);
         dns_dom_set(d, DNS_OK, NULL);
     } else if (err) {           /* a failing host might have been usable */
         dns_dom_set(d, DNS_ERROR, j->err);
@@ -813,9 +829,10 @@ static void dns_dom_finish(dns_resolver *r, dns_dom *d)
 {
     dns_djob *j = d->job;
     if (j->nmx)
-        dns_dom_conclude(d);
+        dns_dom_conclude(r, d);
     for (int i = 0; i < j->nmx; i++)
-        dns_cmx_clear(&j->mx[i]);
+        free(j->mx[i].host);
+    free(j->mx);
     free(j->err);
     d->job = NULL;
     dns_cache_done(&r->doms, &d->node, uv_now(r->loop));
@@ -843,16 +860,19 @@ static void dns_dom_implicit(dns_resolver *r, dns_dom *d)
     dns_djob *j = d->job;
     d->implicit = true;
     j->nmx = 1;
+    j->mx = dns_xcalloc(1, sizeof *j->mx);
     j->mx[0].host = dns_xstrdup(d->node.name);
     j->mx[0].pref = 0;
     dns_dom_hosts(r, d);
 }
 
 /* Keep the DNS_MAX_MX lowest preferences, stable on ties (answer order),
- * one slot per host name. Returns how many MX records were null ("."). */
-static int dns_mx_collect(dns_djob *j, const struct ares_mx_reply *mx)
+ * one slot per host name: into GOT, *N of them. Returns how many MX
+ * records were null ("."). */
+static int dns_mx_pick(dns_slot *got, int *n, const struct ares_mx_reply *mx)
 {
     int nnull = 0;
+    *n = 0;
     for (; mx; mx = mx->next) {
         char host[DNS_NAME_MAX + 1];
         if (!mx->host[0] || !strcmp(mx->host, ".")) {
@@ -862,22 +882,35 @@ static int dns_mx_collect(dns_djob *j, const struct ares_mx_reply *mx)
         if (!dns_norm(mx->host, host))
             continue;
         bool dup = false;
-        for (int i = 0; i < j->nmx && !dup; i++)
-            dup = !strcmp(j->mx[i].host, host);
+        for (int i = 0; i < *n && !dup; i++)
+            dup = !strcmp(got[i].host, host);
         if (dup)
             continue;
-        int pos = j->nmx;       /* insertion sort, after equal preferences */
-        while (pos > 0 && j->mx[pos - 1].pref > mx->priority)
+        int pos = *n;           /* insertion sort, after equal preferences */
+        while (pos > 0 && got[pos - 1].pref > mx->priority)
             pos--;
         if (pos >= DNS_MAX_MX)
             continue;
-        if (j->nmx == DNS_MAX_MX)
-            dns_cmx_clear(&j->mx[--j->nmx]);
-        memmove(&j->mx[pos + 1], &j->mx[pos], (size_t)(j->nmx - pos) * sizeof j->mx[0]);
-        memset(&j->mx[pos], 0, sizeof j->mx[pos]);
-        j->mx[pos].host = dns_xstrdup(host);
-        j->mx[pos].pref = mx->priority;
-        j->nmx++;
+        if (*n == DNS_MAX_MX)
+            free(got[--*n].host);
+        memmove(&got[pos + 1], &got[pos], (size_t)(*n - pos) * sizeof got[0]);
+        memset(&got[pos], 0, sizeof got[pos]);
+        got[pos].host = dns_xstrdup(host);
+        got[pos].pref = mx->priority;
+        ++*n;
+    }
+    return nnull;
+}
+
+/* dns_mx_pick into J's slot array, allocated to its exact size (a domain
+ * waiting for its hosts holds no more than it has). */
+static int dns_mx_collect(dns_djob *j, const struct ares_mx_reply *mx)
+{
+    dns_slot got[DNS_MAX_MX];
+    int nnull = dns_mx_pick(got, &j->nmx, mx);
+    if (j->nmx) {
+        j->mx = dns_xcalloc((size_t)j->nmx, sizeof *j->mx);
+        memcpy(j->mx, got, (size_t)j->nmx * sizeof *got);
     }
     return nnull;
 }
@@ -1053,6 +1086,7 @@ dns_resolver *dns_new(uv_loop_t *loop, const dns_opts *opts, char *err, size_t e
     r->ltail = &r->line;
     dns_cache_init(&r->doms, dns_dom_free, r);
     dns_cache_init(&r->hosts, dns_host_free, r);
+    dns_mxsets_init(&r->sets);
     return r;
 }
 
@@ -1082,11 +1116,12 @@ void dns_resolve_mail(dns_resolver *r, const char *ascii_domain, dns_cb cb, void
         d->job->wtail = &w->next;
         return;
     }
-    d = dns_xcalloc(1, sizeof *d);
+    char *dname;
+    d = dns_xalloc_named(offsetof(dns_dom, name), name, &dname);
     d->job = dns_xcalloc(1, sizeof *d->job);
     d->job->waiters = w;
     d->job->wtail = &w->next;
-    dns_cache_add(&r->doms, &d->node, dns_xstrdup(name));
+    dns_cache_add(&r->doms, &d->node, dname);
     dns_ask(r, d->node.name, QT_MX, dns_mx_answer, d);
 }
 
@@ -1102,7 +1137,7 @@ static void dns_close_handles(dns_resolver *r)
     while (r->sleeping) {       /* queries waiting out a back-off */
         dns_q *q = r->sleeping;
         dns_q_sleep_unlink(r, q);
-        uv_timer_stop(&q->backoff);
+        uv_timer_stop(q->backoff);
         dns_q_finish(q, ARES_ECANCELLED, NULL, 0);
     }
     if (r->ch) {

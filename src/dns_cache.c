@@ -9,6 +9,7 @@
  */
 #include "dns_cache.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,16 @@ void dns_cache_add(dns_cache *c, dns_node *n, char *name)
         dns_cache_evict(c);
     n->name = name;
     htab_insert(&c->tab, &n->h, htab_hash_str(name));
+}
+
+void dns_cache_replace(dns_cache *c, dns_node *old, dns_node *new, char *name)
+{
+    assert(!old->done && !old->refs);
+    uint32_t hash = old->h.hash;
+    htab_remove(&c->tab, &old->h);
+    memset(new, 0, sizeof *new);
+    new->name = name;
+    htab_insert(&c->tab, &new->h, hash);
 }
 
 void dns_cache_done(dns_cache *c, dns_node *n, uint64_t now)
