@@ -6,6 +6,7 @@
 #define MAILVET_DNS_ADDR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -26,5 +27,13 @@ bool dns_ip_public(const dns_ip *ip);
 
 /* IP as a sockaddr (port 0, every other byte zero). */
 void dns_ip_to_sa(const dns_ip *ip, struct sockaddr_storage *ss);
+
+/* IP packed at OUT, exactly sized: its family byte, then 4 or 16 address
+ * bytes (at most DNS_IP_PACKED_MAX). Returns the bytes written. */
+#define DNS_IP_PACKED_MAX 17
+size_t dns_ip_pack(const dns_ip *ip, uint8_t *out);
+
+/* The packed address at IN into *IP; returns the bytes read. */
+size_t dns_ip_unpack(const uint8_t *in, dns_ip *ip);
 
 #endif

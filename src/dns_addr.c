@@ -88,6 +88,23 @@ void dns_ip_to_sa(const dns_ip *ip, struct sockaddr_storage *ss)
     }
 }
 
+size_t dns_ip_pack(const dns_ip *ip, uint8_t *out)
+{
+    size_t len = ip->fam == 4 ? 4 : 16;
+    out[0] = ip->fam;
+    memcpy(out + 1, ip->a, len);
+    return 1 + len;
+}
+
+size_t dns_ip_unpack(const uint8_t *in, dns_ip *ip)
+{
+    size_t len = in[0] == 4 ? 4 : 16;
+    memset(ip, 0, sizeof *ip);
+    ip->fam = in[0];
+    memcpy(ip->a, in + 1, len);
+    return 1 + len;
+}
+
 bool dns_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
     if (a->ss_family != b->ss_family)

@@ -10,6 +10,7 @@
 #include "dns_cache.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 
 static bool dns_cache_eq(const htab_node *h, const void *name)
 {
-    return !strcmp(HTAB_ENTRY(h, const dns_node, h)->name, name);
+    return !strcmp(dns_node_name(HTAB_ENTRY(h, const dns_node, h)), name);
 }
 
 void dns_cache_init(dns_cache *c, void (*free_entry)(void *ud, dns_node *), void *ud)
@@ -71,21 +72,29 @@ static void dns_cache_evict(dns_cache *c)
     }
 }
 
-void dns_cache_add(dns_cache *c, dns_node *n, char *name)
+/* N's name is NAME, NAME_OFF bytes on in N's allocation. */
+static void dns_cache_name(dns_node *n, const char *name)
+{
+    ptrdiff_t off = name - (const char *)n;
+    assert(off >= (ptrdiff_t)sizeof *n && off <= UINT16_MAX);
+    n->name_off = (uint16_t)off;
+}
+
+void dns_cache_add(dns_cache *c, dns_node *n, const char *name)
 {
     if (htab_count(&c->tab) >= DNS_CACHE_MAX)
         dns_cache_evict(c);
-    n->name = name;
+    dns_cache_name(n, name);
     htab_insert(&c->tab, &n->h, htab_hash_str(name));
 }
 
-void dns_cache_replace(dns_cache *c, dns_node *old, dns_node *new, char *name)
+void dns_cache_replace(dns_cache *c, dns_node *old, dns_node *new, const char *name)
 {
     assert(!old->done && !old->refs);
     uint32_t hash = old->h.hash;
     htab_remove(&c->tab, &old->h);
     memset(new, 0, sizeof *new);
-    new->name = name;
+    dns_cache_name(new, name);
     htab_insert(&c->tab, &new->h, hash);
 }
 

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MXREC_MAX (3 + DNS_MAX_ADDRS * 17 + DNS_NAME_MAX + 1)
+#define MXREC_MAX (3 + DNS_MAX_ADDRS * DNS_IP_PACKED_MAX + DNS_NAME_MAX + 1)
 
 _Static_assert(DNS_MAX_MX <= 8, "dns_mxorder holds 3 bits per host");
 _Static_assert(DNS_MAX_MX * MXREC_MAX <= UINT16_MAX, "blob length is 16 bits");
@@ -74,11 +74,8 @@ static size_t mxrec_put(uint8_t *out, const dns_mxin *in)
     out[o++] = (uint8_t)in->pref;
     out[o++] = (uint8_t)in->n;
     for (size_t i = 0; i < in->n; i++) {
-        size_t al = in->ip[i].fam == 4 ? 4 : 16;
         assert(in->ip[i].fam == 4 || in->ip[i].fam == 6);
-        out[o++] = in->ip[i].fam;
-        memcpy(out + o, in->ip[i].a, al);
-        o += al;
+        o += dns_ip_pack(&in->ip[i], out + o);
     }
     memcpy(out + o, in->host, hl + 1);
     return o + hl + 1;
@@ -88,8 +85,9 @@ static size_t mxrec_put(uint8_t *out, const dns_mxin *in)
 static const uint8_t *mxrec_end(const uint8_t *p)
 {
     const uint8_t *q = p + 3;
+    dns_ip ip;
     for (unsigned i = 0; i < p[2]; i++)
-        q += 1 + (*q == 4 ? 4 : 16);
+        q += dns_ip_unpack(q, &ip);
     return q + strlen((const char *)q) + 1;
 }
 
@@ -164,11 +162,9 @@ static void mxrec_get(const uint8_t *p, dns_mx *m)
     m->pref = p[0] << 8 | p[1];
     m->naddrs = p[2];
     for (unsigned i = 0; i < p[2]; i++) {
-        dns_ip ip = {.fam = *q++};
-        size_t al = ip.fam == 4 ? 4 : 16;
-        memcpy(ip.a, q, al);
+        dns_ip ip;
+        q += dns_ip_unpack(q, &ip);
         dns_ip_to_sa(&ip, &m->addrs[i]);
-        q += al;
     }
     str_copy(m->host, sizeof m->host, (const char *)q);
 }
