@@ -724,7 +724,8 @@ static uint8_t dns_host_status(const dns_hjob *j, size_t n)
  * then IPv6 (or what failed), then the name, whose copy *NAME gets. */
 static dns_host *dns_host_make(const dns_hjob *j, char **name)
 {
-    uint8_t data[160];          /* > DNS_MAX_ADDRS * DNS_IP_PACKED_MAX */
+    uint8_t data[160];          /* addresses, or dns_fail_text's line */
+    _Static_assert(sizeof data >= DNS_MAX_ADDRS * DNS_IP_PACKED_MAX, "room for the addresses");
     size_t n = 0, len = 0;
     for (int i = 0; i < j->n4 && n < DNS_MAX_ADDRS; i++, n++)
         len += dns_ip_pack(&j->v4[i], data + len);
