@@ -95,11 +95,13 @@ bool dns_addr_is_public(const struct sockaddr *sa);
 const char *dns_status_name(dns_status s);
 
 /* Questions on the wire now, waiting in line for a slot, and put on the
- * wire in all (the timeline, README "Performance"). */
+ * wire in all (the timeline, README "Performance"); names in the cache
+ * (finished or in flight) and the distinct MX sets its domains share. */
 typedef struct dns_stats {
     int inflight;
     size_t waiting;
     uint64_t asked;
+    size_t domains, hosts, mxsets;
 } dns_stats;
 void dns_get_stats(const dns_resolver *r, dns_stats *st);
 

@@ -4,9 +4,9 @@
  * One dns_cache per kind of entry (mail domains; MX host names). The entries
  * are dns.c's structs, each embedding a dns_node first; the cache links
  * them by name (htab) and, once finished, by age. It never allocates an
- * entry: dns.c does, and the cache hands every entry it drops (eviction,
- * staleness, dns_cache_free) to the FREE_ENTRY callback, which frees the
- * entry and its name. At most DNS_CACHE_MAX entries; beyond that the oldest
+ * entry: dns.c does (with its name in the same allocation), and the
+ * cache hands every entry it drops (eviction, staleness, dns_cache_free)
+ * to the FREE_ENTRY callback, which frees it. At most DNS_CACHE_MAX entries; beyond that the oldest
  * finished entries that nobody is about to read (refs == 0) are evicted.
  * Loop thread only.
  */
@@ -18,30 +18,53 @@
 
 #include "htab.h"
 
-/* Common head of a cache entry: hash chain and age list (finished only). */
+#ifndef DNS_CACHE_MAX
+#define DNS_CACHE_MAX 200000    /* entries per cache (domains; MX hosts) */
+#endif
+#define DNS_ERROR_TTL_MS 60000  /* SERVFAIL/timeouts are transient: cache briefly */
+
+/* Common head of a cache entry: hash chain and age list (finished only).
+ * The name lives in the entry's own allocation, NAME_OFF bytes on: an
+ * offset, not a pointer, keeps the head at 48 bytes (tens of thousands of
+ * entries on a company list). */
 typedef struct dns_node {
     htab_node h;
     struct dns_node *older, *newer;
     uint64_t at;                /* when it finished (loop ms) */
-    bool done;
     unsigned refs;              /* ready-queue items pointing here */
-    char *name;                 /* the entry's own (malloc'd; FREE_ENTRY frees it) */
+    uint16_t name_off;
+    bool done;
 } dns_node;
+
+/* N's name. */
+static inline const char *dns_node_name(const dns_node *n)
+{
+    return (const char *)n + n->name_off;
+}
 
 typedef struct dns_cache {
     htab tab;
     dns_node *oldest, *newest;  /* finished entries, by completion */
-    void (*free_entry)(dns_node *);
+    void (*free_entry)(void *ud, dns_node *);
+    void *ud;
 } dns_cache;
 
-/* Empty cache whose dropped entries go to FREE_ENTRY. Out of memory aborts. */
-void dns_cache_init(dns_cache *c, void (*free_entry)(dns_node *));
+/* Empty cache whose dropped entries go to FREE_ENTRY(UD, entry). Out of
+ * memory aborts. */
+void dns_cache_init(dns_cache *c, void (*free_entry)(void *ud, dns_node *), void *ud);
 
 /* The entry for NAME (normalised), or NULL. */
 dns_node *dns_cache_find(dns_cache *c, const char *name);
 
-/* Add N under NAME, which N takes (malloc'd). Evicts first when full. */
-void dns_cache_add(dns_cache *c, dns_node *n, char *name);
+/* Add N under NAME, which is in N's allocation, after N. Evicts first
+ * when full. */
+void dns_cache_add(dns_cache *c, dns_node *n, const char *name);
+
+/* NEW, whose name (NAME, in NEW's allocation) is OLD's, takes the place of
+ * OLD, an entry still in flight (not done) that nobody else points to: a
+ * finished answer can then be allocated to its exact size. OLD is not
+ * freed, nor is anything evicted (the count does not change). */
+void dns_cache_replace(dns_cache *c, dns_node *old, dns_node *new, const char *name);
 
 /* N has its answer: it joins the age list (newest end) at NOW (loop ms). */
 void dns_cache_done(dns_cache *c, dns_node *n, uint64_t now);

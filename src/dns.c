@@ -15,8 +15,13 @@
  *
  * Cache (dns_cache.c): one entry per domain and per MX host name, bounded,
  * errors kept briefly. A domain being resolved collects every caller asking
- * for it (one query, many callbacks). Which addresses count as public is
- * dns_addr.c's.
+ * for it (one query, many callbacks). While a name is looked up its entry
+ * is the lookup (dns_djob, dns_hjob); the answer, allocated to its exact
+ * size, then takes its place (dns_dom, dns_host). A finished domain holds
+ * its MX hosts as a reference to an MX set shared by every domain with the
+ * same hosts (dns_mxset.c): on a company list, tens of thousands of
+ * domains of one provider fleet keep one copy of its hosts. Which
+ * addresses count as public is dns_addr.c's.
  *
  * Callbacks never run inside dns_resolve_mail: finished answers wait in a
  * ready queue that a uv_idle_t drains on the next loop iteration.
@@ -29,10 +34,12 @@
 #include "dns_addr.h"
 #include "dns_cache.h"
 #include "dns_cname.h"
+#include "dns_mxset.h"
 #include "str.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -48,41 +55,36 @@ enum { QT_A = 1, QT_PTR = 12, QT_MX = 15, QT_TXT = 16, QT_AAAA = 28 };   /* RR t
 
 /* ---- answers ------------------------------------------------------------ */
 
-typedef struct dns_ip {         /* an address, compact: 17 bytes */
-    uint8_t fam;                /* 4 or 6 */
-    uint8_t a[16];
-} dns_ip;
-
-typedef struct dns_cmx {        /* one MX host as cached */
-    char *host;
-    int pref;
-    uint8_t n;
-    dns_ip ip[DNS_MAX_ADDRS];
-} dns_cmx;
-
 /* What an MX host name resolved to. */
 enum { H_OK, H_PRIVATE, H_NODATA, H_NXDOMAIN, H_ERROR };
 
-struct dns_djob;
-struct dns_hjob;
+/* A name's cache entry is its lookup while in flight (dns_djob, dns_hjob)
+ * and its answer once finished (dns_dom, dns_host): dns_cache_replace puts
+ * the one in the other's place, so a finished name keeps nothing of its
+ * lookup and exactly what its answer needs. node.done tells them apart. */
 
+/* A finished mail domain: this struct, its name, and (DNS_OK) a share of
+ * an MX set: the domains of a provider fleet all point to one set. */
 typedef struct dns_dom {
     dns_node node;
     uint8_t status;             /* dns_status */
     bool implicit;
-    uint8_t nmx;
-    dns_cmx *mx;
-    char *detail;
-    struct dns_djob *job;       /* while resolving */
+    dns_mxorder order;          /* DNS_OK: the domain's order of mx's hosts */
+    union {                     /* by status: */
+        dns_mxset *mx;          /* DNS_OK: its hosts (one reference) */
+        char *detail;           /* else: what failed, for humans (or NULL) */
+    } u;
+    char name[];                /* its node's name */
 } dns_dom;
 
+/* A finished MX host name: its addresses, IPv4 first, then IPv6. */
 typedef struct dns_host {
     dns_node node;
     uint8_t hst;                /* H_* */
-    uint8_t n;
-    dns_ip ip[DNS_MAX_ADDRS];
-    char *detail;               /* H_ERROR: what failed */
-    struct dns_hjob *job;       /* while resolving */
+    uint8_t n;                  /* addresses */
+    uint8_t data[];             /* N addresses packed (dns_ip_pack), or for
+                                 * H_ERROR what failed (a string); then the
+                                 * node's name */
 } dns_host;
 
 /* ---- pending work ------------------------------------------------------- */
@@ -93,27 +95,41 @@ typedef struct dns_waiter {     /* a caller waiting for a domain */
     struct dns_waiter *next;
 } dns_waiter;
 
-typedef struct dns_djob {
+typedef struct dns_slot {       /* one MX host of a domain being resolved */
+    char *host;
+    int pref;
+    uint8_t hst;                /* H_*, once the host is answered */
+    uint8_t n;
+    dns_ip ip[DNS_MAX_ADDRS];
+} dns_slot;
+
+typedef struct dns_djob {       /* a domain being resolved */
+    dns_node node;
     dns_waiter *waiters, **wtail;
     int pending;                /* host lookups outstanding */
     int nmx;
-    dns_cmx mx[DNS_MAX_MX];     /* hosts by preference, addresses filled in */
-    uint8_t hst[DNS_MAX_MX];
+    dns_slot *mx;               /* NMX hosts by preference, addresses filled in */
     char *err;                  /* first host error detail */
+    uint8_t status;             /* the answer so far (dns_dom's fields) */
+    bool implicit;
+    char *detail;
+    char name[];                /* its node's name */
 } dns_djob;
 
 typedef struct dns_hwait {      /* a domain slot waiting for a host */
-    dns_dom *dom;
+    dns_djob *dom;
     int slot;
     struct dns_hwait *next;
 } dns_hwait;
 
-typedef struct dns_hjob {
+typedef struct dns_hjob {       /* an MX host name being resolved */
+    dns_node node;
     dns_hwait *waiters;
     int left;                   /* of the A and AAAA queries */
     int st4, st6;               /* their ares statuses */
     uint8_t n4, n6, ndropped;
     dns_ip v4[DNS_MAX_ADDRS], v6[DNS_MAX_ADDRS];
+    char name[];                /* its node's name */
 } dns_hjob;
 
 typedef struct dns_ready {      /* a callback due on the next loop turn */
@@ -137,8 +153,7 @@ typedef struct dns_q {          /* one question, with SERVFAIL back-off */
     dns_q_done done;
     void *owner;
     int type, round;
-    bool timer_init;
-    uv_timer_t backoff;
+    uv_timer_t *backoff;        /* from the first back-off on (most never need one) */
     struct dns_q *prev, *next;  /* in r->sleeping (back-off) or r->line */
     char name[];
 } dns_q;
@@ -167,13 +182,14 @@ struct dns_resolver {
     bool pumping;
     dns_ready *ready, **rtail;
     dns_cache doms, hosts;
+    dns_mxsets sets;            /* the doms' MX sets */
     dns_result scratch;         /* what callbacks see */
     void (*on_closed)(void *);
     void *closed_ud;
 };
 
-static void dns_host_start(dns_resolver *r, dns_dom *d, int slot, const char *name);
-static void dns_dom_finish(dns_resolver *r, dns_dom *d);
+static void dns_host_start(dns_resolver *r, dns_djob *d, int slot, const char *name);
+static void dns_dom_finish(dns_resolver *r, dns_djob *d);
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -186,6 +202,16 @@ static void *dns_xcalloc(size_t n, size_t sz)
         fputs("mailvet: out of memory in dns\n", stderr);
         abort();
     }
+    return p;
+}
+
+/* A struct of SIZE bytes followed by NAME: the name's copy is returned in
+ * *AT. */
+static void *dns_xalloc_named(size_t size, const char *name, char **at)
+{
+    size_t n = strlen(name) + 1;
+    char *p = dns_xcalloc(1, size + n);
+    *at = memcpy(p + size, name, n);
     return p;
 }
 
@@ -240,29 +266,7 @@ static void dns_fail_text(char *buf, size_t len, int status, int type, const cha
     snprintf(buf, len, "%s for %s %s", what, dns_type_name(type), name);
 }
 
-/* ---- addresses ------------------------------------------------------------ */
-
-static bool dns_ip_public(const dns_ip *ip)
-{
-    if (ip->fam == 4)
-        return dns_addr_v4_public((uint32_t)ip->a[0] << 24 | (uint32_t)ip->a[1] << 16 |
-                                  (uint32_t)ip->a[2] << 8 | ip->a[3]);
-    return dns_addr_v6_public(ip->a);
-}
-
-static void dns_ip_to_sa(const dns_ip *ip, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof *ss);
-    if (ip->fam == 4) {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-        s4->sin_family = AF_INET;
-        memcpy(&s4->sin_addr, ip->a, 4);
-    } else {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-        s6->sin6_family = AF_INET6;
-        memcpy(&s6->sin6_addr, ip->a, 16);
-    }
-}
+/* ---- cached entries ------------------------------------------------------- */
 
 const char *dns_status_name(dns_status s)
 {
@@ -277,29 +281,27 @@ const char *dns_status_name(dns_status s)
     return "?";
 }
 
-static void dns_cmx_clear(dns_cmx *m)
+/* The cache drops an entry. Lookups are finished before dns_close frees
+ * the caches, so an entry in flight is only freed, never read. */
+static void dns_dom_free(void *ud, dns_node *n)
 {
-    free(m->host);
-    m->host = NULL;
-}
-
-static void dns_dom_free(dns_node *n)
-{
+    dns_resolver *r = ud;
+    if (!n->done) {
+        free(n);
+        return;
+    }
     dns_dom *d = (dns_dom *)n;
-    for (int i = 0; i < d->nmx; i++)
-        dns_cmx_clear(&d->mx[i]);
-    free(d->mx);
-    free(d->detail);
-    free(n->name);
-    free(d);                    /* jobs are always finished before this */
+    if (d->status == DNS_OK)
+        dns_mxset_release(&r->sets, d->u.mx);
+    else
+        free(d->u.detail);
+    free(d);
 }
 
-static void dns_host_free(dns_node *n)
+static void dns_host_free(void *ud, dns_node *n)
 {
-    dns_host *h = (dns_host *)n;
-    free(h->detail);
-    free(n->name);
-    free(h);
+    (void)ud;
+    free(n);                    /* one allocation, finished or not */
 }
 
 /* ---- libuv glue: timer, polls, handle accounting ------------------------ */
@@ -312,6 +314,7 @@ static void dns_maybe_free(dns_resolver *r)
     void *ud = r->closed_ud;
     dns_cache_free(&r->doms);
     dns_cache_free(&r->hosts);
+    dns_mxsets_free(&r->sets);
     free(r);
     if (on_closed)
         on_closed(ud);
@@ -466,22 +469,15 @@ static void dns_ready_push_raw(dns_resolver *r, dns_raw_cb cb, void *ud, int sta
     }
 }
 
-/* Build the caller's view of a cached domain. */
+/* Build the caller's view of a cached domain (RES zeroed). */
 static void dns_fill(dns_result *res, const dns_dom *d)
 {
     res->status = (dns_status)d->status;
     res->implicit_mx = d->implicit;
-    res->nmx = d->nmx;
-    for (int i = 0; i < d->nmx; i++) {
-        dns_mx *m = &res->mx[i];
-        str_copy(m->host, sizeof m->host, d->mx[i].host);
-        m->pref = d->mx[i].pref;
-        m->naddrs = d->mx[i].n;
-        for (int k = 0; k < d->mx[i].n; k++)
-            dns_ip_to_sa(&d->mx[i].ip[k], &m->addrs[k]);
-    }
-    if (d->detail)
-        str_copy(res->detail, sizeof res->detail, d->detail);
+    if (d->status == DNS_OK)
+        dns_mxset_fill(d->u.mx, d->order, res);
+    else if (d->u.detail)
+        str_copy(res->detail, sizeof res->detail, d->u.detail);
 }
 
 static void dns_deliver(dns_resolver *r, dns_ready *it)
@@ -536,9 +532,8 @@ static bool dns_q_retryable(int status)
 
 static void dns_q_timer_closed(uv_handle_t *h)
 {
-    dns_q *q = h->data;
-    dns_resolver *r = q->r;
-    free(q);
+    dns_resolver *r = h->data;
+    free(h);
     r->nhandles--;
     dns_maybe_free(r);
 }
@@ -565,12 +560,11 @@ static void dns_q_wake(uv_timer_t *t)
 static void dns_q_finish(dns_q *q, int status, const unsigned char *abuf, int alen)
 {
     q->done(q->r, q->owner, q->type, status, abuf, alen);
-    if (q->timer_init) {
-        q->backoff.data = q;
-        uv_close((uv_handle_t *)&q->backoff, dns_q_timer_closed);
-    } else {
-        free(q);
+    if (q->backoff) {
+        q->backoff->data = q->r;
+        uv_close((uv_handle_t *)q->backoff, dns_q_timer_closed);
     }
+    free(q);
 }
 
 static void dns_q_pump(dns_resolver *r);
@@ -584,17 +578,17 @@ static void dns_q_answer(void *arg, int status, int timeouts, unsigned char *abu
     /* Timeouts were already retried by c-ares (with growing waits); an
      * explicit failure answer is asked again here, spaced out. */
     if (!r->closing && dns_q_retryable(status) && q->round + 1 < r->tries) {
-        if (!q->timer_init) {
-            uv_timer_init(r->loop, &q->backoff);
-            q->backoff.data = q;
-            q->timer_init = true;
+        if (!q->backoff) {
+            q->backoff = dns_xcalloc(1, sizeof *q->backoff);
+            uv_timer_init(r->loop, q->backoff);
+            q->backoff->data = q;
             r->nhandles++;
         }
         q->next = r->sleeping;
         if (r->sleeping)
             r->sleeping->prev = q;
         r->sleeping = q;
-        uv_timer_start(&q->backoff, dns_q_wake, (uint64_t)DNS_BACKOFF_MS << q->round, 0);
+        uv_timer_start(q->backoff, dns_q_wake, (uint64_t)DNS_BACKOFF_MS << q->round, 0);
         q->round++;
     } else {
         dns_q_finish(q, status, abuf, alen);
@@ -698,51 +692,73 @@ static void dns_hjob_take(dns_resolver *r, dns_hjob *j, int type, const unsigned
     }
 }
 
-/* Copy a finished host into slot SLOT of D's job. */
-static void dns_slot_fill(dns_dom *d, int slot, const dns_host *h)
+/* Copy a finished host into slot SLOT of domain J. */
+static void dns_slot_fill(dns_djob *j, int slot, const dns_host *h)
 {
-    dns_djob *j = d->job;
-    dns_cmx *m = &j->mx[slot];
-    j->hst[slot] = h->hst;
+    dns_slot *m = &j->mx[slot];
+    const uint8_t *p = h->data;
+    m->hst = h->hst;
     m->n = h->n;
-    memcpy(m->ip, h->ip, sizeof m->ip);
+    for (int i = 0; i < h->n; i++)
+        p += dns_ip_unpack(p, &m->ip[i]);
     if (h->hst == H_ERROR && !j->err)
-        j->err = dns_xstrdup(h->detail ? h->detail : "error");
+        j->err = dns_xstrdup((const char *)h->data);
 }
 
-/* Both answers in: IPv4 first, then IPv6; wake the waiting domains. */
-static void dns_host_finish(dns_resolver *r, dns_host *h)
+/* What both answers of J say about the host, whose N addresses were kept. */
+static uint8_t dns_host_status(const dns_hjob *j, size_t n)
 {
-    dns_hjob *j = h->job;
-    char buf[160];
-    for (int i = 0; i < j->n4 && h->n < DNS_MAX_ADDRS; i++)
-        h->ip[h->n++] = j->v4[i];
-    for (int i = 0; i < j->n6 && h->n < DNS_MAX_ADDRS; i++)
-        h->ip[h->n++] = j->v6[i];
-    if (h->n)
-        h->hst = H_OK;
-    else if (j->ndropped)
-        h->hst = H_PRIVATE;
-    else if (j->st4 == ARES_ENOTFOUND && j->st6 == ARES_ENOTFOUND)
-        h->hst = H_NXDOMAIN;
-    else if ((j->st4 == ARES_SUCCESS || j->st4 == ARES_ENODATA || j->st4 == ARES_ENOTFOUND) &&
-             (j->st6 == ARES_SUCCESS || j->st6 == ARES_ENODATA || j->st6 == ARES_ENOTFOUND))
-        h->hst = H_NODATA;
-    else {
+    if (n)
+        return H_OK;
+    if (j->ndropped)
+        return H_PRIVATE;
+    if (j->st4 == ARES_ENOTFOUND && j->st6 == ARES_ENOTFOUND)
+        return H_NXDOMAIN;
+    if ((j->st4 == ARES_SUCCESS || j->st4 == ARES_ENODATA || j->st4 == ARES_ENOTFOUND) &&
+        (j->st6 == ARES_SUCCESS || j->st6 == ARES_ENODATA || j->st6 == ARES_ENOTFOUND))
+        return H_NODATA;
+    return H_ERROR;
+}
+
+/* J's answer, exactly sized: up to DNS_MAX_ADDRS addresses, IPv4 first,
+ * then IPv6 (or what failed), then the name, whose copy *NAME gets. */
+static dns_host *dns_host_make(const dns_hjob *j, char **name)
+{
+    uint8_t data[160];          /* addresses, or dns_fail_text's line */
+    _Static_assert(sizeof data >= DNS_MAX_ADDRS * DNS_IP_PACKED_MAX, "room for the addresses");
+    size_t n = 0, len = 0;
+    for (int i = 0; i < j->n4 && n < DNS_MAX_ADDRS; i++, n++)
+        len += dns_ip_pack(&j->v4[i], data + len);
+    for (int i = 0; i < j->n6 && n < DNS_MAX_ADDRS; i++, n++)
+        len += dns_ip_pack(&j->v6[i], data + len);
+    uint8_t hst = dns_host_status(j, n);
+    if (hst == H_ERROR) {
         bool a_bad = j->st4 != ARES_SUCCESS && j->st4 != ARES_ENODATA && j->st4 != ARES_ENOTFOUND;
-        dns_fail_text(buf, sizeof buf, a_bad ? j->st4 : j->st6, a_bad ? QT_A : QT_AAAA,
-                      h->node.name);
-        h->hst = H_ERROR;
-        h->detail = dns_xstrdup(buf);
+        dns_fail_text((char *)data, sizeof data, a_bad ? j->st4 : j->st6,
+                      a_bad ? QT_A : QT_AAAA, j->name);
+        len = strlen((char *)data) + 1;
     }
-    h->job = NULL;
+    dns_host *h = dns_xalloc_named(offsetof(dns_host, data) + len, j->name, name);
+    h->hst = hst;
+    h->n = (uint8_t)n;
+    memcpy(h->data, data, len);
+    return h;
+}
+
+/* Both answers in: the host's answer takes J's place in the cache; the
+ * waiting domains get it. */
+static void dns_host_finish(dns_resolver *r, dns_hjob *j)
+{
+    char *name;
+    dns_host *h = dns_host_make(j, &name);
     dns_hwait *w = j->waiters;
+    dns_cache_replace(&r->hosts, &j->node, &h->node, name);
     free(j);
     dns_cache_done(&r->hosts, &h->node, uv_now(r->loop));
     while (w) {
         dns_hwait *next = w->next;
         dns_slot_fill(w->dom, w->slot, h);
-        if (--w->dom->job->pending == 0)
+        if (--w->dom->pending == 0)
             dns_dom_finish(r, w->dom);
         free(w);
         w = next;
@@ -752,8 +768,7 @@ static void dns_host_finish(dns_resolver *r, dns_host *h)
 static void dns_host_answer(dns_resolver *r, void *owner, int type, int status,
                             const unsigned char *abuf, int alen)
 {
-    dns_host *h = owner;
-    dns_hjob *j = h->job;
+    dns_hjob *j = owner;
     if (status == ARES_SUCCESS)
         dns_hjob_take(r, j, type, abuf, alen);
     if (type == QT_A)
@@ -761,123 +776,136 @@ static void dns_host_answer(dns_resolver *r, void *owner, int type, int status,
     else
         j->st6 = status;
     if (--j->left == 0)
-        dns_host_finish(r, h);
+        dns_host_finish(r, j);
 }
 
 /* Resolve NAME for slot SLOT of domain D: from the cache, by joining a
- * lookup in flight, or by asking. D's job->pending counts what is waited for. */
-static void dns_host_start(dns_resolver *r, dns_dom *d, int slot, const char *name)
+ * lookup in flight, or by asking. D's pending counts what is waited for. */
+static void dns_host_start(dns_resolver *r, dns_djob *d, int slot, const char *name)
 {
-    dns_host *h = (dns_host *)dns_cache_find(&r->hosts, name);
-    if (h && h->hst == H_ERROR && dns_cache_stale(&r->hosts, &h->node, uv_now(r->loop)))
-        h = NULL;
-    if (h && h->node.done) {
-        dns_slot_fill(d, slot, h);
+    dns_node *n = dns_cache_find(&r->hosts, name);
+    if (n && n->done && ((dns_host *)n)->hst == H_ERROR &&
+        dns_cache_stale(&r->hosts, n, uv_now(r->loop)))
+        n = NULL;
+    if (n && n->done) {
+        dns_slot_fill(d, slot, (dns_host *)n);
         return;
     }
     dns_hwait *w = dns_xcalloc(1, sizeof *w);
     w->dom = d;
     w->slot = slot;
-    d->job->pending++;
-    if (h) {
-        w->next = h->job->waiters;
-        h->job->waiters = w;
+    d->pending++;
+    if (n) {
+        dns_hjob *j = (dns_hjob *)n;
+        w->next = j->waiters;
+        j->waiters = w;
         return;
     }
-    h = dns_xcalloc(1, sizeof *h);
-    h->job = dns_xcalloc(1, sizeof *h->job);
-    h->job->waiters = w;
-    h->job->left = 2;
-    dns_cache_add(&r->hosts, &h->node, dns_xstrdup(name));
-    dns_ask(r, h->node.name, QT_A, dns_host_answer, h);
-    dns_ask(r, h->node.name, QT_AAAA, dns_host_answer, h);
+    char *hname;
+    dns_hjob *j = dns_xalloc_named(offsetof(dns_hjob, name), name, &hname);
+    j->waiters = w;
+    j->left = 2;
+    dns_cache_add(&r->hosts, &j->node, hname);
+    dns_ask(r, j->name, QT_A, dns_host_answer, j);
+    dns_ask(r, j->name, QT_AAAA, dns_host_answer, j);
 }
 
 /* ---- the domain ------------------------------------------------------------ */
 
-static void dns_dom_set(dns_dom *d, dns_status st, const char *detail)
+static void dns_dom_set(dns_djob *j, dns_status st, const char *detail)
 {
-    d->status = st;
-    if (detail && !d->detail)
-        d->detail = dns_xstrdup(detail);
+    j->status = st;
+    if (detail && !j->detail)
+        j->detail = dns_xstrdup(detail);
 }
 
-/* Turn the job's per-host answers into the cached result. */
-static void dns_dom_conclude(dns_dom *d)
+/* Turn J's per-host answers into its result; DNS_OK: the hosts with an
+ * address, in J's order, as a shared MX set (*ORDER gets that order). */
+static dns_mxset *dns_dom_conclude(dns_resolver *r, dns_djob *j, dns_mxorder *order)
 {
-    dns_djob *j = d->job;
-    int kept = 0;
+    dns_mxin kept[DNS_MAX_MX];
+    size_t nkept = 0;
     bool err = false, priv = false;
     for (int i = 0; i < j->nmx; i++) {
-        err |= j->hst[i] == H_ERROR;
-        priv |= j->hst[i] == H_PRIVATE;
-        kept += j->mx[i].n > 0;
+        const dns_slot *m = &j->mx[i];
+        err |= m->hst == H_ERROR;
+        priv |= m->hst == H_PRIVATE;
+        if (m->n)
+            kept[nkept++] = (dns_mxin){.host = m->host, .pref = m->pref, .n = m->n, .ip = m->ip};
     }
-    if (kept) {
-        d->mx = dns_xcalloc((size_t)kept, sizeof *d->mx);
-        for (int i = 0; i < j->nmx; i++) {
-            if (j->mx[i].n) {
-                d->mx[d->nmx++] = j->mx[i];
-                j->mx[i].host = NULL;       /* moved */
-            }
-        }
-        dns_dom_set(d, DNS_OK, NULL);
-    } else if (err) {           /* a failing host might have been usable */
-        dns_dom_set(d, DNS_ERROR, j->err);
-    } else if (priv) {
-        dns_dom_set(d, DNS_UNROUTABLE, d->implicit ? "the domain's addresses are not public"
+    if (nkept) {
+        dns_dom_set(j, DNS_OK, NULL);
+        return dns_mxset_intern(&r->sets, kept, nkept, order);
+    }
+    if (err)                    /* a failing host might have been usable */
+        dns_dom_set(j, DNS_ERROR, j->err);
+    else if (priv)
+        dns_dom_set(j, DNS_UNROUTABLE, j->implicit ? "the domain's addresses are not public"
                                                    : "every MX address is not public");
-    } else {
-        dns_dom_set(d, DNS_NO_MAIL_SERVER, d->implicit ? "no MX, A or AAAA records"
+    else
+        dns_dom_set(j, DNS_NO_MAIL_SERVER, j->implicit ? "no MX, A or AAAA records"
                                                        : "no MX host has an address");
-    }
+    return NULL;
 }
 
-/* The domain is answered: cache it and queue its callers. */
-static void dns_dom_finish(dns_resolver *r, dns_dom *d)
+/* The domain is answered: its answer takes J's place in the cache, and its
+ * callers are queued. */
+static void dns_dom_finish(dns_resolver *r, dns_djob *j)
 {
-    dns_djob *j = d->job;
-    if (j->nmx)
-        dns_dom_conclude(d);
+    char *name;
+    dns_dom *d = dns_xalloc_named(offsetof(dns_dom, name), j->name, &name);
+    dns_mxset *mx = j->nmx ? dns_dom_conclude(r, j, &d->order) : NULL;
+    d->status = j->status;
+    d->implicit = j->implicit;
+    assert((d->status == DNS_OK) == (mx != NULL));
+    if (mx) {
+        d->u.mx = mx;
+        free(j->detail);        /* NULL: an answer with hosts has no detail */
+    } else {
+        d->u.detail = j->detail;    /* moved */
+    }
     for (int i = 0; i < j->nmx; i++)
-        dns_cmx_clear(&j->mx[i]);
+        free(j->mx[i].host);
+    free(j->mx);
     free(j->err);
-    d->job = NULL;
+    dns_waiter *w = j->waiters;
+    dns_cache_replace(&r->doms, &j->node, &d->node, name);
+    free(j);
     dns_cache_done(&r->doms, &d->node, uv_now(r->loop));
-    for (dns_waiter *w = j->waiters, *next; w; w = next) {
+    for (dns_waiter *next; w; w = next) {
         next = w->next;
         dns_ready_push(r, w->cb, w->ud, d, DNS_OK, NULL);
         free(w);
     }
-    free(j);
 }
 
 /* Hosts to ask for: the domain itself (implicit MX) or its MX records. */
-static void dns_dom_hosts(dns_resolver *r, dns_dom *d)
+static void dns_dom_hosts(dns_resolver *r, dns_djob *j)
 {
-    dns_djob *j = d->job;
     j->pending++;               /* hold: hosts may finish synchronously */
     for (int i = 0; i < j->nmx; i++)
-        dns_host_start(r, d, i, j->mx[i].host);
+        dns_host_start(r, j, i, j->mx[i].host);
     if (--j->pending == 0)
-        dns_dom_finish(r, d);
+        dns_dom_finish(r, j);
 }
 
-static void dns_dom_implicit(dns_resolver *r, dns_dom *d)
+static void dns_dom_implicit(dns_resolver *r, dns_djob *j)
 {
-    dns_djob *j = d->job;
-    d->implicit = true;
+    j->implicit = true;
     j->nmx = 1;
-    j->mx[0].host = dns_xstrdup(d->node.name);
+    j->mx = dns_xcalloc(1, sizeof *j->mx);
+    j->mx[0].host = dns_xstrdup(j->name);
     j->mx[0].pref = 0;
-    dns_dom_hosts(r, d);
+    dns_dom_hosts(r, j);
 }
 
 /* Keep the DNS_MAX_MX lowest preferences, stable on ties (answer order),
- * one slot per host name. Returns how many MX records were null ("."). */
-static int dns_mx_collect(dns_djob *j, const struct ares_mx_reply *mx)
+ * one slot per host name: into GOT, *N of them. Returns how many MX
+ * records were null ("."). */
+static int dns_mx_pick(dns_slot *got, int *n, const struct ares_mx_reply *mx)
 {
     int nnull = 0;
+    *n = 0;
     for (; mx; mx = mx->next) {
         char host[DNS_NAME_MAX + 1];
         if (!mx->host[0] || !strcmp(mx->host, ".")) {
@@ -887,22 +915,35 @@ static int dns_mx_collect(dns_djob *j, const struct ares_mx_reply *mx)
         if (!dns_norm(mx->host, host))
             continue;
         bool dup = false;
-        for (int i = 0; i < j->nmx && !dup; i++)
-            dup = !strcmp(j->mx[i].host, host);
+        for (int i = 0; i < *n && !dup; i++)
+            dup = !strcmp(got[i].host, host);
         if (dup)
             continue;
-        int pos = j->nmx;       /* insertion sort, after equal preferences */
-        while (pos > 0 && j->mx[pos - 1].pref > mx->priority)
+        int pos = *n;           /* insertion sort, after equal preferences */
+        while (pos > 0 && got[pos - 1].pref > mx->priority)
             pos--;
         if (pos >= DNS_MAX_MX)
             continue;
-        if (j->nmx == DNS_MAX_MX)
-            dns_cmx_clear(&j->mx[--j->nmx]);
-        memmove(&j->mx[pos + 1], &j->mx[pos], (size_t)(j->nmx - pos) * sizeof j->mx[0]);
-        memset(&j->mx[pos], 0, sizeof j->mx[pos]);
-        j->mx[pos].host = dns_xstrdup(host);
-        j->mx[pos].pref = mx->priority;
-        j->nmx++;
+        if (*n == DNS_MAX_MX)
+            free(got[--*n].host);
+        memmove(&got[pos + 1], &got[pos], (size_t)(*n - pos) * sizeof got[0]);
+        memset(&got[pos], 0, sizeof got[pos]);
+        got[pos].host = dns_xstrdup(host);
+        got[pos].pref = mx->priority;
+        ++*n;
+    }
+    return nnull;
+}
+
+/* dns_mx_pick into J's slot array, allocated to its exact size (a domain
+ * waiting for its hosts holds no more than it has). */
+static int dns_mx_collect(dns_djob *j, const struct ares_mx_reply *mx)
+{
+    dns_slot got[DNS_MAX_MX];
+    int nnull = dns_mx_pick(got, &j->nmx, mx);
+    if (j->nmx) {
+        j->mx = dns_xcalloc((size_t)j->nmx, sizeof *j->mx);
+        memcpy(j->mx, got, (size_t)j->nmx * sizeof *got);
     }
     return nnull;
 }
@@ -910,7 +951,7 @@ static int dns_mx_collect(dns_djob *j, const struct ares_mx_reply *mx)
 static void dns_mx_answer(dns_resolver *r, void *owner, int type, int status,
                           const unsigned char *abuf, int alen)
 {
-    dns_dom *d = owner;
+    dns_djob *j = owner;
     char buf[160];
     struct ares_mx_reply *mx = NULL;
     (void)type;
@@ -919,43 +960,43 @@ static void dns_mx_answer(dns_resolver *r, void *owner, int type, int status,
         if (status == ARES_SUCCESS && !mx)
             status = ARES_ENODATA;       /* only a CNAME chain: no MX at its end */
     }
-    if (status == ARES_ENODATA && dns_cname_loops(abuf, alen, d->node.name)) {
-        snprintf(buf, sizeof buf, "CNAME loop at %s", d->node.name);
-        dns_dom_set(d, DNS_ERROR, buf);
-        dns_dom_finish(r, d);
+    if (status == ARES_ENODATA && dns_cname_loops(abuf, alen, j->name)) {
+        snprintf(buf, sizeof buf, "CNAME loop at %s", j->name);
+        dns_dom_set(j, DNS_ERROR, buf);
+        dns_dom_finish(r, j);
         return;
     }
     if (status == ARES_ENODATA) {        /* no MX: RFC 5321 §5.1 implicit MX */
         if (r->closing) {
-            dns_dom_set(d, DNS_ERROR, "cancelled");
-            dns_dom_finish(r, d);
+            dns_dom_set(j, DNS_ERROR, "cancelled");
+            dns_dom_finish(r, j);
         } else {
-            dns_dom_implicit(r, d);
+            dns_dom_implicit(r, j);
         }
         return;
     }
     if (status != ARES_SUCCESS) {
         if (status == ARES_ENOTFOUND || status == ARES_EBADNAME) {
-            snprintf(buf, sizeof buf, "NXDOMAIN %s", d->node.name);
-            dns_dom_set(d, DNS_NXDOMAIN, buf);
+            snprintf(buf, sizeof buf, "NXDOMAIN %s", j->name);
+            dns_dom_set(j, DNS_NXDOMAIN, buf);
         } else {
-            dns_fail_text(buf, sizeof buf, status, QT_MX, d->node.name);
-            dns_dom_set(d, DNS_ERROR, buf);
+            dns_fail_text(buf, sizeof buf, status, QT_MX, j->name);
+            dns_dom_set(j, DNS_ERROR, buf);
         }
-        dns_dom_finish(r, d);
+        dns_dom_finish(r, j);
         return;
     }
-    int nnull = dns_mx_collect(d->job, mx);
+    int nnull = dns_mx_collect(j, mx);
     ares_free_data(mx);
-    if (d->job->nmx == 0) {
+    if (j->nmx == 0) {
         /* Only null MX records (RFC 7505). A null MX beside real ones breaks
          * the RFC; we then use the real ones, as Postfix does. */
-        dns_dom_set(d, nnull ? DNS_NULL_MX : DNS_NO_MAIL_SERVER,
+        dns_dom_set(j, nnull ? DNS_NULL_MX : DNS_NO_MAIL_SERVER,
                     nnull ? "null MX (RFC 7505)" : "no usable MX host name");
-        dns_dom_finish(r, d);
+        dns_dom_finish(r, j);
         return;
     }
-    dns_dom_hosts(r, d);
+    dns_dom_hosts(r, j);
 }
 
 /* ---- --dns ------------------------------------------------------------------- */
@@ -1076,8 +1117,9 @@ dns_resolver *dns_new(uv_loop_t *loop, const dns_opts *opts, char *err, size_t e
     r->nhandles = 2;
     r->rtail = &r->ready;
     r->ltail = &r->line;
-    dns_cache_init(&r->doms, dns_dom_free);
-    dns_cache_init(&r->hosts, dns_host_free);
+    dns_cache_init(&r->doms, dns_dom_free, r);
+    dns_cache_init(&r->hosts, dns_host_free, r);
+    dns_mxsets_init(&r->sets);
     return r;
 }
 
@@ -1092,27 +1134,29 @@ void dns_resolve_mail(dns_resolver *r, const char *ascii_domain, dns_cb cb, void
         dns_ready_push(r, cb, ud, NULL, DNS_NXDOMAIN, "invalid domain name");
         return;
     }
-    dns_dom *d = (dns_dom *)dns_cache_find(&r->doms, name);
-    if (d && d->node.done && d->status == DNS_ERROR && dns_cache_stale(&r->doms, &d->node, uv_now(r->loop)))
-        d = NULL;
-    if (d && d->node.done) {
-        dns_ready_push(r, cb, ud, d, DNS_OK, NULL);
+    dns_node *n = dns_cache_find(&r->doms, name);
+    if (n && n->done && ((dns_dom *)n)->status == DNS_ERROR &&
+        dns_cache_stale(&r->doms, n, uv_now(r->loop)))
+        n = NULL;
+    if (n && n->done) {
+        dns_ready_push(r, cb, ud, (dns_dom *)n, DNS_OK, NULL);
         return;
     }
     dns_waiter *w = dns_xcalloc(1, sizeof *w);
     w->cb = cb;
     w->ud = ud;
-    if (d) {                    /* in flight: coalesce */
-        *d->job->wtail = w;
-        d->job->wtail = &w->next;
+    if (n) {                    /* in flight: coalesce */
+        dns_djob *j = (dns_djob *)n;
+        *j->wtail = w;
+        j->wtail = &w->next;
         return;
     }
-    d = dns_xcalloc(1, sizeof *d);
-    d->job = dns_xcalloc(1, sizeof *d->job);
-    d->job->waiters = w;
-    d->job->wtail = &w->next;
-    dns_cache_add(&r->doms, &d->node, dns_xstrdup(name));
-    dns_ask(r, d->node.name, QT_MX, dns_mx_answer, d);
+    char *dname;
+    dns_djob *j = dns_xalloc_named(offsetof(dns_djob, name), name, &dname);
+    j->waiters = w;
+    j->wtail = &w->next;
+    dns_cache_add(&r->doms, &j->node, dname);
+    dns_ask(r, j->name, QT_MX, dns_mx_answer, j);
 }
 
 /* Everything in flight ends now; handles close; R goes with the last one. */
@@ -1127,7 +1171,7 @@ static void dns_close_handles(dns_resolver *r)
     while (r->sleeping) {       /* queries waiting out a back-off */
         dns_q *q = r->sleeping;
         dns_q_sleep_unlink(r, q);
-        uv_timer_stop(&q->backoff);
+        uv_timer_stop(q->backoff);
         dns_q_finish(q, ARES_ECANCELLED, NULL, 0);
     }
     if (r->ch) {
@@ -1213,5 +1257,7 @@ verdict_reason dns_status_reason(dns_status s)
 
 void dns_get_stats(const dns_resolver *r, dns_stats *st)
 {
-    *st = (dns_stats){.inflight = r->inflight, .waiting = r->waiting, .asked = r->asked};
+    *st = (dns_stats){.inflight = r->inflight, .waiting = r->waiting, .asked = r->asked,
+                      .domains = htab_count(&r->doms.tab), .hosts = htab_count(&r->hosts.tab),
+                      .mxsets = dns_mxsets_count(&r->sets)};
 }

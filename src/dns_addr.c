@@ -1,6 +1,6 @@
-/* dns_addr.c — which addresses are public unicast, and address equality
- * (include/dns_addr.h; dns_addr_is_public and dns_addr_equal are declared in
- * dns.h). Pure: no I/O, no state, any thread; tests/unit/test_dns_addr.c
+/* dns_addr.c — which addresses are public unicast, address equality, and
+ * the compact dns_ip form the resolver caches (include/dns_addr.h;
+ * dns_addr_is_public and dns_addr_equal are declared in dns.h). Pure: no I/O, no state, any thread; tests/unit/test_dns_addr.c
  * walks every range. An MX host that resolves only to non-public addresses
  * is "unroutable" rather than dialled (unless --allow-private-mx). */
 #include "dns_addr.h"
@@ -67,6 +67,43 @@ bool dns_addr_is_public(const struct sockaddr *sa)
     return false;
 }
 
+bool dns_ip_public(const dns_ip *ip)
+{
+    if (ip->fam == 4)
+        return dns_addr_v4_public(be32(ip->a));
+    return dns_addr_v6_public(ip->a);
+}
+
+void dns_ip_to_sa(const dns_ip *ip, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (ip->fam == 4) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+        s4->sin_family = AF_INET;
+        memcpy(&s4->sin_addr, ip->a, 4);
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        memcpy(&s6->sin6_addr, ip->a, 16);
+    }
+}
+
+size_t dns_ip_pack(const dns_ip *ip, uint8_t *out)
+{
+    size_t len = ip->fam == 4 ? 4 : 16;
+    out[0] = ip->fam;
+    memcpy(out + 1, ip->a, len);
+    return 1 + len;
+}
+
+size_t dns_ip_unpack(const uint8_t *in, dns_ip *ip)
+{
+    size_t len = in[0] == 4 ? 4 : 16;
+    memset(ip, 0, sizeof *ip);
+    ip->fam = in[0];
+    memcpy(ip->a, in + 1, len);
+    return 1 + len;
+}
 
 bool dns_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {

@@ -9,22 +9,20 @@
  */
 #include "dns_cache.h"
 
+#include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef DNS_CACHE_MAX
-#define DNS_CACHE_MAX 200000    /* entries per cache (domains; MX hosts) */
-#endif
 #define DNS_EVICT_SCAN 64       /* finished entries looked at per eviction */
-#define DNS_ERROR_TTL_MS 60000  /* SERVFAIL/timeouts are transient: cache briefly */
 
 static bool dns_cache_eq(const htab_node *h, const void *name)
 {
-    return !strcmp(HTAB_ENTRY(h, const dns_node, h)->name, name);
+    return !strcmp(dns_node_name(HTAB_ENTRY(h, const dns_node, h)), name);
 }
 
-void dns_cache_init(dns_cache *c, void (*free_entry)(dns_node *))
+void dns_cache_init(dns_cache *c, void (*free_entry)(void *ud, dns_node *), void *ud)
 {
     memset(c, 0, sizeof *c);
     if (!htab_init(&c->tab, 1024, dns_cache_eq)) {
@@ -32,6 +30,7 @@ void dns_cache_init(dns_cache *c, void (*free_entry)(dns_node *))
         abort();
     }
     c->free_entry = free_entry;
+    c->ud = ud;
 }
 
 dns_node *dns_cache_find(dns_cache *c, const char *name)
@@ -58,7 +57,7 @@ static void dns_cache_remove(dns_cache *c, dns_node *n)
     htab_remove(&c->tab, &n->h);
     if (n->done)
         dns_cache_age_unlink(c, n);
-    c->free_entry(n);
+    c->free_entry(c->ud, n);
 }
 
 /* Make room: evict the oldest finished entries nobody is about to read. */
@@ -73,12 +72,30 @@ static void dns_cache_evict(dns_cache *c)
     }
 }
 
-void dns_cache_add(dns_cache *c, dns_node *n, char *name)
+/* N's name is NAME, NAME_OFF bytes on in N's allocation. */
+static void dns_cache_name(dns_node *n, const char *name)
+{
+    ptrdiff_t off = name - (const char *)n;
+    assert(off >= (ptrdiff_t)sizeof *n && off <= UINT16_MAX);
+    n->name_off = (uint16_t)off;
+}
+
+void dns_cache_add(dns_cache *c, dns_node *n, const char *name)
 {
     if (htab_count(&c->tab) >= DNS_CACHE_MAX)
         dns_cache_evict(c);
-    n->name = name;
+    dns_cache_name(n, name);
     htab_insert(&c->tab, &n->h, htab_hash_str(name));
+}
+
+void dns_cache_replace(dns_cache *c, dns_node *old, dns_node *new, const char *name)
+{
+    assert(!old->done && !old->refs);
+    uint32_t hash = old->h.hash;
+    htab_remove(&c->tab, &old->h);
+    memset(new, 0, sizeof *new);
+    dns_cache_name(new, name);
+    htab_insert(&c->tab, &new->h, hash);
 }
 
 void dns_cache_done(dns_cache *c, dns_node *n, uint64_t now)
@@ -107,6 +124,6 @@ void dns_cache_free(dns_cache *c)
     htab_iter it;
     htab_iter_init(&it, &c->tab);
     for (htab_node *h; (h = htab_iter_next(&it)); )
-        c->free_entry(HTAB_ENTRY(h, dns_node, h));
+        c->free_entry(c->ud, HTAB_ENTRY(h, dns_node, h));
     htab_free(&c->tab);
 }

@@ -35,7 +35,8 @@ fuzz_smtp_reply_SRC := src/smtp_reply.c
 fuzz_ehlo_SRC       := src/smtp_reply.c
 fuzz_csv_SRC        := src/csvio.c src/str.c src/sniff.c src/utf16.c
 fuzz_csv_LIBS       := -lcsv -lpthread
-fuzz_dns_SRC        := src/dns.c src/dns_addr.c src/dns_cache.c src/dns_cname.c src/htab.c src/str.c
+fuzz_dns_SRC        := src/dns.c src/dns_addr.c src/dns_cache.c src/dns_cname.c src/dns_mxset.c \
+                       src/htab.c src/str.c
 fuzz_dns_LIBS       := -lcares -luv
 fuzz_sniff_SRC      := src/sniff.c
 fuzz_utf16_SRC      := src/utf16.c
