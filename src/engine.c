@@ -35,9 +35,10 @@
  * A domain with nothing left to do (no item pending, held, in a session or
  * waiting for a retry) leaves memory: its record, targets and names go,
  * and only what a later row of it needs stays, in `learned` — its
- * accept-all answer, a few dozen bytes — so a company list of a million
+ * accept-all answer, 8 bytes of a flagset.h — so a company list of a million
  * domains does not keep a million records. Such a row resolves again (the
- * resolver's cache answers, no query) and gets no second catch-all probe.
+ * resolver's cache answers while it holds the name: dns_cache.c's bound)
+ * and gets no second catch-all probe.
  *
  * Every item ends in exactly one of: done (final verdict), the retry queue
  * (4xx, until its schedule runs out), or back to its domain's pending list
@@ -67,6 +68,7 @@
 #include <string.h>
 
 #include "engine_host.h"
+#include "flagset.h"
 #include "htab.h"
 #include "provider.h"
 #include "retry.h"
@@ -165,12 +167,6 @@ struct sdomain {
     engine *s;
 };
 
-/* What a retired domain leaves behind (engine.learned): its accept-all. */
-typedef struct slearned {
-    htab_node node;
-    result_tri accept_all;
-    char name[];
-} slearned;
 
 typedef struct qentry {
     sdomain *d;
@@ -241,7 +237,7 @@ struct engine {
     engine_events ev;
     void *ud;
     htab domains;                /* sdomain by name: the live ones */
-    htab learned;                /* slearned by name: what retired domains knew */
+    flagset learned;             /* what retired domains knew: accept-all or not */
     htab hosts;                  /* shost by (address, route) */
     htab providers;              /* sprovider by (name, route) */
     slimit all;                  /* --concurrency: every session */
@@ -375,41 +371,20 @@ static void make_catchall(engine *s, sdomain *d)
     d->ca_token = mix64(s->catchall_seed ^ htab_hash_str(d->name));
 }
 
-static bool learned_eq(const htab_node *n, const void *key)
-{
-    return strcmp(HTAB_ENTRY(n, slearned, node)->name, key) == 0;
-}
-
 /* Keep NAME's accept-all answer V (known) for a later row. */
 static void learned_put(engine *s, const char *name, result_tri v)
 {
-    uint32_t hash = htab_hash_str(name);
-    htab_node *n = htab_find(&s->learned, hash, name);
-    if (n) {
-        HTAB_ENTRY(n, slearned, node)->accept_all = v;
-        return;
-    }
-    size_t len = strlen(name) + 1;
-    slearned *l = malloc(sizeof *l + len);
-    if (!l)
-        oom();
-    l->accept_all = v;
-    memcpy(l->name, name, len);
-    htab_insert(&s->learned, &l->node, hash);
+    flagset_put(&s->learned, name, v == TRI_TRUE);
 }
 
 /* NAME's accept-all answer from an earlier record of it, taken out of
  * `learned` (the live domain holds it now); TRI_UNSET when none. */
 static result_tri learned_take(engine *s, const char *name)
 {
-    htab_node *n = htab_find(&s->learned, htab_hash_str(name), name);
-    if (!n)
+    bool accept_all;
+    if (!flagset_take(&s->learned, name, &accept_all))
         return TRI_UNSET;
-    slearned *l = HTAB_ENTRY(n, slearned, node);
-    result_tri v = l->accept_all;
-    htab_remove(&s->learned, n);
-    free(l);
-    return v;
+    return accept_all ? TRI_TRUE : TRI_FALSE;
 }
 
 static sdomain *domain_get(engine *s, const char *name)
@@ -1773,8 +1748,7 @@ engine *engine_new(const engine_opts *o, const engine_ops *ops, void *ctx,
     s->nroutes = s->routes_alive = o->nroutes ? o->nroutes : 1;
     if (!(s->routes = calloc(s->nroutes, sizeof *s->routes)) || !(s->retry = retry_new()) ||
         !(s->pauses = retry_new()) || !htab_init(&s->domains, 1024, domain_eq) ||
-        !htab_init(&s->hosts, 1024, host_eq) || !htab_init(&s->providers, 256, provider_eq) ||
-        !htab_init(&s->learned, 1024, learned_eq)) {
+        !htab_init(&s->hosts, 1024, host_eq) || !htab_init(&s->providers, 256, provider_eq)) {
         htab_free(&s->domains);
         htab_free(&s->hosts);
         htab_free(&s->providers);
@@ -1975,10 +1949,7 @@ void engine_free(engine *s)
         domain_free(d);
     }
     htab_free(&s->domains);
-    htab_iter_init(&it, &s->learned);
-    for (htab_node *n; (n = htab_iter_next(&it));)
-        free(HTAB_ENTRY(n, slearned, node));
-    htab_free(&s->learned);
+    flagset_free(&s->learned);
     htab_iter_init(&it, &s->hosts);
     for (htab_node *n; (n = htab_iter_next(&it));)
         host_free(HTAB_ENTRY(n, shost, node));
