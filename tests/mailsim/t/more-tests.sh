@@ -93,6 +93,8 @@ W
 expect "ideal: (R + 4S)·L/C with R=39, S=4, L=0.1, C=2 is 2.75 s" "$("$FAST" ideal --world "$T/iw.txt" --list "$T/il.csv")" "^2.750$"
 for i in $(seq 9); do echo "g,u$i@g.com"; done >>"$T/il.csv"
 expect "ideal: a greylisting host costs G + R·L/C = 6 s" "$("$FAST" ideal --world "$T/iw.txt" --list "$T/il.csv")" "^6.000$"
+expect "ideal --verbose: fewest sessions 4 + 2 (a greylisting host's are asked before and after the delay)" \
+    "$("$FAST" ideal --world "$T/iw.txt" --list "$T/il.csv" --verbose 2>&1 >/dev/null)" "; 6 sessions"
 expect "ideal: the email column is found by its header" "$("$FAST" ideal --world "$T/iw.txt" --list "$T/il.csv" --verbose 2>&1)" "over 53 addresses"
 expect "ideal of a generated world" "$("$FAST" ideal --world "$T/g1/world.txt" --list "$T/g1/list.csv")" "^[0-9]+\.[0-9]{3}$"
 # the global --concurrency term: ideal = max(max_h T_h, (sum_h W_h) / N), W_h = T_h·C_h + S_h·L_h
@@ -105,6 +107,8 @@ expect "ideal --concurrency 100: the hosts' term (6 s) still sets it" \
 { for i in 1 2 3 4; do printf 'host mx.h%d.com 127.1.1.%d\n  latency 100\n  conn-cap 2\ndomain h%d.com\n  mx 10 mx.h%d.com\n  mailbox u\n' "$i" "$i" "$i" "$i"; done; } >"$T/iw2.txt"
 { echo "email"; for i in 1 2 3 4; do echo "u@h$i.com"; done; } >"$T/il2.csv"
 expect "ideal without --concurrency: the slowest host, 0.3 s" "$("$FAST" ideal --world "$T/iw2.txt" --list "$T/il2.csv")" "^0.300$"
+expect "ideal --verbose: one session a small host, 4 sessions" \
+    "$("$FAST" ideal --world "$T/iw2.txt" --list "$T/il2.csv" --verbose 2>&1 >/dev/null)" "; 4 sessions"
 expect "ideal --concurrency 2: the global term dominates, 2.8 / 2 = 1.4 s" \
     "$("$FAST" ideal --world "$T/iw2.txt" --list "$T/il2.csv" --concurrency 2)" "^1.400$"
 expect "ideal --concurrency 10: 2.8 / 10 = 0.28 s < 0.3 s, the host term stays" \
