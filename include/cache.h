@@ -80,15 +80,6 @@ bool cache_lookup(cache *c, const cache_run *run, result *r, const addr *a, int6
  * for a while (the end of INPUT). */
 void cache_end_reads(cache *c);
 
-/* Every row handed to the engine goes through here, with the accept-all
- * answer it would give for DOMAIN (LEARN, TRI_UNSET for none); returns
- * what may be given. Once a row of a domain went to the engine without an
- * answer, a later one for that domain is not given (the engine may be
- * asking the catch-all probe already; an answer learned in its middle
- * could leave rows waiting for it). A bounded bit set (1 MiB) remembers
- * the domains; a false match only costs a catch-all probe. */
-result_tri cache_engine_learn(cache *c, const char *domain, result_tri learn);
-
 /* Rows answered from the cache by cache_lookup so far. */
 uint64_t cache_hits(const cache *c);
 

@@ -164,7 +164,9 @@ engine *engine_new(const engine_opts *o, const engine_ops *ops, void *ctx,
 /* Take IT. An item whose due_unix is in the future waits in the retry queue. */
 void engine_add(engine *e, engine_item *it);
 
-/* Domain knowledge from an earlier run (resume): no new catch-all probe. */
+/* Domain knowledge from an earlier run (resume, the verdict cache): no new
+ * catch-all probe. Safe at any time; ignored for a domain whose own probe
+ * this run has sent or answered, whose answer is newer. */
 void engine_learn_domain(engine *e, const char *domain, result_tri accept_all);
 
 /* The time armed through ops->arm has come: retries and pauses that are due. */

@@ -24,6 +24,9 @@ void flagset_free(flagset *f);
 /* NAME's flag is BIT from now on. */
 void flagset_put(flagset *f, const char *name, bool bit);
 
+/* NAME's flag into *BIT; false when NAME is not in the set. */
+bool flagset_get(const flagset *f, const char *name, bool *bit);
+
 /* NAME's flag into *BIT, and NAME out of the set; false when it was not in it. */
 bool flagset_take(flagset *f, const char *name, bool *bit);
 

@@ -1,7 +1,6 @@
 /* cache.c — the verdict cache file from the outside: opening it (checks
- * and creation, cache_open), the feeder's look-ups (cache_lookup), and the
- * set of domains the engine got without an accept-all answer
- * (cache_engine_learn). The writer thread is cache_writer.c.
+ * and creation, cache_open) and the feeder's look-ups (cache_lookup). The
+ * writer thread is cache_writer.c.
  *
  * Refuses what is not ours, like a state file is refused, and leaves it
  * as it is: a file that is not SQLite, an SQLite database without our
@@ -35,7 +34,6 @@
 #include "str.h"
 
 #define OPEN_BUSY_MS 5000           /* waiting for another run's transaction at open */
-#define LEARN_BITS (1u << 23)       /* cache_engine_learn's bit set: 1 MiB */
 #define READS_PER_TXN 256           /* look-ups that share one read transaction */
 
 static const char schema_sql[] =
@@ -48,7 +46,6 @@ static const char schema_sql[] =
 struct cache {
     sqlite3 *db;
     sqlite3_stmt *get_mailbox, *get_domain;
-    uint8_t *nolearn;               /* LEARN_BITS bits, made on first use */
     uint64_t hits;
     int reads;                      /* look-ups in the open read transaction; 0: none */
     char path[PATH_MAX];
@@ -328,7 +325,6 @@ void cache_close(cache *c)
     sqlite3_finalize(c->get_mailbox);
     sqlite3_finalize(c->get_domain);
     sqlite3_close_v2(c->db);
-    free(c->nolearn);
     free(c);
 }
 
@@ -476,30 +472,4 @@ bool cache_lookup(cache *c, const cache_run *run, result *r, const addr *a, int6
     take(r, d.use, &f, &got);
     c->hits++;
     return true;
-}
-
-/* ---- what the engine was told ---- */
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-result_tri cache_engine_learn(cache *c, const char *domain, result_tri learn)
-{
-    if (!c)
-        return TRI_UNSET;
-    if (!c->nolearn && !(c->nolearn = calloc(LEARN_BITS / 8, 1)))
-        return TRI_UNSET;                    /* no memory: never answer (always safe) */
-    uint64_t h = fnv1a(domain);
-    uint32_t b1 = (uint32_t)h & (LEARN_BITS - 1), b2 = (uint32_t)(h >> 32) & (LEARN_BITS - 1);
-    bool marked = (c->nolearn[b1 >> 3] >> (b1 & 7) & 1) && (c->nolearn[b2 >> 3] >> (b2 & 7) & 1);
-    if (learn != TRI_UNSET && !marked)
-        return learn;
-    c->nolearn[b1 >> 3] |= (uint8_t)(1u << (b1 & 7));
-    c->nolearn[b2 >> 3] |= (uint8_t)(1u << (b2 & 7));
-    return TRI_UNSET;
 }

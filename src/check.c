@@ -295,8 +295,6 @@ static int cache_answers(const cli_opts *o, bool *need, const addr *as, result *
             continue;
         if (cache_lookup(ch, &run, &rs[i], &as[i], now, &learn[i]))
             need[i] = false;
-        else
-            learn[i] = cache_engine_learn(ch, as[i].ascii_domain, learn[i]);
     }
     cache_end_reads(ch);
     cc->learn = learn;

@@ -573,7 +573,7 @@ static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
         batch_count(c->b, &r);
         return 0;
     }
-    if ((learn = cache_engine_learn(c->cache, a.ascii_domain, learn)) != TRI_UNSET)
+    if (learn != TRI_UNSET)
         batch_learn(c->b, a.ascii_domain, learn);
     engine_item *it = engine_item_screened(i, &r, &a);
     if (!it)
@@ -629,8 +629,6 @@ static int load_resume(clean_ctx *c, retry_load *rl, known_load *kl)
         state_each_domain(c->db, take_domain, kl) != 0)
         return fail("cannot read the state file", c->state_path, EXIT_RUNTIME);
     c->retries = rl;
-    for (size_t i = 0; c->cache && i < kl->n; i++)   /* the batch's own answer stays */
-        cache_engine_learn(c->cache, kl->d[i].name, TRI_UNSET);
     return 0;
 }
 

@@ -1782,10 +1782,16 @@ void engine_learn_domain(engine *s, const char *domain, result_tri accept_all)
     if (accept_all == TRI_UNSET)
         return;
     sdomain *d = domain_find(s, domain);
-    if (!d) {
-        learned_put(s, domain, accept_all);      /* a record only when a row needs it */
+    bool known;
+    if (!d) {                                    /* a record only when a row needs it */
+        if (!flagset_get(&s->learned, domain, &known))
+            learned_put(s, domain, accept_all);
         return;
     }
+    /* What this run asked is newer: once its probe is out, the probe's
+     * answer decides (and no item is held before that). */
+    if (d->ca != CA_UNSENT)
+        return;
     d->ca = CA_KNOWN;
     d->accept_all = accept_all;
 }

@@ -72,6 +72,16 @@ void flagset_put(flagset *f, const char *name, bool bit)
     f->slot[i] = key | (bit ? 1 : 0);
 }
 
+bool flagset_get(const flagset *f, const char *name, bool *bit)
+{
+    if (!f->n)
+        return false;
+    uint64_t s = f->slot[find(f, key_of(name))];
+    if (s)
+        *bit = s & 1;
+    return s != 0;
+}
+
 bool flagset_take(flagset *f, const char *name, bool *bit)
 {
     if (!f->n)

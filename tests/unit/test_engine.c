@@ -1549,6 +1549,46 @@ static void test_host_retires(void **state)
     world_free(w);
 }
 
+/* An accept-all answer from outside (the verdict cache) in the middle of a
+ * run: taken by a domain that has not sent its probe (no probe in its
+ * session), ignored once its own probe is out (the probe decides, nothing
+ * waits for nothing), and never over a retired domain's own answer. */
+static void test_learn_mid_run(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    world *w = world_new(&o);
+    add(w, 0, "a@fresh.example");
+    engine_learn_domain(w->e, "fresh.example", TRI_TRUE);   /* resolving: not asked yet */
+    answer_one(w, "fresh.example", "192.0.2.1");
+    fsess *f = first_open(w);
+    assert_int_equal(f->n, 1);
+    assert_false(is_catchall(&f->rcpts[0]));
+    finish_all(w, f, 250, 550);
+    assert_int_equal(w->r[0].reason, REASON_ACCEPT_ALL);
+
+    add(w, 1, "b@asking.example");
+    answer_one(w, "asking.example", "192.0.2.2");
+    f = first_open(w);
+    assert_true(is_catchall(&f->rcpts[0]));              /* its probe is out */
+    engine_learn_domain(w->e, "asking.example", TRI_TRUE);
+    finish_all(w, f, 250, 550);                          /* the probe: not accept-all */
+    assert_true(w->got[1]);
+    assert_int_equal(w->r[1].reason, REASON_ACCEPTED);
+    assert_int_equal(w->r[1].accept_all, TRI_FALSE);
+
+    engine_learn_domain(w->e, "asking.example", TRI_TRUE); /* retired: its own answer stays */
+    add(w, 2, "c@asking.example");
+    answer_one(w, "asking.example", "192.0.2.2");
+    f = first_open(w);
+    assert_int_equal(f->n, 1);                           /* no second probe */
+    finish_all(w, f, 250, 250);
+    assert_int_equal(w->r[2].reason, REASON_ACCEPTED);
+    assert_true(engine_idle(w->e));
+    world_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1556,6 +1596,7 @@ int main(void)
         cmocka_unit_test(test_busy_crowd_counts_once),
         cmocka_unit_test(test_domain_retires),
         cmocka_unit_test(test_host_retires),
+        cmocka_unit_test(test_learn_mid_run),
         cmocka_unit_test(test_host_policy),
         cmocka_unit_test(test_catchall),
         cmocka_unit_test(test_retry_named_delay),

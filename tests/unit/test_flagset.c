@@ -22,6 +22,10 @@ static void test_basic(void **state)
     flagset_put(&f, "b.example", false);
     flagset_put(&f, "a.example", false);                 /* overwritten, not added */
     assert_int_equal(flagset_count(&f), 2);
+    assert_true(flagset_get(&f, "b.example", &bit));
+    assert_false(bit);
+    assert_false(flagset_get(&f, "c.example", &bit));
+    assert_int_equal(flagset_count(&f), 2);              /* get leaves it there */
     assert_true(flagset_take(&f, "a.example", &bit));
     assert_false(bit);
     assert_false(flagset_take(&f, "a.example", &bit));   /* taken out */
