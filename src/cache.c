@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cache_policy.h"
+#include "dbcheck.h"
 #include "dns_addr.h"
 #include "screen.h"
 #include "str.h"
@@ -178,21 +179,12 @@ static int identify(cache *c, char *err, size_t errlen)
  * once (b-trees and records, no index cross-check). */
 static int check_intact(cache *c, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = NULL;
-    char what[200] = "";
-    int rc = sqlite3_prepare_v2(c->db, "PRAGMA quick_check(1)", -1, &st, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        str_copy(what, sizeof what, (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && (rc & 0xff) != SQLITE_CORRUPT && (rc & 0xff) != SQLITE_NOTADB)
+    char what[200];
+    int rc, whole = dbcheck_intact(c->db, what, sizeof what, &rc);
+    if (whole < 0)
         return db_fail(c, rc, err, errlen);
-    if (rc == SQLITE_ROW && strcmp(what, "ok") == 0)
+    if (whole)
         return 0;
-    if (rc != SQLITE_ROW)
-        str_copy(what, sizeof what, sqlite3_errmsg(c->db));
-    for (char *p = what; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
     seterr(err, errlen, "%s is damaged (%s); it was left as it is: delete it (the next runs fill "
            "a new one) or restore a copy", c->path, what);
     return -1;

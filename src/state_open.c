@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dbcheck.h"
 #include "str.h"
 
 #define HEAD_BYTES (1u << 20)      /* the part of INPUT that is hashed */
@@ -474,23 +475,12 @@ static int check_format(state *s, char *err, size_t errlen)
  * state is refused and left as it is, never patched or restarted. */
 static int check_intact(state *s, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = NULL;
-    char what[160] = "";
-    int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        state_col_str(st, 0, what, sizeof what);
-    if (rc != SQLITE_ROW)
-        str_copy(what, sizeof what, sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
-    if (strcmp(what, "ok") == 0)
-        return 0;
-    const char *banner = "*** in database main ***\n";   /* SQLite's preamble: noise here */
-    char *p = strncmp(what, banner, strlen(banner)) == 0 ? what + strlen(banner) : what;
-    for (char *q = p; *q; q++)
-        if (*q == '\n')
-            *q = ' ';
+    char what[160];
+    int rc;
+    if (dbcheck_intact(s->db, what, sizeof what, &rc) == 1)
+        return 0;                    /* a failed check is refused as damage too */
     state_seterr(err, errlen, "%s is damaged (%s); it was left as it is: restore it from a copy, "
-           "or rerun with --restart to start over (its progress is lost)", s->path, p);
+           "or rerun with --restart to start over (its progress is lost)", s->path, what);
     return -1;
 }
 
