@@ -61,7 +61,7 @@ typedef struct engine_opts {
 } engine_opts;
 
 /* One address that needs the network. Strings are owned by the item
- * (engine_item_new copies them). */
+ * (engine_item_new copies them into the item's own allocation). */
 typedef struct engine_item {
     uint64_t row;
     char *email;                /* normalised address (mailvet_email) */
@@ -148,7 +148,7 @@ typedef struct engine_stats {
     uint64_t resolving;         /* domains waiting for their DNS answer now */
     uint64_t domains_live;      /* domain records in memory now */
     uint64_t domains_retired;   /* records that left memory, their work done */
-    uint64_t hosts_retired;     /* MX host records that left memory (engine_each_host) */
+    uint64_t hosts_retired;     /* MX host records that left memory (engine_retire_hosts, engine_each_host) */
     uint64_t hosts_starved;     /* hosts with work waiting for a --concurrency slot now */
     /* distinct MX addresses (over every route) a session ended with, those
      * that got a TCP connection at least once, and the others */
@@ -182,6 +182,12 @@ void engine_get_stats(const engine *e, engine_stats *st);
  * since then (a caller adds them up), the rest is the latest (for the
  * report's host table; called periodically and at the end). */
 void engine_each_host(engine *e, void (*fn)(void *ud, const engine_host_info *h), void *ud);
+
+/* The hosts whose last domain left memory since the last call and that
+ * taught nothing (engine_each_host retires the others when they are done):
+ * their counts go to FN as engine_each_host's do, then they leave memory.
+ * Cheap: it looks at those hosts only, so it may run every tick. */
+void engine_retire_hosts(engine *e, void (*fn)(void *ud, const engine_host_info *h), void *ud);
 
 /* Items waiting in the retry queue: *N, and the earliest due time
  * *NEXT_DUE_MS (ops->now scale; UINT64_MAX when none). True when N > 0. */

@@ -27,7 +27,9 @@ typedef struct probe_rcpt {
     bool answered;                  /* a final reply to this RCPT arrived */
     int code;
     char enhanced[16];
-    char text[RESULT_SMTP_TEXT_MAX + 1];
+    /* at most RESULT_SMTP_TEXT_MAX bytes, "" when none; kept by the probe
+     * (a session's answers share it) until its done callback returns */
+    const char *text;
     uint64_t at_ms;                 /* uv_now() when the answer came (mailvet_checked_at) */
 } probe_rcpt;
 

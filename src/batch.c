@@ -286,6 +286,8 @@ static void on_tick(uv_timer_t *t)
     if (now - b->last_hosts >= HOSTS_EVERY_MS) {
         b->last_hosts = now;
         engine_each_host(b->eng, put_host, b);
+    } else {
+        engine_retire_hosts(b->eng, put_host, b);   /* a company list's hosts go with their domains */
     }
 }
 

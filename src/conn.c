@@ -110,8 +110,12 @@ struct conn {
     tls *tls;
     size_t line_len;
     char line[CONN_LINE_MAX + 2];    /* content + a CR that may precede LF + NUL */
-    char rbuf[CONN_READ_BUF];
 };
+
+/* One read buffer for all the connections of a thread's loop: on_read
+ * consumes what it gets (into the line, the TLS engine or the SOCKS
+ * parser) before libuv reads again, so no connection keeps 4 KiB idle. */
+static _Thread_local char conn_rbuf[CONN_READ_BUF];
 
 typedef struct conn_write {
     uv_write_t req;
@@ -213,11 +217,21 @@ static void on_written(uv_write_t *req, int status)
         conn_fail(c, status);         /* silent when closing */
 }
 
-/* Copies LEN bytes into a write request of their own and hands it to libuv. */
+/* Writes what the socket takes now; the rest (all of it while earlier
+ * bytes wait) goes into a write request of its own, handed to libuv. */
 static int conn_write_raw(conn *c, const char *data, size_t len)
 {
     if (len == 0)
         return 0;
+    if (c->wpending == 0) {
+        int r = uv_try_write((uv_stream_t *)&c->tcp, &(uv_buf_t){.base = (char *)data, .len = len}, 1);
+        if (r > 0) {                  /* a failure: uv_write below reports it as before */
+            data += r;
+            len -= (size_t)r;
+            if (len == 0)
+                return 0;
+        }
+    }
     conn_write *w = malloc(sizeof *w + len);
     if (!w)
         return UV_ENOMEM;
@@ -406,8 +420,8 @@ static void conn_socks_input(conn *c, const char *p, size_t n);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
-    conn *c = container_of(h, conn, tcp);
-    *buf = uv_buf_init(c->rbuf, sizeof c->rbuf);
+    (void)h;
+    *buf = uv_buf_init(conn_rbuf, sizeof conn_rbuf);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)

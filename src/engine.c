@@ -136,7 +136,7 @@ typedef struct ereply {
 typedef struct starget {
     shost *h;
     int pref;
-    char *mx;                    /* MX host name (heap) */
+    char *mx;                    /* MX host name: h->name when the same, else heap */
     bool failed;                 /* failed for this domain */
     bool queued;                 /* the domain waits in h's queue for this target */
     iqueue q;                    /* items assigned to this target */
@@ -196,6 +196,8 @@ struct shost {
     bool cleartext;              /* its STARTTLS handshake failed: asked without TLS since */
     engine_host_info flushed;    /* the counts engine_each_host reported already */
     char *last_text;             /* heap, NULL until a reply is remembered */
+    struct shost *idle_next;     /* in engine.idle while idle_listed */
+    bool idle_listed;            /* its last domain left: engine_retire_hosts looks */
     engine *s;
 };
 
@@ -240,6 +242,7 @@ struct engine {
     flagset learned;             /* what retired domains knew: accept-all or not */
     htab hosts;                  /* shost by (address, route) */
     htab providers;              /* sprovider by (name, route) */
+    shost *idle;                 /* hosts whose last domain left, newest first */
     slimit all;                  /* --concurrency: every session */
     sroute *routes;
     size_t nroutes, routes_alive;
@@ -257,25 +260,28 @@ struct engine {
 
 /* ---- items ---- */
 
+/* One allocation: the item and its four strings after it (a list has up
+ * to a window of them in memory at once). */
 engine_item *engine_item_new(uint64_t row, const char *email, const char *envelope,
                            const char *domain, const char *did_you_mean, bool role,
                            bool free_provider, bool smtputf8)
 {
-    engine_item *it = calloc(1, sizeof *it);
+    const char *src[4] = {email, envelope, domain, did_you_mean ? did_you_mean : ""};
+    size_t len[4], total = 0;
+    for (int i = 0; i < 4; i++)
+        total += (len[i] = strlen(src[i])) + 1;
+    engine_item *it = calloc(1, sizeof *it + total);
     if (!it)
         return NULL;
+    char *p = (char *)(it + 1), **dst[4] = {&it->email, &it->envelope, &it->domain, &it->did_you_mean};
+    for (int i = 0; i < 4; i++) {
+        *dst[i] = memcpy(p, src[i], len[i] + 1);
+        p += len[i] + 1;
+    }
     it->row = row;
-    it->email = strdup(email);
-    it->envelope = strdup(envelope);
-    it->domain = strdup(domain);
-    it->did_you_mean = strdup(did_you_mean ? did_you_mean : "");
     it->role = role;
     it->free = free_provider;
     it->smtputf8 = smtputf8;
-    if (!it->email || !it->envelope || !it->domain || !it->did_you_mean) {
-        engine_item_free(it);
-        return NULL;
-    }
     return it;
 }
 
@@ -291,10 +297,6 @@ void engine_item_free(engine_item *it)
 {
     if (!it)
         return;
-    free(it->email);
-    free(it->envelope);
-    free(it->domain);
-    free(it->did_you_mean);
     free(it->last);
     free(it);
 }
@@ -407,7 +409,8 @@ static sdomain *domain_get(engine *s, const char *name)
 static void domain_free(sdomain *d)
 {
     for (int k = 0; k < d->nt; k++)
-        free(d->t[k].mx);
+        if (d->t[k].mx != d->t[k].h->name)
+            free(d->t[k].mx);
     free(d->t);
     free(d->fail.text);
     free(d->name);
@@ -435,8 +438,14 @@ static void domain_retire(sdomain *d)
         return;
     if (d->ca == CA_KNOWN && d->accept_all != TRI_UNSET)
         learned_put(s, d->name, d->accept_all);
-    for (int k = 0; k < d->nt; k++)
-        d->t[k].h->refs--;           /* engine_each_host may retire the host */
+    for (int k = 0; k < d->nt; k++) {
+        shost *h = d->t[k].h;
+        if (--h->refs == 0 && !h->idle_listed) {   /* engine_retire_hosts may free it */
+            h->idle_listed = true;
+            h->idle_next = s->idle;
+            s->idle = h;
+        }
+    }
     htab_remove(&s->domains, &d->node);
     s->st.domains_retired++;
     domain_free(d);
@@ -1596,7 +1605,7 @@ static void on_probe_done(void *ud, const probe_result *res)
             sdomain *d = ss->parts[i].d;
             ereply_set(&d->fail, res->reason == REASON_ACCEPTED ? REASON_TEMPORARY_FAILURE
                                                                 : res->reason,
-                       res->code, res->enhanced, res->text, ss->mx);
+                       res->code, res->enhanced, res->text, d->t[ss->parts[i].ti].mx);
             ereply_from(&d->fail, h, wall_now(s));
         }
     }
@@ -1644,7 +1653,11 @@ static void on_dns(void *ud, const dns_result *res)
                 t->h->refs++;
                 t->pref = res->mx[i].pref;
                 t->failed = !route_fits(s->routes[k].e, &res->mx[i].addrs[j]);
-                if (!(t->mx = strdup(res->mx[i].host)))
+                /* the host's own name when it is this one (a fleet's
+                 * thousands of domains name it): the host outlives us */
+                t->mx = strcmp(t->h->name, res->mx[i].host) == 0 ? t->h->name
+                                                                  : strdup(res->mx[i].host);
+                if (!t->mx)
                     oom();
                 if (host_dead(t->h))     /* given up before: its reason, as it was */
                     target_dead(d, t);
@@ -1866,23 +1879,43 @@ static void host_retire(shost *h)
     }
 }
 
+/* Hands H's counts that moved since the last time to FN. */
+static void host_flush(shost *h, void (*fn)(void *ud, const engine_host_info *h), void *ud)
+{
+    engine_host_info info = host_info(h->s, h), d = info;
+    d.sessions -= h->flushed.sessions;          /* only what is new since the last call */
+    d.timeouts -= h->flushed.timeouts;
+    d.blocks -= h->flushed.blocks;
+    d.connects -= h->flushed.connects;
+    if (d.sessions || d.timeouts || d.blocks || d.connects) {
+        h->flushed = info;
+        fn(ud, &d);
+    }
+}
+
+void engine_retire_hosts(engine *s, void (*fn)(void *ud, const engine_host_info *h), void *ud)
+{
+    for (shost *h = s->idle, *next; h; h = next) {
+        next = h->idle_next;
+        h->idle_listed = false;
+        if (h->route == 0 && host_idle(h)) {
+            host_flush(h, fn, ud);
+            host_retire(h);
+        }
+    }
+    s->idle = NULL;
+}
+
 void engine_each_host(engine *s, void (*fn)(void *ud, const engine_host_info *h), void *ud)
 {
+    engine_retire_hosts(s, fn, ud);
     htab_iter hi;
     htab_iter_init(&hi, &s->hosts);
     for (htab_node *n; (n = htab_iter_next(&hi));) {   /* the iterator is past N: N may go */
         shost *h = HTAB_ENTRY(n, shost, node);
         if (h->route != 0)
             continue;
-        engine_host_info info = host_info(s, h), d = info;
-        d.sessions -= h->flushed.sessions;      /* only what is new since the last call */
-        d.timeouts -= h->flushed.timeouts;
-        d.blocks -= h->flushed.blocks;
-        d.connects -= h->flushed.connects;
-        if (d.sessions || d.timeouts || d.blocks || d.connects) {
-            h->flushed = info;
-            fn(ud, &d);
-        }
+        host_flush(h, fn, ud);
         if (host_idle(h))                       /* its counts are the caller's now */
             host_retire(h);
     }

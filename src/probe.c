@@ -74,7 +74,17 @@ struct probe {
     probe_done_cb done;
     probe_trace_cb trace;
     void *ud;
+    struct ptext *texts;            /* the recipients' reply texts, newest chunk first */
+    const char *last_text;          /* the text kept last: the next answer is often the same */
 };
+
+/* A chunk of reply texts: the recipients' answers point into it, so a
+ * recipient costs its text and not RESULT_SMTP_TEXT_MAX bytes. */
+typedef struct ptext {
+    struct ptext *next;
+    size_t used, cap;
+    char buf[];
+} ptext;
 
 static void copy_text(char *dst, size_t cap, const char *src)
 {
@@ -83,6 +93,36 @@ static void copy_text(char *dst, size_t cap, const char *src)
         n = cap - 1;
     memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+/* SRC cut to RESULT_SMTP_TEXT_MAX, kept until the probe is freed; "" when
+ * memory runs out (the verdict stands without its text). */
+static const char *keep_text(probe *p, const char *src)
+{
+    size_t n = strnlen(src, RESULT_SMTP_TEXT_MAX);
+    if (p->last_text && strncmp(p->last_text, src, n) == 0 && p->last_text[n] == '\0')
+        return p->last_text;
+    ptext *t = p->texts;
+    if (!t || t->cap - t->used < n + 1) {
+        size_t cap = t && t->cap < 4096 ? t->cap * 2 : t ? t->cap : 256;
+        if (!(t = malloc(sizeof *t + (cap > n ? cap : n + 1))))
+            return "";
+        *t = (ptext){.next = p->texts, .cap = cap > n ? cap : n + 1};
+        p->texts = t;
+    }
+    char *dst = t->buf + t->used;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    t->used += n + 1;
+    return p->last_text = dst;
+}
+
+static void free_texts(probe *p)
+{
+    for (ptext *t = p->texts, *next; t; t = next) {
+        next = t->next;
+        free(t);
+    }
 }
 
 /* The per-reply timer, never beyond the session deadline. */
@@ -150,7 +190,7 @@ static void refuse_utf8_rcpts(probe *p)
             r->at_ms = uv_now(p->loop);
             r->code = 553;
             strcpy(r->enhanced, "5.6.7");
-            copy_text(r->text, sizeof r->text, "server does not offer SMTPUTF8 for a non-ASCII mailbox");
+            r->text = "server does not offer SMTPUTF8 for a non-ASCII mailbox";
             p->res.answered++;
         }
     }
@@ -266,7 +306,7 @@ static bool record_rcpt(probe *p, const smtp_reply *r)
     rc->at_ms = uv_now(p->loop);
     rc->code = r->code;
     copy_text(rc->enhanced, sizeof rc->enhanced, r->enhanced);
-    copy_text(rc->text, sizeof rc->text, r->text);
+    rc->text = keep_text(p, r->text);
     p->res.answered++;
     p->res.refusals += r->code >= 400;
     return true;
@@ -475,6 +515,7 @@ static void on_closed(conn *c, void *ud)
     if (!p->finishing)                  /* closed under us without a verdict */
         p->res.outcome = PROBE_TEMPORARY;
     p->done(p->ud, &p->res);
+    free_texts(p);
     free(p);
 }
 
