@@ -109,7 +109,8 @@ typedef struct engine_ops {
 } engine_ops;
 
 typedef struct engine_host_info {
-    const char *name, *ip;
+    const char *name;
+    char ip[46];                /* INET6_ADDRSTRLEN: the address as text */
     const char *provider;       /* its operator (provider.h) */
     bool cleartext;             /* asked without TLS since its STARTTLS handshake failed */
     int sessions, timeouts, blocks, rcpt_cap;

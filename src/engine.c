@@ -148,7 +148,6 @@ typedef enum { D_NEW, D_RESOLVING, D_READY, D_SETTLED } dstate;
 typedef enum { CA_UNSENT, CA_INFLIGHT, CA_WAIT, CA_KNOWN } castate;
 
 struct sdomain {
-    char *name;
     htab_node node;              /* in engine.domains */
     dstate st;
     starget *t;
@@ -165,6 +164,7 @@ struct sdomain {
     unsigned parked;             /* its items in the retry queue */
     ereply fail;                 /* the last target failure: reason, reply, mx */
     engine *s;
+    char name[];                 /* in the record's own allocation */
 };
 
 
@@ -173,10 +173,22 @@ typedef struct qentry {
     int ti;
 } qentry;
 
+/* An MX address as kept per host: a sockaddr_storage is 128 bytes, and a
+ * company list has a host a domain. host_addr() gives the full form back. */
+typedef union haddr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+} haddr;
+
+/* What engine_each_host reported of a host already. */
+typedef struct hcounts {
+    int sessions, timeouts, blocks, connects;
+} hcounts;
+
 struct shost {
-    struct sockaddr_storage ip;
+    haddr ip;
     int route;                   /* index in engine.routes */
-    char ipstr[INET6_ADDRSTRLEN];
     char *name;                  /* the first MX name seen at this address (heap) */
     htab_node node;              /* in engine.hosts */
     unsigned refs;               /* targets of live domains that name it */
@@ -194,7 +206,7 @@ struct shost {
     /* on the route-0 record, for the whole MX address: */
     bool tried, reached;         /* a session ended / one got a TCP connection */
     bool cleartext;              /* its STARTTLS handshake failed: asked without TLS since */
-    engine_host_info flushed;    /* the counts engine_each_host reported already */
+    hcounts flushed;             /* the counts engine_each_host reported already */
     char *last_text;             /* heap, NULL until a reply is remembered */
     struct shost *idle_next;     /* in engine.idle while idle_listed */
     bool idle_listed;            /* its last domain left: engine_retire_hosts looks */
@@ -394,8 +406,10 @@ static sdomain *domain_get(engine *s, const char *name)
     sdomain *d = domain_find(s, name);
     if (d)
         return d;
-    if (!(d = calloc(1, sizeof *d)) || !(d->name = strdup(name)))
+    size_t len = strlen(name);
+    if (!(d = calloc(1, sizeof *d + len + 1)))
         oom();
+    memcpy(d->name, name, len + 1);
     d->s = s;
     d->accept_all = learned_take(s, name);
     if (d->accept_all != TRI_UNSET)
@@ -413,7 +427,6 @@ static void domain_free(sdomain *d)
             free(d->t[k].mx);
     free(d->t);
     free(d->fail.text);
-    free(d->name);
     free(d);
 }
 
@@ -465,11 +478,29 @@ static uint32_t host_hash(const struct sockaddr_storage *ip, int route)
     return h ^ (uint32_t)route * 0x9E3779B9u;
 }
 
+static struct sockaddr_storage host_addr(const shost *h)
+{
+    struct sockaddr_storage ss = {0};
+    memcpy(&ss, &h->ip, h->ip.sa.sa_family == AF_INET ? sizeof h->ip.in : sizeof h->ip.in6);
+    return ss;
+}
+
+/* H's address as text into BUF (INET6_ADDRSTRLEN bytes). */
+static const char *host_ipstr(const shost *h, char *buf)
+{
+    if (h->ip.sa.sa_family == AF_INET)
+        return inet_ntop(AF_INET, &h->ip.in.sin_addr, buf, INET6_ADDRSTRLEN);
+    return inet_ntop(AF_INET6, &h->ip.in6.sin6_addr, buf, INET6_ADDRSTRLEN);
+}
+
 static bool host_eq(const htab_node *n, const void *key)
 {
     const shost *h = HTAB_ENTRY(n, shost, node);
     const hkey *k = key;
-    return h->route == k->route && dns_addr_equal(&h->ip, k->ip);
+    if (h->route != k->route || h->ip.sa.sa_family != k->ip->ss_family)
+        return false;
+    struct sockaddr_storage a = host_addr(h);
+    return dns_addr_equal(&a, k->ip);
 }
 
 static shost *host_find(const engine *s, const struct sockaddr_storage *ip, int route)
@@ -520,15 +551,11 @@ static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char 
     if (!(h = calloc(1, sizeof *h)))
         oom();
     h->s = s;
-    h->ip = *ip;
+    memcpy(&h->ip, ip, ip->ss_family == AF_INET ? sizeof h->ip.in : sizeof h->ip.in6);
     h->route = route;
     engine_host_init(&h->pol, s->o.per_mx);
     if (!(h->name = strdup(name ? name : "")))
         oom();
-    if (ip->ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&h->ip)->sin_addr, h->ipstr, sizeof h->ipstr);
-    else
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&h->ip)->sin6_addr, h->ipstr, sizeof h->ipstr);
     h->prov = provider_get(s, h->name, route);
     h->prov->refs++;
     htab_insert(&s->hosts, &h->node, host_hash(ip, route));
@@ -559,7 +586,7 @@ static void set_evidence(result *r, const shost *h, int code, double at)
 {
     r->mx_ip[0] = r->route[0] = '\0';
     if (h && code)
-        str_copy(r->mx_ip, sizeof r->mx_ip, h->ipstr);
+        host_ipstr(h, r->mx_ip);     /* result.mx_ip holds INET6_ADDRSTRLEN */
     if (h)
         str_copy(r->route, sizeof r->route, h->s->routes[h->route].e->label);
     r->checked_at = at > 0 ? (int64_t)at : 0;
@@ -1058,9 +1085,10 @@ static void domain_exhausted(sdomain *d)
     }
     if (d->ca != CA_KNOWN && !d->active)
         learn_accept_all(d, TRI_UNSET, "");
-    for (int i = 0; i < d->nt; i++)      /* a retry may find a host again */
-        if (temp)
-            d->t[i].failed = !route_fits(d->s->routes[d->t[i].h->route].e, &d->t[i].h->ip);
+    for (int i = 0; i < d->nt && temp; i++) {    /* a retry may find a host again */
+        struct sockaddr_storage ip = host_addr(d->t[i].h);
+        d->t[i].failed = !route_fits(d->s->routes[d->t[i].h->route].e, &ip);
+    }
 }
 
 /* D has work (or its situation changed): queue it on the hosts its items
@@ -1222,7 +1250,7 @@ static void start_session(sdomain *d, int ti)
     room -= part_add(ss, d, ti, room);
     mix_in(ss, room);
     s->st.mixed_sessions += ss->nparts > 1;
-    struct sockaddr_storage sa = h->ip;
+    struct sockaddr_storage sa = host_addr(h);
     uint16_t port = htons((uint16_t)s->o.smtp_port);
     if (sa.ss_family == AF_INET)
         ((struct sockaddr_in *)&sa)->sin_port = port;
@@ -1492,7 +1520,8 @@ static void unreachable_check(engine *s);
  * unreachable event says so, once. */
 static void count_reach(engine *s, shost *h, bool connected)
 {
-    shost *h0 = host_find(s, &h->ip, 0);
+    struct sockaddr_storage ip = host_addr(h);
+    shost *h0 = host_find(s, &ip, 0);
     if (!h0)
         h0 = h;
     if (!h0->tried) {
@@ -1827,10 +1856,12 @@ void engine_get_stats(const engine *s, engine_stats *st)
  * exists whenever another does: a domain's targets cover every route). */
 static engine_host_info host_info(const engine *s, const shost *h0)
 {
-    engine_host_info info = {.name = h0->name, .ip = h0->ipstr, .provider = h0->prov->name,
+    engine_host_info info = {.name = h0->name, .provider = h0->prov->name,
                              .cleartext = h0->cleartext, .last_enhanced = "", .last_text = ""};
+    host_ipstr(h0, info.ip);
+    struct sockaddr_storage ip = host_addr(h0);
     for (size_t r = 0; r < s->nroutes; r++) {
-        const shost *h = host_find(s, &h0->ip, (int)r);
+        const shost *h = host_find(s, &ip, (int)r);
         if (!h)
             continue;
         info.sessions += h->sessions;
@@ -1888,7 +1919,7 @@ static void host_flush(shost *h, void (*fn)(void *ud, const engine_host_info *h)
     d.blocks -= h->flushed.blocks;
     d.connects -= h->flushed.connects;
     if (d.sessions || d.timeouts || d.blocks || d.connects) {
-        h->flushed = info;
+        h->flushed = (hcounts){info.sessions, info.timeouts, info.blocks, info.connects};
         fn(ud, &d);
     }
 }
