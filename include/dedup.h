@@ -44,8 +44,12 @@ size_t dedup_key(const addr *a, char *buf, size_t len);
 
 typedef struct dedup dedup;
 
-/* An empty index; NULL when out of memory. */
-dedup *dedup_new(void);
+/* An empty index with room for EXPECT keys before its first doubling (the
+ * rows a file is estimated to hold: no doubling, and no old and new table
+ * at once, late in a long run; at most DEDUP_EXPECT_MAX, 0: the smallest);
+ * NULL when out of memory. Untouched slots cost no RSS until hashed into. */
+#define DEDUP_EXPECT_MAX (UINT64_C(1) << 21)
+dedup *dedup_new(uint64_t expect);
 void dedup_free(dedup *d);
 
 /* KEY (LEN bytes) at ROW: true when it was seen before, *FIRST = the row it

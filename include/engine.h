@@ -76,7 +76,7 @@ typedef struct engine_item {
                                    catch-all probe: the next answer is no new attempt */
     uint64_t due_ms;            /* waiting for a retry until then (ops->now scale) */
     double due_unix;            /* in: a retry carried over from an earlier run (wall clock) */
-    result *last;               /* its last answer while it waits (NULL until one) */
+    struct ianswer *last;       /* its last answer while it waits (engine.c's; NULL until one) */
     struct engine_item *next;
 } engine_item;
 

@@ -245,7 +245,7 @@ static int verify(const cli_opts *o, const bool *need, const addr *as, result *r
  * false when out of memory. */
 static bool find_duplicates(int n, const result *rs, const addr *as, int *dup)
 {
-    dedup *d = dedup_new();
+    dedup *d = dedup_new(0);
     char key[DEDUP_KEY_MAX];
     for (int i = 0; d && i < n; i++) {
         uint64_t first;

@@ -100,6 +100,7 @@ typedef struct clean_ctx {
     batch_stats st;
     csvio_row *sample[SAMPLE_ROWS];
     size_t nsample;
+    uint64_t sample_bytes;    /* the sample's field bytes: a row's size, for estimates */
     state *db;
     state_identity input_id;  /* INPUT as the run found it (size, mtime, head hash) */
     bool resumed;
@@ -249,6 +250,7 @@ static int read_sample(clean_ctx *c)
             bytes += row.f[i].len + 1;
         c->nsample++;
     }
+    c->sample_bytes = bytes;
     if (interrupted)
         return interrupted_exit(c);
     if (rc < 0)
@@ -346,12 +348,22 @@ static int syntax_row(clean_ctx *c, const csvio_row *row, uint64_t i)
     return 0;
 }
 
+/* About how many rows INPUT holds, from its size and the sample's rows
+ * (high for UTF-16 and quoted files: an index sized on it is only roomier). */
+static uint64_t rows_expected(const clean_ctx *c)
+{
+    struct stat st;
+    if (!c->nsample || !c->sample_bytes || stat(c->in_path, &st) != 0 || st.st_size <= 0)
+        return 0;
+    return (uint64_t)st.st_size / (c->sample_bytes / c->nsample + 1);
+}
+
 static int run_syntax(clean_ctx *c)
 {
     int rc;
     if ((rc = open_input(c)) || (rc = detect(c)) || (rc = sanity(c)))
         return rc;
-    if (!(c->idx = dedup_new()))
+    if (!(c->idx = dedup_new(rows_expected(c))))
         return fail("out of memory", NULL, EXIT_RUNTIME);
     output_shape shape = {c->width, c->col.index, &c->st, c->delim, .keep = c->o->keep,
                           .split_dir = c->o->split_dir};
@@ -789,7 +801,7 @@ static int run_network(clean_ctx *c)
                 c->state_path, (unsigned long long)state_count_results(c->db));
     retry_load rl = {0};
     known_load kl = {0};
-    if (!(c->idx = dedup_new()))
+    if (!(c->idx = dedup_new(rows_expected(c))))
         return fail("out of memory", NULL, EXIT_RUNTIME);
     double t0 = now();
     if ((rc = load_resume(c, &rl, &kl)) == 0)

@@ -133,14 +133,19 @@ struct dedup {
     uint64_t seed[2];
 };
 
-dedup *dedup_new(void)
+dedup *dedup_new(uint64_t expect)
 {
+    if (expect > DEDUP_EXPECT_MAX)
+        expect = DEDUP_EXPECT_MAX;
+    size_t cap = MIN_SLOTS;
+    while ((uint64_t)cap * 3 < expect * 4)          /* room for EXPECT under 3/4 full */
+        cap *= 2;
     dedup *d = calloc(1, sizeof *d);
-    if (!d || !(d->s = calloc(MIN_SLOTS, sizeof *d->s))) {
+    if (!d || !(d->s = calloc(cap, sizeof *d->s))) {
         free(d);
         return NULL;
     }
-    d->cap = MIN_SLOTS;
+    d->cap = cap;
     if (getrandom(d->seed, sizeof d->seed, GRND_NONBLOCK) != (ssize_t)sizeof d->seed) {
         d->seed[0] = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)d;   /* only collision-resistance is weaker */
         d->seed[1] = fmix(d->seed[0] + 1);

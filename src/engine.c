@@ -313,14 +313,56 @@ void engine_item_free(engine_item *it)
     free(it);
 }
 
+/* An item's last answer while it waits (a retry, or a held item the
+ * catch-all's answer): what finalize() takes of a result, packed, since a
+ * result is 3 KB and a list may have thousands of items waiting. */
+struct ianswer {
+    verdict_reason reason;
+    int code;
+    int64_t checked_at;
+    char enhanced[16];
+    uint16_t mx_ip, route, text;      /* offsets in s; mx is at 0 */
+    char s[];
+};
+
+static void oom(void);
+
 /* Keep REPLY as IT's last answer (allocated on first use: most items never need it). */
 static void keep_last(engine_item *it, const result *reply)
 {
-    if (!it->last && !(it->last = malloc(sizeof *it->last))) {
-        fprintf(stderr, "mailvet: out of memory\n");
-        exit(EXIT_RUNTIME);
+    const char *f[4] = {reply->mx, reply->mx_ip, reply->route, reply->smtp_text};
+    size_t len[4], total = 0;
+    for (int i = 0; i < 4; i++)
+        total += (len[i] = strlen(f[i])) + 1;
+    struct ianswer *a = malloc(sizeof *a + total);
+    if (!a)
+        oom();
+    *a = (struct ianswer){.reason = reply->reason, .code = reply->smtp_code,
+                          .checked_at = reply->checked_at};
+    str_copy(a->enhanced, sizeof a->enhanced, reply->smtp_enhanced);
+    uint16_t *off[4] = {NULL, &a->mx_ip, &a->route, &a->text};
+    for (size_t i = 0, at = 0; i < 4; at += len[i++] + 1) {
+        if (off[i])
+            *off[i] = (uint16_t)at;
+        memcpy(a->s + at, f[i], len[i] + 1);
     }
-    *it->last = *reply;
+    free(it->last);
+    it->last = a;
+}
+
+/* IT's last answer as a result (the fields finalize() reads). */
+static void last_result(const engine_item *it, result *r)
+{
+    const struct ianswer *a = it->last;
+    result_init(r);
+    r->reason = a->reason;
+    r->smtp_code = a->code;
+    r->checked_at = a->checked_at;
+    str_copy(r->smtp_enhanced, sizeof r->smtp_enhanced, a->enhanced);
+    str_copy(r->mx, sizeof r->mx, a->s);
+    str_copy(r->mx_ip, sizeof r->mx_ip, a->s + a->mx_ip);
+    str_copy(r->route, sizeof r->route, a->s + a->route);
+    str_copy(r->smtp_text, sizeof r->smtp_text, a->s + a->text);
 }
 
 static void oom(void)
@@ -848,7 +890,9 @@ static void release_held(sdomain *d)
     while (d->held) {
         engine_item *it = d->held;
         d->held = it->next;
-        finalize(d, it, it->last);
+        result r;
+        last_result(it, &r);
+        finalize(d, it, &r);
     }
 }
 

@@ -100,7 +100,7 @@ static void test_key_bounded(void **st)
 static void test_index_first_row(void **st)
 {
     (void)st;
-    dedup *d = dedup_new();
+    dedup *d = dedup_new(0);
     assert_non_null(d);
     uint64_t first = 99;
     assert_false(dedup_seen(d, "a@x.com", 7, 5, &first));
@@ -127,6 +127,30 @@ static void test_index_first_row(void **st)
     dedup_free(d);
 }
 
+/* An index sized for the rows expected does not double while they come,
+ * and the size asked for is bounded. */
+static void test_index_expect(void **st)
+{
+    (void)st;
+    dedup *d = dedup_new(100000);
+    assert_non_null(d);
+    size_t bytes = dedup_bytes(d);
+    assert_int_equal(bytes, (size_t)(1u << 18) * DEDUP_SLOT_BYTES);   /* 3/4 of 2^17 < 100k */
+    char k[64];
+    uint64_t first;
+    for (uint64_t i = 0; i < 100000; i++) {
+        int n = snprintf(k, sizeof k, "u%llu@x.example", (unsigned long long)i);
+        assert_false(dedup_seen(d, k, (size_t)n, i, &first));
+    }
+    assert_int_equal(dedup_bytes(d), bytes);
+    assert_true(dedup_seen(d, "u7@x.example", 12, 100001, &first));
+    assert_int_equal(first, 7);
+    dedup_free(d);
+    assert_non_null(d = dedup_new(UINT64_MAX));
+    assert_int_equal(dedup_bytes(d), (size_t)(DEDUP_EXPECT_MAX * 2) * DEDUP_SLOT_BYTES);
+    dedup_free(d);
+}
+
 #define NKEYS 1000000
 
 /* A million distinct addresses, then each again: every one found with its
@@ -134,7 +158,7 @@ static void test_index_first_row(void **st)
 static void test_index_million(void **st)
 {
     (void)st;
-    dedup *d = dedup_new();
+    dedup *d = dedup_new(0);
     assert_non_null(d);
     char k[64];
     uint64_t first;
@@ -182,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_key_bounded),
         cmocka_unit_test(test_index_first_row),
         cmocka_unit_test(test_index_million),
+        cmocka_unit_test(test_index_expect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
