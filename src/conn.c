@@ -104,12 +104,14 @@ struct conn {
     enum egress_kind route; /* how the connection goes out */
     enum conn_px px_phase;
     conn_proxy *px;         /* SOCKS5 routes only, until the conn is freed */
-    char route_label[CONN_LABEL_MAX + 1];
-    char egress_err[CONN_LABEL_MAX + 160];   /* after CONN_EEGRESS */
+    char *route_label;      /* SOCKS5 and bind routes: for error texts */
+    char *egress_err;       /* after CONN_EEGRESS */
 
     tls *tls;
     size_t line_len;
-    char line[CONN_LINE_MAX + 2];    /* content + a CR that may precede LF + NUL */
+    char *line;             /* a line split over reads: content + a CR that
+                             * may precede LF + NUL (CONN_LINE_MAX + 2); most
+                             * lines arrive whole and never need it */
 };
 
 /* One read buffer for all the connections of a thread's loop: on_read
@@ -164,6 +166,9 @@ static void on_handle_closed(uv_handle_t *h)
         c->ev.on_closed(c, c->ud);
     tls_free(c->tls);
     free(c->px);
+    free(c->route_label);
+    free(c->egress_err);
+    free(c->line);
     free(c);
 }
 
@@ -331,14 +336,24 @@ void conn_timer(conn *c, int ms)
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* Appends BYTES to the line; false (after on_error) if it grew too long.
- * The buffer may hold CONN_LINE_MAX bytes plus one CR awaiting its LF. */
+/* Whether N bytes ending in LAST are more than a line may be: CONN_LINE_MAX
+ * bytes of content and one CR that may precede the LF. */
+static bool line_too_long(size_t n, char last)
+{
+    return n > CONN_LINE_MAX + 1 || (n == CONN_LINE_MAX + 1 && last != '\r');
+}
+
+/* Appends BYTES to the split line; false (after on_error) if it grew too
+ * long. */
 static bool line_append(conn *c, const char *p, size_t n)
 {
-    if (c->line_len + n > CONN_LINE_MAX + 1 ||
-        (c->line_len + n == CONN_LINE_MAX + 1 && p[n - 1] != '\r')) {
+    if (line_too_long(c->line_len + n, p[n - 1])) {
         c->line_len = 0;
         conn_fail(c, CONN_ELINE);
+        return false;
+    }
+    if (!c->line && !(c->line = malloc(CONN_LINE_MAX + 2))) {
+        conn_fail(c, UV_ENOMEM);
         return false;
     }
     memcpy(c->line + c->line_len, p, n);
@@ -346,27 +361,42 @@ static bool line_append(conn *c, const char *p, size_t n)
     return true;
 }
 
-/* Splits plaintext into lines for on_line. Stops as soon as a callback
- * closed the conn or started TLS (the rest is then stale plaintext). */
-static void conn_lines(conn *c, const char *p, size_t n)
+/* Gives on_line the LEN bytes at P that its LF (at P[LEN]) ended; the CR
+ * or the LF becomes the NUL. */
+static void line_deliver(conn *c, char *p, size_t len)
+{
+    if (len > 0 && p[len - 1] == '\r')
+        len--;                        /* CRLF; a CR elsewhere is data */
+    p[len] = '\0';
+    if (c->ev.on_line)
+        c->ev.on_line(c, c->ud, p, len);
+}
+
+/* Splits plaintext (in a buffer of ours: whole lines are handed over in
+ * place) into lines for on_line. Stops as soon as a callback closed the
+ * conn or started TLS (the rest is then stale plaintext). */
+static void conn_lines(conn *c, char *p, size_t n)
 {
     unsigned epoch = c->tls_epoch;
     while (n > 0 && !c->closing && !c->failed && c->tls_epoch == epoch) {
-        const char *lf = memchr(p, '\n', n);
+        char *lf = memchr(p, '\n', n);
         size_t take = lf ? (size_t)(lf - p) : n;
-        if (take > 0 && !line_append(c, p, take))
+        if (!lf || c->line_len > 0) { /* a line split over reads */
+            if (take > 0 && !line_append(c, p, take))
+                return;
+            if (!lf)
+                return;
+            size_t len = c->line_len;
+            c->line_len = 0;
+            line_deliver(c, c->line, len);
+        } else if (take > 0 && line_too_long(take, p[take - 1])) {
+            conn_fail(c, CONN_ELINE);
             return;
-        if (!lf)
-            return;
+        } else {
+            line_deliver(c, p, take);
+        }
         p += take + 1;
         n -= take + 1;
-        size_t len = c->line_len;
-        if (len > 0 && c->line[len - 1] == '\r')
-            len--;                    /* CRLF; a CR elsewhere is data */
-        c->line[len] = '\0';
-        c->line_len = 0;
-        if (c->ev.on_line)
-            c->ev.on_line(c, c->ud, c->line, len);
     }
 }
 
@@ -415,7 +445,7 @@ static void conn_tls_input(conn *c, const char *data, size_t n)
     }
 }
 
-static void conn_socks_input(conn *c, const char *p, size_t n);
+static void conn_socks_input(conn *c, char *p, size_t n);
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -457,8 +487,11 @@ static int egress_fail(conn *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    snprintf(c->egress_err, sizeof c->egress_err, "%s %s: %s",
-             c->route == EGRESS_SOCKS5 ? "proxy" : "source address", c->route_label, what);
+    char text[CONN_LABEL_MAX + 160];
+    snprintf(text, sizeof text, "%s %s: %s", c->route == EGRESS_SOCKS5 ? "proxy" : "source address",
+             c->route_label ? c->route_label : "", what);
+    free(c->egress_err);
+    c->egress_err = strdup(text);     /* NULL: conn_egress_error says "" */
     return CONN_EEGRESS;
 }
 
@@ -533,7 +566,7 @@ static bool socks_advance(conn *c, int method)
 
 /* Proxy bytes while connecting: each reply is parsed from whatever arrived;
  * what follows the CONNECT reply is the server's and goes to the lines. */
-static void conn_socks_input(conn *c, const char *p, size_t n)
+static void conn_socks_input(conn *c, char *p, size_t n)
 {
     conn_proxy *px = c->px;
     bool up = false;
@@ -662,16 +695,16 @@ int conn_connect_via(conn *c, const struct sockaddr *sa, const struct egress *e,
     if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
         return UV_EAFNOSUPPORT;
     c->route = e->kind;
-    size_t n = strnlen(e->label, CONN_LABEL_MAX);   /* a longer label is cut */
-    memcpy(c->route_label, e->label, n);
-    c->route_label[n] = '\0';
+    free(c->route_label);
+    if (!(c->route_label = strndup(e->label, CONN_LABEL_MAX)))   /* a longer label is cut */
+        return UV_ENOMEM;
     return e->kind == EGRESS_BIND ? conn_via_bind(c, sa, e, timeout_ms)
                                   : conn_via_socks(c, sa, e, timeout_ms);
 }
 
 const char *conn_egress_error(const conn *c)
 {
-    return c->egress_err;
+    return c->egress_err ? c->egress_err : "";
 }
 
 /* ---- STARTTLS ----------------------------------------------------------- */
