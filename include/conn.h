@@ -55,7 +55,8 @@ int conn_connect(conn *c, const struct sockaddr *sa, int timeout_ms);
  * saying what went wrong with the route (an unusable --bind address too).
  * Returns 0, or a negative libuv error and then no callback: misuse, out of
  * memory, or UV_EAFNOSUPPORT when a --bind address and SA are of different
- * families (an IPv4 source cannot reach an IPv6 server: pick another route). */
+ * families (an IPv4 source cannot reach an IPv6 server: pick another route).
+ * E must stay valid until on_connect: its label names the route in errors. */
 int conn_connect_via(conn *c, const struct sockaddr *sa, const struct egress *e, int timeout_ms);
 
 /* After CONN_EEGRESS: what failed, for humans ("proxy 127.0.0.1:1080:

@@ -104,7 +104,8 @@ struct conn {
     enum egress_kind route; /* how the connection goes out */
     enum conn_px px_phase;
     conn_proxy *px;         /* SOCKS5 routes only, until the conn is freed */
-    char *route_label;      /* SOCKS5 and bind routes: for error texts */
+    const char *route_label;/* SOCKS5 and bind routes: E's label, for error
+                             * texts (E outlives the attempt: conn.h) */
     char *egress_err;       /* after CONN_EEGRESS */
 
     tls *tls;
@@ -166,7 +167,6 @@ static void on_handle_closed(uv_handle_t *h)
         c->ev.on_closed(c, c->ud);
     tls_free(c->tls);
     free(c->px);
-    free(c->route_label);
     free(c->egress_err);
     free(c->line);
     free(c);
@@ -488,8 +488,8 @@ static int egress_fail(conn *c, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     char text[CONN_LABEL_MAX + 160];
-    snprintf(text, sizeof text, "%s %s: %s", c->route == EGRESS_SOCKS5 ? "proxy" : "source address",
-             c->route_label ? c->route_label : "", what);
+    snprintf(text, sizeof text, "%s %.*s: %s", c->route == EGRESS_SOCKS5 ? "proxy" : "source address",
+             CONN_LABEL_MAX, c->route_label ? c->route_label : "", what);   /* a longer label is cut */
     free(c->egress_err);
     c->egress_err = strdup(text);     /* NULL: conn_egress_error says "" */
     return CONN_EEGRESS;
@@ -695,9 +695,7 @@ int conn_connect_via(conn *c, const struct sockaddr *sa, const struct egress *e,
     if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
         return UV_EAFNOSUPPORT;
     c->route = e->kind;
-    free(c->route_label);
-    if (!(c->route_label = strndup(e->label, CONN_LABEL_MAX)))   /* a longer label is cut */
-        return UV_ENOMEM;
+    c->route_label = e->label;
     return e->kind == EGRESS_BIND ? conn_via_bind(c, sa, e, timeout_ms)
                                   : conn_via_socks(c, sa, e, timeout_ms);
 }
