@@ -170,6 +170,12 @@ void engine_add(engine *e, engine_item *it);
  * this run has sent or answered, whose answer is newer. */
 void engine_learn_domain(engine *e, const char *domain, result_tri accept_all);
 
+/* No item will be added any more (the list is read). From then on a
+ * host's last recipients are shared out over its sessions
+ * (engine_host_batch); before, that would split sessions that rows still
+ * to come would have filled. */
+void engine_input_done(engine *e);
+
 /* The time armed through ops->arm has come: retries and pauses that are due. */
 void engine_timer(engine *e);
 

@@ -118,8 +118,16 @@ void engine_host_give_up(engine_host *h);
 /* Sessions that may start now beside ACTIVE open ones (0 when paused or dead). */
 int engine_host_slots(const engine_host *h, int active);
 
-/* Recipients one session may carry: at most WANT, lowered by rcpt_cap. */
-size_t engine_host_batch(const engine_host *h, size_t want);
+/* Recipients one session may carry: at most WANT, lowered by rcpt_cap;
+ * and, of the WORK the host has left (recipients queued and still
+ * unanswered in its sessions), once it is at most two rounds of full
+ * sessions, an even share: each of the window's sessions takes the same
+ * part in each of the rounds the work needs (at least
+ * ENGINE_HOST_SHARE_MIN, so set-up is not most of a session's time). A
+ * host's last recipients then end on all its sessions at once, instead of
+ * full sessions running on long after a short one ended. */
+#define ENGINE_HOST_SHARE_MIN 20
+size_t engine_host_batch(const engine_host *h, size_t want, size_t work);
 
 const char *engine_host_state_name(engine_host_state s);
 

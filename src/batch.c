@@ -301,6 +301,7 @@ static void on_wake(uv_async_t *a)
     pthread_mutex_lock(&b->mu);
     engine_item *it = b->in_head;
     learn_node *ln = b->learn_head;
+    bool all_in = b->input_done;      /* and these are the last items */
     b->in_head = b->in_tail = NULL;
     b->learn_head = b->learn_tail = NULL;
     pthread_mutex_unlock(&b->mu);
@@ -319,6 +320,8 @@ static void on_wake(uv_async_t *a)
             engine_add(b->eng, it);
         it = next;
     }
+    if (all_in && !b->cancelled)
+        engine_input_done(b->eng);
     if (!b->cancelled && finished(b))
         shutdown_loop(b);
 }

@@ -229,6 +229,7 @@ static int verify(const cli_opts *o, const bool *need, const addr *as, result *r
             }
             engine_add(c.eng, it);
         }
+    engine_input_done(c.eng);
     uv_run(&c.loop, UV_RUN_DEFAULT);
     uv_loop_close(&c.loop);
     if (c.failed)

@@ -201,6 +201,8 @@ struct shost {
     ereply dead_why;             /* reason and reply when dead */
     qentry *q;                   /* ring of waiting domains */
     size_t qhead, qlen, qcap;
+    size_t qitems;               /* items on its targets' queues: what it has to ask */
+    struct ssession *open;       /* its open sessions */
     int sessions, timeouts, blocks, connects, last_code;
     char last_enhanced[16];
     /* on the route-0 record, for the whole MX address: */
@@ -242,6 +244,7 @@ typedef struct ssession {
     size_t nparts, partcap;
     uint32_t gen;                /* its host's throttle generation when it began */
     struct ssession *prev, *next;
+    struct ssession *hprev, *hnext;  /* in its host's sessions */
 } ssession;
 
 struct engine {
@@ -256,6 +259,7 @@ struct engine {
     htab providers;              /* sprovider by (name, route) */
     shost *idle;                 /* hosts whose last domain left, newest first */
     slimit all;                  /* --concurrency: every session */
+    bool input_done;             /* engine_input_done: no item will be added */
     sroute *routes;
     size_t nroutes, routes_alive;
     ssession *sessions;          /* active, for cancel */
@@ -847,12 +851,17 @@ static void pend_add(sdomain *d, engine_item *it, bool front)
 {
     int ti = d->st == D_READY ? pick_target(d, it->row) : -1;
     iq_push(ti < 0 ? &d->staging : &d->t[ti].q, it, front);
+    if (ti >= 0)
+        d->t[ti].h->qitems++;
     d->npend++;
 }
 
-static engine_item *pend_pop(sdomain *d, iqueue *q)
+/* The next item of target TI's queue (-1: staging). */
+static engine_item *pend_pop(sdomain *d, int ti)
 {
-    engine_item *it = iq_pop(q);
+    engine_item *it = iq_pop(ti < 0 ? &d->staging : &d->t[ti].q);
+    if (it && ti >= 0)
+        d->t[ti].h->qitems--;
     if (it)
         d->npend--;
     return it;
@@ -861,9 +870,9 @@ static engine_item *pend_pop(sdomain *d, iqueue *q)
 /* Any item at all, for draining. */
 static engine_item *pend_pop_any(sdomain *d)
 {
-    engine_item *it = pend_pop(d, &d->staging);
+    engine_item *it = pend_pop(d, -1);
     for (int i = 0; !it && i < d->nt; i++)
-        it = pend_pop(d, &d->t[i].q);
+        it = pend_pop(d, i);
     return it;
 }
 
@@ -874,11 +883,11 @@ static void rebalance(sdomain *d)
         return;
     iqueue moved = {0};
     engine_item *it;
-    while ((it = pend_pop(d, &d->staging)))
+    while ((it = pend_pop(d, -1)))
         iq_push(&moved, it, false);
     for (int i = 0; i < d->nt; i++)
         if (!usable(&d->t[i]))
-            while ((it = pend_pop(d, &d->t[i].q)))
+            while ((it = pend_pop(d, i)))
                 iq_push(&moved, it, false);
     while ((it = iq_pop(&moved)))
         pend_add(d, it, false);
@@ -1167,6 +1176,18 @@ static void on_trace(void *ud, char dir, const char *line, size_t len)
     ss->s->ev.trace(ss->s->ud, ss->mx, dir, line, len);
 }
 
+static void session_link(engine *s, ssession *ss)
+{
+    ss->next = s->sessions;
+    if (s->sessions)
+        s->sessions->prev = ss;
+    s->sessions = ss;
+    ss->hnext = ss->h->open;
+    if (ss->h->open)
+        ss->h->open->hprev = ss;
+    ss->h->open = ss;
+}
+
 static void session_unlink(engine *s, ssession *ss)
 {
     if (ss->prev)
@@ -1175,6 +1196,12 @@ static void session_unlink(engine *s, ssession *ss)
         s->sessions = ss->next;
     if (ss->next)
         ss->next->prev = ss->prev;
+    if (ss->hprev)
+        ss->hprev->hnext = ss->hnext;
+    else
+        ss->h->open = ss->hnext;
+    if (ss->hnext)
+        ss->hnext->hprev = ss->hprev;
 }
 
 static void session_free(ssession *ss)
@@ -1232,7 +1259,7 @@ static size_t part_add(ssession *ss, sdomain *d, int ti, size_t room)
         n += ss->nparts > 1;
     }
     engine_item *it;
-    while (n < room && (it = pend_pop(d, &d->t[ti].q))) {
+    while (n < room && (it = pend_pop(d, ti))) {
         slot_add(ss, d, ti, it, NULL);
         n++;
     }
@@ -1279,6 +1306,29 @@ static void mix_in(ssession *ss, size_t room)
         queue_push_front(h, keep[--nkeep]);
 }
 
+/* The work H's next session shares in (engine_host_batch): the items
+ * queued for it and those its open sessions have not had answered yet.
+ * SIZE_MAX (full sessions) while rows may still come, or while a shared
+ * ceiling is the bottleneck, since every session's set-up then counts
+ * against it. */
+static size_t host_work(const shost *h)
+{
+    const engine *s = h->s;
+    if (!s->input_done)
+        return SIZE_MAX;
+    const slimit *l[] = {&s->all, &s->routes[h->route].lim, &h->prov->lim};
+    for (size_t i = 0; i < sizeof l / sizeof *l; i++)
+        if (l[i]->n || (l[i]->max && l[i]->active + engine_host_slots(&h->pol, h->active) > l[i]->max))
+            return SIZE_MAX;
+    size_t work = h->qitems;
+    if (work >= 2 * (size_t)h->pol.window * (size_t)s->o.rcpt_per_session)
+        return work;                 /* sessions are full anyway: no need to count */
+    for (const ssession *ss = h->open; ss; ss = ss->hnext)
+        for (size_t i = 0; i < ss->n; i++)
+            work += !ss->rcpts[i].answered;
+    return work;
+}
+
 static void start_session(sdomain *d, int ti)
 {
     engine *s = d->s;
@@ -1290,7 +1340,7 @@ static void start_session(sdomain *d, int ti)
     ss->h = h;
     ss->mx = d->t[ti].mx;
     ss->gen = h->pol.generation;
-    size_t room = engine_host_batch(&h->pol, (size_t)s->o.rcpt_per_session);
+    size_t room = engine_host_batch(&h->pol, (size_t)s->o.rcpt_per_session, host_work(h));
     room -= part_add(ss, d, ti, room);
     mix_in(ss, room);
     s->st.mixed_sessions += ss->nparts > 1;
@@ -1315,10 +1365,7 @@ static void start_session(sdomain *d, int ti)
     if (++h->prov->lim.active > (int)s->st.provider_peak)
         s->st.provider_peak = (uint64_t)h->prov->lim.active;
     s->st.sessions++;
-    ss->next = s->sessions;
-    if (s->sessions)
-        s->sessions->prev = ss;
-    s->sessions = ss;
+    session_link(s, ss);
     if (s->ev.trace && r->e->kind != EGRESS_DIRECT) {
         char via[160];
         int n = snprintf(via, sizeof via, "via %s", r->e->label);
@@ -1880,6 +1927,11 @@ void engine_learn_domain(engine *s, const char *domain, result_tri accept_all)
         return;
     d->ca = CA_KNOWN;
     d->accept_all = accept_all;
+}
+
+void engine_input_done(engine *s)
+{
+    s->input_done = true;
 }
 
 bool engine_idle(const engine *s)

@@ -122,9 +122,19 @@ int engine_host_slots(const engine_host *h, int active)
     return h->window > active ? h->window - active : 0;
 }
 
-size_t engine_host_batch(const engine_host *h, size_t want)
+size_t engine_host_batch(const engine_host *h, size_t want, size_t work)
 {
-    return h->rcpt_cap && (size_t)h->rcpt_cap < want ? (size_t)h->rcpt_cap : want;
+    size_t n = h->rcpt_cap && (size_t)h->rcpt_cap < want ? (size_t)h->rcpt_cap : want;
+    if (!n)
+        return 0;
+    size_t round = (size_t)h->window * n;            /* what one round of full sessions asks */
+    if (work > 2 * round)
+        return n;                                    /* the last rounds are far off */
+    size_t per = (size_t)h->window * (work > round ? 2 : 1);
+    size_t share = work / per + (work % per != 0);
+    if (share < ENGINE_HOST_SHARE_MIN)
+        share = ENGINE_HOST_SHARE_MIN;
+    return share < n ? share : n;
 }
 
 const char *engine_host_state_name(engine_host_state s)

@@ -607,7 +607,7 @@ static void test_host_policy(void **state)
     probe_result limit = {.outcome = PROBE_DONE, .session_limit = true, .answered = 4};
     assert_true(engine_host_learn_cap(&h, &limit, 3));
     assert_int_equal(h.rcpt_cap, 3);
-    assert_int_equal(engine_host_batch(&h, 100), 3);
+    assert_int_equal(engine_host_batch(&h, 100, 1000), 3);
     assert_int_equal(h.busy_streak, 0);
     /* Failures give a host up only when it never worked. */
     assert_false(engine_host_fail(&h));
@@ -620,6 +620,87 @@ static void test_host_policy(void **state)
     assert_true(engine_host_fail(&g));
     assert_int_equal(engine_host_slots(&g, 0), 0);
     assert_string_equal(engine_host_state_name(g.state), "dead");
+}
+
+/* A host's last recipients are shared evenly over the rounds of its
+ * window's sessions they need (not full sessions and a short one), never
+ * below ENGINE_HOST_SHARE_MIN; much work fills sessions to
+ * --rcpt-per-session. */
+static void test_host_share(void **state)
+{
+    (void)state;
+    engine_host h;
+    engine_host_init(&h, 5);
+    assert_int_equal(engine_host_batch(&h, 100, 5000), 100);
+    assert_int_equal(engine_host_batch(&h, 100, SIZE_MAX), 100);   /* nothing to share */
+    assert_int_equal(engine_host_batch(&h, 100, 500), 100);
+    assert_int_equal(engine_host_batch(&h, 100, 126), 26);
+    assert_int_equal(engine_host_batch(&h, 100, 554), 56);   /* two rounds of 5 */
+    assert_int_equal(engine_host_batch(&h, 100, 60), ENGINE_HOST_SHARE_MIN);
+    assert_int_equal(engine_host_batch(&h, 100, 3), ENGINE_HOST_SHARE_MIN);
+    assert_int_equal(engine_host_batch(&h, 10, 126), 10);
+    h.window = 1;                                        /* throttled: two sessions in turn */
+    assert_int_equal(engine_host_batch(&h, 100, 126), 63);
+}
+
+/* Sessions a host has open, and the recipients they carry (the catch-all
+ * probe not counted). */
+static int host_sessions(world *w, size_t *sizes, int max)
+{
+    int n = 0;
+    for (size_t i = 0; i < w->ns && n < max; i++) {
+        if (!w->s[i].open)
+            continue;
+        size_t k = 0;
+        for (size_t j = 0; j < w->s[i].n; j++)
+            k += !is_catchall(&w->s[i].rcpts[j]);
+        sizes[n++] = k;
+    }
+    return n;
+}
+
+/* While rows may still come, sessions are full; once the input is done, a
+ * host's last recipients are shared over its window (126 over 5 sessions,
+ * not 100 and 26), and every item gets its verdict. */
+static void test_last_rows_shared(void **state)
+{
+    (void)state;
+    size_t sizes[8];
+    for (int done = 0; done < 2; done++) {
+        engine_opts o;
+        opts_default(&o);
+        o.per_mx = 5;
+        o.rcpt_per_session = 100;
+        world *w = world_new(&o);
+        char a[64];
+        for (int i = 0; i < 126; i++) {
+            snprintf(a, sizeof a, "u%d@big.example", i);
+            add(w, (uint64_t)i, a);
+        }
+        if (done)
+            engine_input_done(w->e);
+        answer_one(w, "big.example", "192.0.2.1");
+        int n = host_sessions(w, sizes, 8);
+        if (!done) {
+            assert_int_equal(n, 2);
+            assert_int_equal(sizes[0], 100);
+            assert_int_equal(sizes[1], 26);
+        } else {
+            assert_int_equal(n, 5);
+            size_t sum = 0;
+            for (int i = 0; i < n; i++) {
+                assert_true(sizes[i] >= ENGINE_HOST_SHARE_MIN && sizes[i] <= 26);
+                sum += sizes[i];
+            }
+            assert_int_equal(sum, 126);
+        }
+        fsess *f;
+        while ((f = first_open(w)))
+            finish_all(w, f, 250, 550);
+        assert_true(engine_idle(w->e));
+        assert_int_equal(w->ndone, 126);
+        world_free(w);
+    }
 }
 
 /* A 2xx to the catch-all probe turns accepts held for it into accept_all;
@@ -1598,6 +1679,8 @@ int main(void)
         cmocka_unit_test(test_host_retires),
         cmocka_unit_test(test_learn_mid_run),
         cmocka_unit_test(test_host_policy),
+        cmocka_unit_test(test_host_share),
+        cmocka_unit_test(test_last_rows_shared),
         cmocka_unit_test(test_catchall),
         cmocka_unit_test(test_retry_named_delay),
         cmocka_unit_test(test_connect_failures_give_host_up),
