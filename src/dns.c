@@ -50,6 +50,7 @@
 #define DNS_BACKOFF_MS 200      /* first back-off after a quick SERVFAIL */
 #define DNS_ANSWERS_MAX 32      /* A/AAAA records parsed per answer */
 #define DNS_MAX_INFLIGHT 256    /* queries on the wire; the rest wait in line */
+#define DNS_RCVBUF (1 << 20)    /* bytes; the kernel caps it at net.core.rmem_max */
 
 enum { QT_A = 1, QT_PTR = 12, QT_MX = 15, QT_TXT = 16, QT_AAAA = 28 };   /* RR types we ask for */
 
@@ -1092,8 +1093,14 @@ dns_resolver *dns_new(uv_loop_t *loop, const dns_opts *opts, char *err, size_t e
      * name, and dns_q_answer retries them after a back-off; ROTATE makes
      * each retry start at the next server when there are several. */
     o.flags = ARES_FLAG_NOCHECKRESP;
+    /* Hundreds of answers in flight arrive in bursts while the loop is busy
+     * with sessions: the default receive buffer (about 200 answers of a
+     * kernel's accounting) overflows, and each answer lost costs a
+     * timeout (measured: 589 of 159,000 on the b2b bench). */
+    o.socket_receive_buffer_size = DNS_RCVBUF;
     rc = ares_init_options(&r->ch, &o, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
-                                       ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_ROTATE);
+                                       ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_ROTATE |
+                                       ARES_OPT_SOCK_RCVBUF);
     if (rc != ARES_SUCCESS) {
         snprintf(err, errlen, "DNS resolver: %s", ares_strerror(rc));
         free(r);
