@@ -64,6 +64,7 @@ struct probe {
     unsigned ext;                   /* EHLO keywords of the current EHLO */
     bool finishing;
     bool stopping;                  /* probe_cancel: collect what was asked, ask nothing more */
+    bool quit_sent;                 /* QUIT went with the pipelined RCPTs */
     uint64_t deadline;              /* uv_now() ms when the whole session must end */
     uint64_t mark;                  /* uv_now() of the last command sent or reply read */
     uint64_t wait_ms;               /* how long the reply being handled took since then */
@@ -150,21 +151,37 @@ static void finish(probe *p, probe_outcome o, verdict_reason why, const smtp_rep
     conn_close(p->c);
 }
 
-static void send_line(probe *p, const char *fmt, ...)
+#define LINE_BUF 1024          /* a command line and its CRLF; longer ones are cut */
+#define BURST_BUF 16384        /* pipelined RCPT lines sent in one write */
+
+/* FMT as one command line with its CRLF, traced as sent, in BUF. Returns
+ * its length. */
+static size_t vformat_line(probe *p, char buf[LINE_BUF], const char *fmt, va_list ap)
 {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof buf - 2)
-        n = (int)sizeof buf - 3;
+    int n = vsnprintf(buf, LINE_BUF - 2, fmt, ap);
+    if (n < 0 || (size_t)n >= LINE_BUF - 2)
+        n = LINE_BUF - 3;
     if (p->trace)
         p->trace(p->ud, 'C', buf, (size_t)n);
-    p->mark = uv_now(p->loop);
     memcpy(buf + n, "\r\n", 2);
-    if (conn_send(p->c, buf, (size_t)n + 2) != 0)
+    return (size_t)n + 2;
+}
+
+static void put(probe *p, const char *buf, size_t len)
+{
+    p->mark = uv_now(p->loop);
+    if (conn_send(p->c, buf, len) != 0)
         finish(p, PROBE_TEMPORARY, REASON_NO_CONNECT, NULL);
+}
+
+static void send_line(probe *p, const char *fmt, ...)
+{
+    char buf[LINE_BUF];
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = vformat_line(p, buf, fmt, ap);
+    va_end(ap);
+    put(p, buf, n);
 }
 
 /* ---- entering states: send the command, arm the timer ---- */
@@ -196,14 +213,61 @@ static void refuse_utf8_rcpts(probe *p)
     }
 }
 
-static void send_rcpt(probe *p)
+/* The next RCPT to ask, or NULL; skips those answered without asking. */
+static const probe_rcpt *next_rcpt(probe *p)
 {
     if (p->stopping)
-        return;
+        return NULL;
     while (p->next_send < p->nrcpts && p->rcpts[p->next_send].answered)
-        p->next_send++;            /* skipped: answered without asking */
-    if (p->next_send < p->nrcpts)
-        send_line(p, "RCPT TO:<%s>", p->rcpts[p->next_send++].address);
+        p->next_send++;
+    return p->next_send < p->nrcpts ? &p->rcpts[p->next_send++] : NULL;
+}
+
+static void send_rcpt(probe *p)
+{
+    const probe_rcpt *r = next_rcpt(p);
+    if (r)
+        send_line(p, "RCPT TO:<%s>", r->address);
+}
+
+static size_t format_line(probe *p, char buf[LINE_BUF], const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t n = vformat_line(p, buf, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+/* Every RCPT at once (PIPELINING), then QUIT, which may end a pipelined
+ * group (RFC 2920) and is all that ever follows: its reply comes right
+ * after the last RCPT's, a round trip sooner. In as few writes as
+ * BURST_BUF allows: a write per command would cost both ends a system
+ * call each and, over TLS, a record each. */
+static void send_rcpt_burst(probe *p)
+{
+    char burst[BURST_BUF], line[LINE_BUF];
+    size_t len = 0, n;
+    const probe_rcpt *r;
+    while (!p->finishing && (r = next_rcpt(p))) {
+        n = format_line(p, line, "RCPT TO:<%s>", r->address);
+        if (len + n > sizeof burst) {
+            put(p, burst, len);
+            len = 0;
+        }
+        memcpy(burst + len, line, n);
+        len += n;
+    }
+    if (p->finishing)
+        return;
+    n = format_line(p, line, "QUIT");
+    if (len + n > sizeof burst) {
+        put(p, burst, len);
+        len = 0;
+    }
+    memcpy(burst + len, line, n);
+    put(p, burst, len + n);
+    p->quit_sent = true;
 }
 
 static void enter_rcpt(probe *p)
@@ -215,8 +279,9 @@ static void enter_rcpt(probe *p)
         return;
     }
     /* With PIPELINING every RCPT goes at once; replies come back in order. */
-    size_t burst = (p->ext & SMTP_EXT_PIPELINING) ? p->nrcpts : 1;
-    for (size_t i = 0; i < burst && !p->finishing; i++)
+    if (p->ext & SMTP_EXT_PIPELINING)
+        send_rcpt_burst(p);
+    else
         send_rcpt(p);
     arm(p, p->opts.command_timeout_ms);
 }
@@ -248,7 +313,8 @@ static void enter(probe *p, pstate s)
         enter_rcpt(p);
         return;
     case S_QUIT:
-        send_line(p, "QUIT");
+        if (!p->quit_sent)
+            send_line(p, "QUIT");
         arm(p, QUIT_TIMEOUT_MS);
         return;
     default:

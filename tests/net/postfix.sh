@@ -118,4 +118,11 @@ grep -q "Greylisted" "$T/postfix.log" && ok || bad "postgrey greylisted the firs
 check --verbose bob@pf-boxes.com > /dev/null 2> "$T/transcript.txt"
 grep -q "^\[mx.pf-boxes.com\] C: RCPT TO:<bob@pf-boxes.com>" "$T/transcript.txt" && ok || bad "transcript shows RCPT TO"
 grep -qE "C: (DATA|VRFY|EXPN)" "$T/transcript.txt" && bad "sent DATA/VRFY/EXPN" || ok
+# QUIT ends the pipelined RCPTs (RFC 2920): written before their replies
+# came, answered with 221, and Postfix found nothing improper in it
+awk '/C: RCPT TO:/ { r = 1 } r && /C: QUIT/ { q = NR } r && !q && /S: [0-9]/ { early = 1 }
+     END { exit !(q && !early) }' "$T/transcript.txt" && ok ||
+    bad "QUIT not sent with the RCPTs: $(cat "$T/transcript.txt")"
+grep -q "S: 221" "$T/transcript.txt" && ok || bad "no 221 to the pipelined QUIT"
+grep -q "improper command pipelining" "$T/postfix.log" && bad "Postfix saw improper pipelining" || ok
 finish postfix
