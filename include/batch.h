@@ -3,7 +3,10 @@
  * libuv loop, verdicts go to the state writer.
  *
  * The window bounds memory: batch_add() blocks while WINDOW items are
- * admitted but unfinished. batch_start() returns a handle that
+ * admitted but unfinished, or while BATCH_DOMAINS_MAX domains are in the
+ * engine (with the items on their way there, each counted as a new one):
+ * a company list has a domain a row, and a domain weighs more than a row.
+ * batch_start() returns a handle that
  * batch_finish() joins and frees. Items passed to batch_add() belong to the
  * batch from then on.
  */
@@ -19,6 +22,8 @@
 #include "cli.h"
 #include "engine.h"
 #include "state.h"
+
+#define BATCH_DOMAINS_MAX 30000
 
 typedef struct batch batch;
 

@@ -179,6 +179,9 @@ void engine_input_done(engine *e);
 /* The time armed through ops->arm has come: retries and pauses that are due. */
 void engine_timer(engine *e);
 
+/* Domain records in memory now (engine_stats.domains_live, cheaply). */
+size_t engine_domains_live(const engine *e);
+
 /* No item left: everything added has its verdict. */
 bool engine_idle(const engine *e);
 

@@ -53,6 +53,8 @@ struct batch {
     engine_item *in_head, *in_tail;
     learn_node *learn_head, *learn_tail;
     size_t inflight;
+    size_t inbox_n;                   /* items in the inbox */
+    size_t domains_live;              /* the engine's, as of the last look */
     bool input_done, stopping, stopped, started, wake_closed;
     int rc;
     batch_progress pr;
@@ -283,6 +285,10 @@ static void on_tick(uv_timer_t *t)
         b->last_print = now;
         print_progress(b, false);
     }
+    pthread_mutex_lock(&b->mu);       /* domains left since: the feeder may go on */
+    b->domains_live = engine_domains_live(b->eng);
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
     if (now - b->last_hosts >= HOSTS_EVERY_MS) {
         b->last_hosts = now;
         engine_each_host(b->eng, put_host, b);
@@ -302,6 +308,7 @@ static void on_wake(uv_async_t *a)
     engine_item *it = b->in_head;
     learn_node *ln = b->learn_head;
     bool all_in = b->input_done;      /* and these are the last items */
+    size_t taken = b->inbox_n;        /* still counted until the engine has them */
     b->in_head = b->in_tail = NULL;
     b->learn_head = b->learn_tail = NULL;
     pthread_mutex_unlock(&b->mu);
@@ -320,6 +327,10 @@ static void on_wake(uv_async_t *a)
             engine_add(b->eng, it);
         it = next;
     }
+    pthread_mutex_lock(&b->mu);
+    b->inbox_n -= taken;
+    b->domains_live = engine_domains_live(b->eng);
+    pthread_mutex_unlock(&b->mu);
     if (all_in && !b->cancelled)
         engine_input_done(b->eng);
     if (!b->cancelled && finished(b))
@@ -421,7 +432,8 @@ static void timed_wait(batch *b)
 bool batch_add(batch *b, engine_item *it)
 {
     pthread_mutex_lock(&b->mu);
-    while (b->inflight >= b->window && !b->stopping && !(b->cancel && *b->cancel))
+    while ((b->inflight >= b->window || b->domains_live + b->inbox_n >= BATCH_DOMAINS_MAX) &&
+           !b->stopping && !(b->cancel && *b->cancel))
         timed_wait(b);
     if (b->stopping || (b->cancel && *b->cancel)) {
         pthread_mutex_unlock(&b->mu);
@@ -437,6 +449,7 @@ bool batch_add(batch *b, engine_item *it)
         b->in_head = it;
     b->in_tail = it;
     b->inflight++;
+    b->inbox_n++;
     pthread_mutex_unlock(&b->mu);
     if (was_empty)
         wake(b);

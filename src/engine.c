@@ -1934,6 +1934,11 @@ void engine_input_done(engine *s)
     s->input_done = true;
 }
 
+size_t engine_domains_live(const engine *s)
+{
+    return htab_count(&s->domains);
+}
+
 bool engine_idle(const engine *s)
 {
     return s->st.finished == s->st.added;
