@@ -51,6 +51,7 @@
 #define DNS_ANSWERS_MAX 32      /* A/AAAA records parsed per answer */
 #define DNS_MAX_INFLIGHT 256    /* queries on the wire; the rest wait in line */
 #define DNS_RCVBUF (1 << 20)    /* bytes; the kernel caps it at net.core.rmem_max */
+#define DNS_TICK_MS 50          /* how late a timed-out query may be noticed */
 
 enum { QT_A = 1, QT_PTR = 12, QT_MX = 15, QT_TXT = 16, QT_AAAA = 28 };   /* RR types we ask for */
 
@@ -155,9 +156,21 @@ typedef struct dns_q {          /* one question, with SERVFAIL back-off */
     void *owner;
     int type, round;
     uv_timer_t *backoff;        /* from the first back-off on (most never need one) */
-    struct dns_q *prev, *next;  /* in r->sleeping (back-off) or r->line */
+    struct dns_q *prev, *next;  /* in r->sleeping (back-off) or a line */
     char name[];
 } dns_q;
+
+/* Questions waiting for a free slot, first come first served. */
+typedef struct dns_line {
+    dns_q *head, **tail;
+} dns_line;
+
+/* Two lines: a name's follow-up questions (the addresses of its MX hosts,
+ * its A records when it has no MX) go before new names' MX questions.
+ * Finishing the names begun keeps their sessions coming; in one line, a
+ * follow-up waited behind every MX question asked meanwhile (22,000 on the
+ * b2b bench), so a domain resolved in twice the line's wait. */
+enum { LINE_FOLLOW_UP, LINE_NEW, LINES };
 
 typedef struct dns_poll {
     uv_poll_t h;
@@ -176,7 +189,7 @@ struct dns_resolver {
     int nhandles;               /* open libuv handles; free at 0 when closing */
     dns_poll *polls;
     dns_q *sleeping;
-    dns_q *line, **ltail;       /* questions waiting for a free slot */
+    dns_line lines[LINES];      /* questions waiting for a free slot */
     int inflight;               /* questions c-ares is working on */
     size_t waiting;             /* questions in line */
     uint64_t asked;             /* questions put on the wire, in all */
@@ -330,19 +343,18 @@ static void dns_handle_closed(uv_handle_t *h)
 
 static void dns_timer_cb(uv_timer_t *t);
 
-/* Follow c-ares' next deadline with our one timer. */
+/* While questions are out, our one timer lets c-ares find the timed-out
+ * ones every DNS_TICK_MS. Following ares_timeout() instead would walk every
+ * query in flight after each answer (c-ares 1.18 keeps no ordered list):
+ * 4% of a company list's CPU with 256 out. */
 static void dns_timer_arm(dns_resolver *r)
 {
-    struct timeval buf, *tv;
-    if (!r->ch)
-        return;
-    tv = ares_timeout(r->ch, NULL, &buf);
-    if (!tv) {
+    if (!r->ch || !r->inflight) {
         uv_timer_stop(&r->timer);
         return;
     }
-    uint64_t ms = (uint64_t)tv->tv_sec * 1000 + ((uint64_t)tv->tv_usec + 999) / 1000;
-    uv_timer_start(&r->timer, dns_timer_cb, ms, 0);
+    if (!uv_is_active((uv_handle_t *)&r->timer))
+        uv_timer_start(&r->timer, dns_timer_cb, DNS_TICK_MS, DNS_TICK_MS);
 }
 
 static void dns_timer_cb(uv_timer_t *t)
@@ -570,6 +582,28 @@ static void dns_q_finish(dns_q *q, int status, const unsigned char *abuf, int al
 
 static void dns_q_pump(dns_resolver *r);
 
+static void dns_lines_init(dns_resolver *r)
+{
+    for (int i = 0; i < LINES; i++)
+        r->lines[i] = (dns_line){NULL, &r->lines[i].head};
+}
+
+/* The next question to ask: follow-ups first. */
+static dns_q *dns_line_pop(dns_resolver *r)
+{
+    for (int i = 0; i < LINES; i++) {
+        dns_line *l = &r->lines[i];
+        dns_q *q = l->head;
+        if (!q)
+            continue;
+        if (!(l->head = q->next))
+            l->tail = &l->head;
+        q->next = NULL;
+        return q;
+    }
+    return NULL;
+}
+
 static void dns_q_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
     dns_q *q = arg;
@@ -605,12 +639,8 @@ static void dns_q_pump(dns_resolver *r)
     if (r->pumping)             /* an answer arrived synchronously: the */
         return;                 /* loop below picks up what it queued   */
     r->pumping = true;
-    while (r->line && r->inflight < DNS_MAX_INFLIGHT && !r->closing && r->ch) {
-        dns_q *q = r->line;
-        r->line = q->next;
-        if (!r->line)
-            r->ltail = &r->line;
-        q->next = NULL;
+    dns_q *q;
+    while (r->inflight < DNS_MAX_INFLIGHT && !r->closing && r->ch && (q = dns_line_pop(r))) {
         r->inflight++;
         r->waiting--;
         r->asked++;
@@ -627,8 +657,10 @@ static void dns_q_send(dns_q *q)
         dns_q_finish(q, ARES_ECANCELLED, NULL, 0);
         return;
     }
-    *r->ltail = q;
-    r->ltail = &q->next;
+    dns_line *l = &r->lines[q->type == QT_MX ? LINE_NEW : LINE_FOLLOW_UP];
+    q->next = NULL;
+    *l->tail = q;
+    l->tail = &q->next;
     r->waiting++;
     dns_q_pump(r);
 }
@@ -1123,7 +1155,7 @@ dns_resolver *dns_new(uv_loop_t *loop, const dns_opts *opts, char *err, size_t e
     r->timer.data = r->idle.data = r;
     r->nhandles = 2;
     r->rtail = &r->ready;
-    r->ltail = &r->line;
+    dns_lines_init(r);
     dns_cache_init(&r->doms, dns_dom_free, r);
     dns_cache_init(&r->hosts, dns_host_free, r);
     dns_mxsets_init(&r->sets);
@@ -1169,12 +1201,9 @@ void dns_resolve_mail(dns_resolver *r, const char *ascii_domain, dns_cb cb, void
 /* Everything in flight ends now; handles close; R goes with the last one. */
 static void dns_close_handles(dns_resolver *r)
 {
-    while (r->line) {           /* questions never sent */
-        dns_q *q = r->line;
-        r->line = q->next;
+    dns_q *q;
+    while ((q = dns_line_pop(r)))   /* questions never sent */
         dns_q_finish(q, ARES_ECANCELLED, NULL, 0);
-    }
-    r->ltail = &r->line;
     while (r->sleeping) {       /* queries waiting out a back-off */
         dns_q *q = r->sleeping;
         dns_q_sleep_unlink(r, q);

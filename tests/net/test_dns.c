@@ -10,6 +10,8 @@
  *
  * The cached round must print the same line; a callback that runs inside
  * dns_resolve_mail, runs twice, or differs is reported and exits 1.
+ * --ranks also prints "rank DOMAIN N": its first answer was the N-th of
+ * the first round.
  * --serial asks one domain at a time in the first round instead (so a small
  * cache, -DDNS_CACHE_MAX=3, evicts between asks). --close-early calls
  * dns_close right after asking: every line must then be "dns_error ...
@@ -29,11 +31,12 @@ typedef struct ask {
     const char *domain;
     char line[LINE_MAX_LEN];    /* first answer */
     int answers;                /* callbacks seen this round */
+    int rank;                   /* its first answer was the rank-th of the first round */
 } ask;
 
 static dns_resolver *res;
 static ask *asks;
-static int nasks, pending, round_no, failures, serial, next_serial;
+static int nasks, pending, round_no, failures, serial, next_serial, ranks, nranked;
 static int inside_resolve;      /* set while dns_resolve_mail runs */
 
 static void fmt_result(const char *domain, const dns_result *r, char *out, size_t len)
@@ -72,6 +75,8 @@ static void finish(void)
 {
     for (int i = 0; i < nasks; i++)
         printf("%s\n", asks[i].line);
+    for (int i = 0; i < nasks && ranks; i++)
+        printf("rank %s %d\n", asks[i].domain, asks[i].rank);
     dns_close(res, on_closed, NULL);
 }
 
@@ -84,8 +89,10 @@ static void on_result(void *ud, const dns_result *r)
         failures++;
     }
     fmt_result(a->domain, r, line, sizeof line);
-    if (round_no == 0 && a->answers == 0)
+    if (round_no == 0 && a->answers == 0) {
         snprintf(a->line, sizeof a->line, "%s", line);
+        a->rank = ++nranked;
+    }
     else if (strcmp(a->line, line) != 0) {
         printf("FAIL %s: round %d answer differs:\n  %s\n  %s\n", a->domain, round_no, a->line, line);
         failures++;
@@ -154,6 +161,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--allow-private"))
             o.allow_private = true;
+        else if (!strcmp(argv[i], "--ranks"))
+            ranks = 1;
         else if (!strcmp(argv[i], "--serial"))
             serial = 1;
         else if (!strcmp(argv[i], "--close-early"))
@@ -169,7 +178,7 @@ int main(int argc, char **argv)
     }
     if (!server || nasks == 0) {
         fprintf(stderr, "usage: test_dns [--allow-private] [--timeout MS] [--tries N] "
-                        "[--serial] [--close-early] SERVER DOMAIN...\n");
+                        "[--serial] [--ranks] [--close-early] SERVER DOMAIN...\n");
         free(asks);
         return 2;
     }
