@@ -55,6 +55,7 @@ struct batch {
     size_t inflight;
     size_t inbox_n;                   /* items in the inbox */
     size_t domains_live;              /* the engine's, as of the last look */
+    bool feeder_held;                 /* batch_add waits for room */
     bool input_done, stopping, stopped, started, wake_closed;
     int rc;
     batch_progress pr;
@@ -73,6 +74,27 @@ struct batch {
     char err[256];
 };
 
+/* ---- the window (under mu) ---- */
+
+/* The feeder must wait: the window's rows, or its domains, are all out. */
+static bool window_full(const batch *b)
+{
+    return b->inflight >= b->window || b->domains_live + b->inbox_n >= BATCH_DOMAINS_MAX;
+}
+
+/* A held feeder is let go once a sixteenth of both is free again, not at
+ * every verdict: a wake-up a row (two system calls and a thread switch
+ * each) was most of a company list's futex time. */
+static void window_release(batch *b)
+{
+    size_t rows = b->window / 16 ? b->window / 16 : 1;
+    if (b->feeder_held && b->inflight + rows <= b->window &&
+        b->domains_live + b->inbox_n + BATCH_DOMAINS_MAX / 16 <= BATCH_DOMAINS_MAX) {
+        b->feeder_held = false;
+        pthread_cond_broadcast(&b->cv);
+    }
+}
+
 /* ---- engine callbacks (loop thread) ---- */
 
 static void on_done(void *ud, const engine_item *it, const result *r)
@@ -85,7 +107,8 @@ static void on_done(void *ud, const engine_item *it, const result *r)
     b->pr.rows_done++;
     b->pr.by_status[verdict_status_of(r->reason)]++;
     bool last = b->input_done && b->inflight == 0 && !b->wake_closed;
-    pthread_cond_broadcast(&b->cv);
+    b->domains_live = engine_domains_live(b->eng);  /* this one's domain leaves after */
+    window_release(b);
     pthread_mutex_unlock(&b->mu);
     if (last)
         uv_async_send(&b->wake);
@@ -287,7 +310,7 @@ static void on_tick(uv_timer_t *t)
     }
     pthread_mutex_lock(&b->mu);       /* domains left since: the feeder may go on */
     b->domains_live = engine_domains_live(b->eng);
-    pthread_cond_broadcast(&b->cv);
+    window_release(b);
     pthread_mutex_unlock(&b->mu);
     if (now - b->last_hosts >= HOSTS_EVERY_MS) {
         b->last_hosts = now;
@@ -330,6 +353,7 @@ static void on_wake(uv_async_t *a)
     pthread_mutex_lock(&b->mu);
     b->inbox_n -= taken;
     b->domains_live = engine_domains_live(b->eng);
+    window_release(b);
     pthread_mutex_unlock(&b->mu);
     if (all_in && !b->cancelled)
         engine_input_done(b->eng);
@@ -432,9 +456,11 @@ static void timed_wait(batch *b)
 bool batch_add(batch *b, engine_item *it)
 {
     pthread_mutex_lock(&b->mu);
-    while ((b->inflight >= b->window || b->domains_live + b->inbox_n >= BATCH_DOMAINS_MAX) &&
-           !b->stopping && !(b->cancel && *b->cancel))
+    while (window_full(b) && !b->stopping && !(b->cancel && *b->cancel)) {
+        b->feeder_held = true;
         timed_wait(b);
+    }
+    b->feeder_held = false;
     if (b->stopping || (b->cancel && *b->cancel)) {
         pthread_mutex_unlock(&b->mu);
         engine_item_free(it);
