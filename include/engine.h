@@ -170,6 +170,13 @@ void engine_add(engine *e, engine_item *it);
  * this run has sent or answered, whose answer is newer. */
 void engine_learn_domain(engine *e, const char *domain, result_tri accept_all);
 
+/* Between hold and release no session starts: the hosts that would have
+ * started one do so at release. So a burst of items added together fills
+ * sessions, where each item would have started one of its own while the
+ * host had free slots (a giant's first sessions carried 1 recipient). */
+void engine_hold(engine *e);
+void engine_release(engine *e);
+
 /* No item will be added any more (the list is read). From then on a
  * host's last recipients are shared out over its sessions
  * (engine_host_batch); before, that would split sessions that rows still

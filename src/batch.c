@@ -335,6 +335,7 @@ static void on_wake(uv_async_t *a)
     b->in_head = b->in_tail = NULL;
     b->learn_head = b->learn_tail = NULL;
     pthread_mutex_unlock(&b->mu);
+    engine_hold(b->eng);              /* the burst fills sessions together */
     while (ln) {                      /* before the items queued after them */
         learn_node *next = ln->next;
         if (!b->cancelled)
@@ -350,6 +351,7 @@ static void on_wake(uv_async_t *a)
             engine_add(b->eng, it);
         it = next;
     }
+    engine_release(b->eng);
     pthread_mutex_lock(&b->mu);
     b->inbox_n -= taken;
     b->domains_live = engine_domains_live(b->eng);

@@ -212,6 +212,7 @@ struct shost {
     char *last_text;             /* heap, NULL until a reply is remembered */
     struct shost *idle_next;     /* in engine.idle while idle_listed */
     bool idle_listed;            /* its last domain left: engine_retire_hosts looks */
+    bool pump_due;               /* in engine.due: pumped at engine_release */
     engine *s;
 };
 
@@ -260,6 +261,9 @@ struct engine {
     shost *idle;                 /* hosts whose last domain left, newest first */
     slimit all;                  /* --concurrency: every session */
     bool input_done;             /* engine_input_done: no item will be added */
+    bool holding;                /* engine_hold: hosts are pumped at engine_release */
+    shost **due;                 /* ... these */
+    size_t ndue, capdue;
     sroute *routes;
     size_t nroutes, routes_alive;
     ssession *sessions;          /* active, for cancel */
@@ -1059,6 +1063,8 @@ static void host_drain_route(shost *h)
         domain_wake(e.d);
 }
 
+static void *grow(void *a, size_t *cap, size_t size);
+
 /* Start sessions on H while it has slots and domains wait for it. */
 static void host_pump(shost *h)
 {
@@ -1066,6 +1072,15 @@ static void host_pump(shost *h)
     sroute *r = &s->routes[h->route];
     if (s->cancelled)
         return;
+    if (s->holding) {
+        if (!h->pump_due) {
+            if (s->ndue == s->capdue)
+                s->due = grow(s->due, &s->capdue, sizeof *s->due);
+            s->due[s->ndue++] = h;
+            h->pump_due = true;
+        }
+        return;
+    }
     if (host_dead(h)) {
         host_drain_dead(h);
         return;
@@ -1929,6 +1944,21 @@ void engine_learn_domain(engine *s, const char *domain, result_tri accept_all)
     d->accept_all = accept_all;
 }
 
+void engine_hold(engine *s)
+{
+    s->holding = true;
+}
+
+void engine_release(engine *s)
+{
+    s->holding = false;
+    for (size_t i = 0; i < s->ndue; i++) {
+        s->due[i]->pump_due = false;
+        host_pump(s->due[i]);
+    }
+    s->ndue = 0;
+}
+
 void engine_input_done(engine *s)
 {
     s->input_done = true;
@@ -2133,6 +2163,7 @@ void engine_free(engine *s)
     }
     htab_free(&s->providers);
     free(s->all.a);
+    free(s->due);
     for (size_t i = 0; i < s->nroutes; i++)
         free(s->routes[i].lim.a);
     free(s->routes);

@@ -703,6 +703,42 @@ static void test_last_rows_shared(void **state)
     }
 }
 
+/* Items added between engine_hold and engine_release share a session:
+ * without the hold each would start one of its own while the host has
+ * free slots. */
+static void test_hold_fills_sessions(void **state)
+{
+    (void)state;
+    size_t sizes[8];
+    for (int hold = 0; hold < 2; hold++) {
+        engine_opts o;
+        opts_default(&o);
+        o.per_mx = 4;
+        world *w = world_new(&o);
+        add(w, 0, "u0@burst.example");
+        answer_one(w, "burst.example", "192.0.2.1");
+        assert_int_equal(open_sessions(w), 1);
+        if (hold)
+            engine_hold(w->e);
+        add(w, 1, "u1@burst.example");
+        add(w, 2, "u2@burst.example");
+        add(w, 3, "u3@burst.example");
+        assert_int_equal(open_sessions(w), hold ? 1 : 4);
+        if (hold) {
+            engine_release(w->e);
+            int n = host_sessions(w, sizes, 8);
+            assert_int_equal(n, 2);
+            assert_int_equal(sizes[0] + sizes[1], 4);
+            assert_true(sizes[0] == 3 || sizes[1] == 3);
+        }
+        fsess *f;
+        while ((f = first_open(w)))
+            finish_all(w, f, 250, 550);
+        assert_int_equal(w->ndone, 4);
+        world_free(w);
+    }
+}
+
 /* A 2xx to the catch-all probe turns accepts held for it into accept_all;
  * a 5xx leaves them accepted. */
 static void test_catchall(void **state)
@@ -1681,6 +1717,7 @@ int main(void)
         cmocka_unit_test(test_host_policy),
         cmocka_unit_test(test_host_share),
         cmocka_unit_test(test_last_rows_shared),
+        cmocka_unit_test(test_hold_fills_sessions),
         cmocka_unit_test(test_catchall),
         cmocka_unit_test(test_retry_named_delay),
         cmocka_unit_test(test_connect_failures_give_host_up),
