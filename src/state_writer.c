@@ -21,6 +21,7 @@
 #define META_KEY_MAX 256
 #define META_VALUE_MAX (64u << 10)
 #define QUEUE_RECS 8192            /* records per writer batch (two batches) */
+#define WAKE_RECS 1024             /* records that wake the writer before its commit time */
 #define QUEUE_TEXT (2u << 20)      /* string bytes per writer batch */
 #define COMMIT_NS 500000000LL      /* commit at least this often (SPEC: 1 s) */
 
@@ -118,6 +119,7 @@ struct state_writer {
     pthread_cond_t has_work, not_full;
     batch b[2], *fill, *spare;
     bool stop, failed, retries_seen;
+    bool idle;                   /* the thread waits for a first record, with no deadline */
     sqlite3_stmt *st[ST_COUNT];
     char errmsg[512];            /* the first failure */
 };
@@ -131,8 +133,10 @@ static bool put_begin(state_writer *w, size_t need)
         return false;
     pthread_mutex_lock(&w->mu);
     while (!w->failed && !w->stop &&
-           (w->fill->n >= QUEUE_RECS || w->fill->text_len + need > QUEUE_TEXT))
+           (w->fill->n >= QUEUE_RECS || w->fill->text_len + need > QUEUE_TEXT)) {
+        pthread_cond_signal(&w->has_work);   /* full before WAKE_RECS: long texts */
         pthread_cond_wait(&w->not_full, &w->mu);
+    }
     if (w->failed || w->stop) {
         pthread_mutex_unlock(&w->mu);
         return false;
@@ -142,7 +146,7 @@ static bool put_begin(state_writer *w, size_t need)
 
 static void put_end(state_writer *w)
 {
-    if (w->fill->n == 1)
+    if ((w->idle && w->fill->n == 1) || w->fill->n == WAKE_RECS)
         pthread_cond_signal(&w->has_work);
     pthread_mutex_unlock(&w->mu);
 }
@@ -467,9 +471,16 @@ static int write_batch(state_writer *w, const batch *b)
 static batch *take_batch(state_writer *w, bool in_txn, int64_t due_ns, bool *stop)
 {
     pthread_mutex_lock(&w->mu);
-    while (w->fill->n == 0 && !w->stop) {
+    /* In a transaction, records are taken by WAKE_RECS or at its commit
+     * time, not one at a time as they come (a wake-up a row was the
+     * writer's cost); out of one, the first record begins the next. */
+    while (w->fill->n < WAKE_RECS && !w->stop) {
+        if (!in_txn && w->fill->n)
+            break;
         if (!in_txn) {
+            w->idle = true;
             pthread_cond_wait(&w->has_work, &w->mu);
+            w->idle = false;
             continue;
         }
         struct timespec ts = {.tv_sec = due_ns / 1000000000LL, .tv_nsec = due_ns % 1000000000LL};
