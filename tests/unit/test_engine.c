@@ -659,6 +659,24 @@ static int host_sessions(world *w, size_t *sizes, int max)
     return n;
 }
 
+/* A world whose one host takes PER_MX sessions of up to RCPTS recipients. */
+static world *world_per_mx(int per_mx, int rcpts)
+{
+    engine_opts o;
+    opts_default(&o);
+    o.per_mx = per_mx;
+    o.rcpt_per_session = rcpts;
+    return world_new(&o);
+}
+
+/* Every open session answers 250 (its catch-all probe 550). */
+static void accept_all_open(world *w)
+{
+    fsess *f;
+    while ((f = first_open(w)))
+        finish_all(w, f, 250, 550);
+}
+
 /* While rows may still come, sessions are full; once the input is done, a
  * host's last recipients are shared over its window (126 over 5 sessions,
  * not 100 and 26), and every item gets its verdict. */
@@ -667,11 +685,7 @@ static void test_last_rows_shared(void **state)
     (void)state;
     size_t sizes[8];
     for (int done = 0; done < 2; done++) {
-        engine_opts o;
-        opts_default(&o);
-        o.per_mx = 5;
-        o.rcpt_per_session = 100;
-        world *w = world_new(&o);
+        world *w = world_per_mx(5, 100);
         char a[64];
         for (int i = 0; i < 126; i++) {
             snprintf(a, sizeof a, "u%d@big.example", i);
@@ -694,9 +708,7 @@ static void test_last_rows_shared(void **state)
             }
             assert_int_equal(sum, 126);
         }
-        fsess *f;
-        while ((f = first_open(w)))
-            finish_all(w, f, 250, 550);
+        accept_all_open(w);
         assert_true(engine_idle(w->e));
         assert_int_equal(w->ndone, 126);
         world_free(w);
@@ -711,10 +723,7 @@ static void test_hold_fills_sessions(void **state)
     (void)state;
     size_t sizes[8];
     for (int hold = 0; hold < 2; hold++) {
-        engine_opts o;
-        opts_default(&o);
-        o.per_mx = 4;
-        world *w = world_new(&o);
+        world *w = world_per_mx(4, 10);
         add(w, 0, "u0@burst.example");
         answer_one(w, "burst.example", "192.0.2.1");
         assert_int_equal(open_sessions(w), 1);
@@ -731,9 +740,7 @@ static void test_hold_fills_sessions(void **state)
             assert_int_equal(sizes[0] + sizes[1], 4);
             assert_true(sizes[0] == 3 || sizes[1] == 3);
         }
-        fsess *f;
-        while ((f = first_open(w)))
-            finish_all(w, f, 250, 550);
+        accept_all_open(w);
         assert_int_equal(w->ndone, 4);
         world_free(w);
     }
