@@ -173,7 +173,9 @@ void engine_learn_domain(engine *e, const char *domain, result_tri accept_all);
 /* Between hold and release no session starts: the hosts that would have
  * started one do so at release. So a burst of items added together fills
  * sessions, where each item would have started one of its own while the
- * host had free slots (a giant's first sessions carried 1 recipient). */
+ * host had free slots (a giant's first sessions carried 1 recipient).
+ * Only engine_add and engine_learn_domain may come in between (the held
+ * hosts stay in memory until release). */
 void engine_hold(engine *e);
 void engine_release(engine *e);
 

@@ -351,14 +351,14 @@ static void on_wake(uv_async_t *a)
             engine_add(b->eng, it);
         it = next;
     }
+    if (all_in && !b->cancelled)
+        engine_input_done(b->eng);    /* before the release: its sessions may share */
     engine_release(b->eng);
     pthread_mutex_lock(&b->mu);
     b->inbox_n -= taken;
     b->domains_live = engine_domains_live(b->eng);
     window_release(b);
     pthread_mutex_unlock(&b->mu);
-    if (all_in && !b->cancelled)
-        engine_input_done(b->eng);
     if (!b->cancelled && finished(b))
         shutdown_loop(b);
 }

@@ -1332,8 +1332,9 @@ static size_t host_work(const shost *h)
     if (!s->input_done)
         return SIZE_MAX;
     const slimit *l[] = {&s->all, &s->routes[h->route].lim, &h->prov->lim};
+    int more = engine_host_slots(&h->pol, h->active);
     for (size_t i = 0; i < sizeof l / sizeof *l; i++)
-        if (l[i]->n || (l[i]->max && l[i]->active + engine_host_slots(&h->pol, h->active) > l[i]->max))
+        if (l[i]->n || (l[i]->max && l[i]->active + more > l[i]->max))
             return SIZE_MAX;
     size_t work = h->qitems;
     if (work >= 2 * (size_t)h->pol.window * (size_t)s->o.rcpt_per_session)
