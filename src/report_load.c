@@ -203,30 +203,39 @@ static int status_column(const char *name)
     return s < 0 ? VERDICT_UNKNOWN : s;
 }
 
-/* Top domains by volume, ties by name, each with its status mix. */
+/* Top domains by volume, ties by name, each with its status mix: the ten
+ * found in one grouping, their mix in one more scan (a join on them made a
+ * scan of the results for each of the ten: a fifth of a run's report). */
 static int load_top_domains(loader *l)
 {
     sqlite3_stmt *st;
-    if (prep(l, "WITH top AS (SELECT domain, count(*) AS n FROM results "
-                "  WHERE coalesce(domain, '') <> '' GROUP BY domain ORDER BY n DESC, domain "
+    if (prep(l, "WITH top AS (SELECT domain FROM results "
+                "  WHERE coalesce(domain, '') <> '' GROUP BY domain ORDER BY count(*) DESC, domain "
                 "  LIMIT " "10" ") "
-                "SELECT t.domain, t.n, r.status, count(*) FROM top t "
-                "JOIN results r ON r.domain = t.domain "
-                "GROUP BY t.domain, r.status ORDER BY t.n DESC, t.domain", false, &st))
+                "SELECT domain, status, count(*) FROM results "
+                "WHERE domain IN (SELECT domain FROM top) GROUP BY domain, status", false, &st))
         return -1;
     report *r = l->r;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {     /* by name */
         const char *name = col_text(st, 0);
         if (r->ntop == 0 || strcmp(r->top[r->ntop - 1].name, name) != 0) {
             if (r->ntop == REPORT_TOP_DOMAINS)
                 continue;
             report_domain *d = &r->top[r->ntop++];
+            memset(d, 0, sizeof *d);
             str_copy_utf8(d->name, sizeof d->name, name);
-            d->rows = (uint64_t)sqlite3_column_int64(st, 1);
         }
-        r->top[r->ntop - 1].by_status[status_column(col_text(st, 2))] +=
-            (uint64_t)sqlite3_column_int64(st, 3);
+        uint64_t n = (uint64_t)sqlite3_column_int64(st, 2);
+        r->top[r->ntop - 1].by_status[status_column(col_text(st, 1))] += n;
+        r->top[r->ntop - 1].rows += n;
+    }
+    for (size_t i = 1; i < r->ntop; i++) {              /* by volume; stable, so ties by name */
+        report_domain d = r->top[i];
+        size_t j = i;
+        for (; j > 0 && r->top[j - 1].rows < d.rows; j--)
+            r->top[j] = r->top[j - 1];
+        r->top[j] = d;
     }
     return finish(l, st, rc);
 }
