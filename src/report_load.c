@@ -204,8 +204,8 @@ static int status_column(const char *name)
 }
 
 /* Top domains by volume, ties by name, each with its status mix: the ten
- * found in one grouping, their mix in one more scan (a join on them made a
- * scan of the results for each of the ten: a fifth of a run's report). */
+ * found in one grouping, their mix in one more scan (a join on them
+ * scanned the results once for each of the ten). */
 static int load_top_domains(loader *l)
 {
     sqlite3_stmt *st;
@@ -213,7 +213,8 @@ static int load_top_domains(loader *l)
                 "  WHERE coalesce(domain, '') <> '' GROUP BY domain ORDER BY count(*) DESC, domain "
                 "  LIMIT " "10" ") "
                 "SELECT domain, status, count(*) FROM results "
-                "WHERE domain IN (SELECT domain FROM top) GROUP BY domain, status", false, &st))
+                "WHERE domain IN (SELECT domain FROM top) GROUP BY domain, status "
+                "ORDER BY domain, status", false, &st))
         return -1;
     report *r = l->r;
     int rc;
