@@ -249,11 +249,18 @@ n=$(printf '%s\n' "$out" | grep -c '^burst-[0-9]*\.com nxdomain ')
 if [ "$n" -eq 1500 ]; then ok "1500 NXDOMAIN answered, none lost"; else bad "burst: $n of 1500 NXDOMAIN" "$(printf '%s\n' "$out" | grep -v nxdomain | head -n3)"; fi
 # a name's follow-up questions (its MX host's addresses) go before the MX
 # questions of names asked after it: asked first, example-mx.com is done
-# among the first answers, not after the 1500 MX questions behind it
-run "follow-ups first" --ranks $Q 127.0.0.1 example-mx.com $burst
-r=$(printf '%s\n' "$out" | sed -n 's/^rank example-mx\.com \([0-9]*\)$/\1/p')
-if [ -n "$r" ] && [ "$r" -le 300 ]; then ok "follow-up first: answer $r of 1501"
-else bad "follow-up first: example-mx.com answered ${r:-never} of 1501"; fi
+# among the first answers, not after the 1500 MX questions behind it. Up to
+# three tries: dnsmasq may drop a query of the first burst of 256, and its
+# retry comes after everything else (in one line, every try gives ~1440).
+ranks=
+for try in 1 2 3; do
+    out=$(timeout 60 "$bin" --ranks $Q 127.0.0.1 example-mx.com $burst 2>&1)
+    r=$(printf '%s\n' "$out" | sed -n 's/^rank example-mx\.com \([0-9]*\)$/\1/p')
+    ranks="$ranks ${r:-never}"
+    [ -n "$r" ] && [ "$r" -le 300 ] && break
+done
+if [ -n "$r" ] && [ "$r" -le 300 ]; then ok "follow-up first: answer $r of 1501 (tries:$ranks)"
+else bad "follow-up first: example-mx.com answered$ranks of 1501"; fi
 run "close with 1500 in line" --close-early 127.0.0.1 $burst
 n=$(printf '%s\n' "$out" | grep -c 'detail="cancelled"$')
 if [ "$n" -eq 1500 ]; then ok "1500 cancelled once each"; else bad "close: $n of 1500 cancelled"; fi
