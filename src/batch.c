@@ -82,11 +82,13 @@ static bool window_full(const batch *b)
     return b->inflight >= b->window || b->domains_live + b->inbox_n >= BATCH_DOMAINS_MAX;
 }
 
-/* A held feeder is let go once a sixteenth of both is free again, not at
- * every verdict: a wake-up a row (two system calls and a thread switch
- * each) was most of a company list's futex time. */
+/* The engine's domain count taken again; a held feeder is let go once a
+ * sixteenth of both is free, not at every verdict: a wake-up a row (two
+ * system calls and a thread switch each) was most of a company list's
+ * futex time. */
 static void window_release(batch *b)
 {
+    b->domains_live = engine_domains_live(b->eng);
     size_t rows = b->window / 16 ? b->window / 16 : 1;
     if (b->feeder_held && b->inflight + rows <= b->window &&
         b->domains_live + b->inbox_n + BATCH_DOMAINS_MAX / 16 <= BATCH_DOMAINS_MAX) {
@@ -107,8 +109,7 @@ static void on_done(void *ud, const engine_item *it, const result *r)
     b->pr.rows_done++;
     b->pr.by_status[verdict_status_of(r->reason)]++;
     bool last = b->input_done && b->inflight == 0 && !b->wake_closed;
-    b->domains_live = engine_domains_live(b->eng);  /* this one's domain leaves after */
-    window_release(b);
+    window_release(b);                /* this one's domain leaves after */
     pthread_mutex_unlock(&b->mu);
     if (last)
         uv_async_send(&b->wake);
@@ -309,7 +310,6 @@ static void on_tick(uv_timer_t *t)
         print_progress(b, false);
     }
     pthread_mutex_lock(&b->mu);       /* domains left since: the feeder may go on */
-    b->domains_live = engine_domains_live(b->eng);
     window_release(b);
     pthread_mutex_unlock(&b->mu);
     if (now - b->last_hosts >= HOSTS_EVERY_MS) {
@@ -356,7 +356,6 @@ static void on_wake(uv_async_t *a)
     engine_release(b->eng);
     pthread_mutex_lock(&b->mu);
     b->inbox_n -= taken;
-    b->domains_live = engine_domains_live(b->eng);
     window_release(b);
     pthread_mutex_unlock(&b->mu);
     if (!b->cancelled && finished(b))

@@ -1336,9 +1336,7 @@ static size_t host_work(const shost *h)
     for (size_t i = 0; i < sizeof l / sizeof *l; i++)
         if (l[i]->n || (l[i]->max && l[i]->active + more > l[i]->max))
             return SIZE_MAX;
-    size_t work = h->qitems;
-    if (work >= 2 * (size_t)h->pol.window * (size_t)s->o.rcpt_per_session)
-        return work;                 /* sessions are full anyway: no need to count */
+    size_t work = h->qitems;         /* at most a window of sessions to look at */
     for (const ssession *ss = h->open; ss; ss = ss->hnext)
         for (size_t i = 0; i < ss->n; i++)
             work += !ss->rcpts[i].answered;
@@ -1980,7 +1978,7 @@ void engine_get_stats(const engine *s, engine_stats *st)
     *st = s->st;
     st->sessions_active = (uint64_t)s->all.active;
     st->hosts_starved = s->all.n;
-    st->domains_live = htab_count(&s->domains);
+    st->domains_live = engine_domains_live(s);
     st->hosts_unreachable = st->hosts_tried - st->hosts_reached;
 }
 

@@ -239,6 +239,22 @@ static size_t format_line(probe *p, char buf[LINE_BUF], const char *fmt, ...)
     return n;
 }
 
+/* Command lines gathered for one write. */
+typedef struct burst {
+    char buf[BURST_BUF];
+    size_t len;
+} burst;
+
+static void burst_add(probe *p, burst *b, const char *line, size_t n)
+{
+    if (b->len + n > sizeof b->buf) {
+        put(p, b->buf, b->len);
+        b->len = 0;
+    }
+    memcpy(b->buf + b->len, line, n);
+    b->len += n;
+}
+
 /* Every RCPT at once (PIPELINING), then QUIT, which may end a pipelined
  * group (RFC 2920) and is all that ever follows: its reply comes right
  * after the last RCPT's, a round trip sooner. In as few writes as
@@ -246,27 +262,15 @@ static size_t format_line(probe *p, char buf[LINE_BUF], const char *fmt, ...)
  * call each and, over TLS, a record each. */
 static void send_rcpt_burst(probe *p)
 {
-    char burst[BURST_BUF], line[LINE_BUF];
-    size_t len = 0, n;
+    burst b = {.len = 0};
+    char line[LINE_BUF];
     const probe_rcpt *r;
-    while (!p->finishing && (r = next_rcpt(p))) {
-        n = format_line(p, line, "RCPT TO:<%s>", r->address);
-        if (len + n > sizeof burst) {
-            put(p, burst, len);
-            len = 0;
-        }
-        memcpy(burst + len, line, n);
-        len += n;
-    }
+    while (!p->finishing && (r = next_rcpt(p)))
+        burst_add(p, &b, line, format_line(p, line, "RCPT TO:<%s>", r->address));
     if (p->finishing)
         return;
-    n = format_line(p, line, "QUIT");
-    if (len + n > sizeof burst) {
-        put(p, burst, len);
-        len = 0;
-    }
-    memcpy(burst + len, line, n);
-    put(p, burst, len + n);
+    burst_add(p, &b, line, format_line(p, line, "QUIT"));
+    put(p, b.buf, b.len);
     p->quit_sent = true;
 }
 
