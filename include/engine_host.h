@@ -57,6 +57,9 @@ typedef struct engine_host {
     int rcpt_cap;                /* recipients per session it tolerates; 0: no limit seen */
     bool one_domain;             /* it refused recipients of several domains in one session */
     uint64_t paused_until;
+    bool started;                /* a session has begun on it */
+    bool gathering;              /* its queue waits for more since gather_since */
+    uint64_t gather_since;
     uint32_t generation;         /* throttles so far: a session remembers the one it began in */
 } engine_host;
 
@@ -128,6 +131,19 @@ int engine_host_slots(const engine_host *h, int active);
  * full sessions running on long after a short one ended. */
 #define ENGINE_HOST_SHARE_MIN 20
 size_t engine_host_batch(const engine_host *h, size_t want, size_t work);
+
+/* Whether the next session should wait for more recipients, and until
+ * when (0: start it now). While rows may still come (MORE), a host that
+ * has had a session and has fewer than FULL recipients QUEUED gathers them
+ * for up to ENGINE_HOST_GATHER_MS from the first one left waiting: on a
+ * list read in file order a small domain's rows arrive one by one, and
+ * each would otherwise get a session of its own — connect, banner, EHLO
+ * and MAIL for one RCPT. A host's first session never waits (a list of
+ * one row per domain is not slowed), nor does any once the input is read.
+ * engine_host_started ends the gathering. */
+#define ENGINE_HOST_GATHER_MS 3000
+uint64_t engine_host_gather(engine_host *h, uint64_t now, size_t queued, size_t full, bool more);
+void engine_host_started(engine_host *h);
 
 const char *engine_host_state_name(engine_host_state s);
 

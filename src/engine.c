@@ -31,6 +31,10 @@
  * for a target queues itself on that target's host; whenever a host
  * gains a slot it pops waiting domains and starts sessions (round robin
  * between the domains that share it). A freed slot re-triggers admission.
+ * While rows may still come, a host that has had a session gathers a short
+ * queue for a while before the next (engine_host_gather; the wake-up is an
+ * entry in `pauses`): a small domain's rows, spread over the file, then
+ * share sessions instead of one each.
  *
  * A domain with nothing left to do (no item pending, held, in a session or
  * waiting for a retry) leaves memory: its record, targets and names go,
@@ -38,7 +42,9 @@
  * accept-all answer, 8 bytes of a flagset.h — so a company list of a million
  * domains does not keep a million records. Such a row resolves again (the
  * resolver's cache answers while it holds the name: dns_cache.c's bound)
- * and gets no second catch-all probe.
+ * and gets no second catch-all probe. A retired host that had a session
+ * leaves its address in `hosts_met` (another 8 bytes), so its next record
+ * gathers as the old one would have.
  *
  * Every item ends in exactly one of: done (final verdict), the retry queue
  * (4xx, until its schedule runs out), or back to its domain's pending list
@@ -256,6 +262,7 @@ struct engine {
     void *ud;
     htab domains;                /* sdomain by name: the live ones */
     flagset learned;             /* what retired domains knew: accept-all or not */
+    flagset hosts_met;           /* retired hosts that had a session (engine_host_gather) */
     htab hosts;                  /* shost by (address, route) */
     htab providers;              /* sprovider by (name, route) */
     shost *idle;                 /* hosts whose last domain left, newest first */
@@ -604,6 +611,10 @@ static shost *host_get(engine *s, const struct sockaddr_storage *ip, const char 
     memcpy(&h->ip, ip, ip->ss_family == AF_INET ? sizeof h->ip.in : sizeof h->ip.in6);
     h->route = route;
     engine_host_init(&h->pol, s->o.per_mx);
+    char ipbuf[INET6_ADDRSTRLEN];
+    bool met;                    /* a record of it left before: what it knew comes back */
+    if (s->nroutes == 1 && flagset_take(&s->hosts_met, host_ipstr(h, ipbuf), &met))
+        h->pol.started = true;
     if (!(h->name = strdup(name ? name : "")))
         oom();
     h->prov = provider_get(s, h->name, route);
@@ -1065,6 +1076,24 @@ static void host_drain_route(shost *h)
 
 static void *grow(void *a, size_t *cap, size_t size);
 
+/* Does H gather its queued recipients a while longer (engine_host_gather)?
+ * Then a wake-up in engine.pauses ends the gathering. */
+static bool host_gathers(shost *h)
+{
+    engine *s = h->s;
+    size_t full = engine_host_batch(&h->pol, (size_t)s->o.rcpt_per_session, SIZE_MAX);
+    uint64_t until = engine_host_gather(&h->pol, now_ms(s), h->qitems, full, !s->input_done);
+    if (!until)
+        return false;
+    if (!h->resting) {
+        if (retry_add(s->pauses, until, h) != 0)
+            oom();
+        h->resting = true;
+        rearm(s);
+    }
+    return true;
+}
+
 /* Start sessions on H while it has slots and domains wait for it. */
 static void host_pump(shost *h)
 {
@@ -1100,8 +1129,10 @@ static void host_pump(shost *h)
         }
         return;
     }
-    qentry e;
+    qentry e = {0};
     while (engine_host_slots(&h->pol, h->active) > 0 && h->qlen) {
+        if (host_gathers(h))
+            return;
         if (limit_full(&s->all)) {
             limit_wait(&s->all, h, &h->starved);
             return;
@@ -1354,6 +1385,7 @@ static void start_session(sdomain *d, int ti)
     ss->h = h;
     ss->mx = d->t[ti].mx;
     ss->gen = h->pol.generation;
+    engine_host_started(&h->pol);
     size_t room = engine_host_batch(&h->pol, (size_t)s->o.rcpt_per_session, host_work(h));
     room -= part_add(ss, d, ti, room);
     mix_in(ss, room);
@@ -1961,6 +1993,13 @@ void engine_release(engine *s)
 void engine_input_done(engine *s)
 {
     s->input_done = true;
+    htab_iter i;                                 /* no more rows: nothing to gather for */
+    htab_iter_init(&i, &s->hosts);
+    for (htab_node *n; (n = htab_iter_next(&i));) {
+        shost *h = HTAB_ENTRY(n, shost, node);
+        if (h->pol.gathering)
+            host_pump(h);
+    }
 }
 
 size_t engine_domains_live(const engine *s)
@@ -2030,6 +2069,9 @@ static void host_retire(shost *h)
 {
     engine *s = h->s;
     sprovider *p = h->prov;
+    char ipbuf[INET6_ADDRSTRLEN];
+    if (h->pol.started)          /* a later record of it gathers as this one would */
+        flagset_put(&s->hosts_met, host_ipstr(h, ipbuf), true);
     htab_remove(&s->hosts, &h->node);
     host_free(h);
     s->st.hosts_retired++;
@@ -2150,6 +2192,7 @@ void engine_free(engine *s)
     }
     htab_free(&s->domains);
     flagset_free(&s->learned);
+    flagset_free(&s->hosts_met);
     htab_iter_init(&it, &s->hosts);
     for (htab_node *n; (n = htab_iter_next(&it));)
         host_free(HTAB_ENTRY(n, shost, node));

@@ -137,6 +137,26 @@ size_t engine_host_batch(const engine_host *h, size_t want, size_t work)
     return share < n ? share : n;
 }
 
+uint64_t engine_host_gather(engine_host *h, uint64_t now, size_t queued, size_t full, bool more)
+{
+    if (!more || !h->started || queued >= full) {
+        h->gathering = false;
+        return 0;
+    }
+    if (!h->gathering) {
+        h->gathering = true;
+        h->gather_since = now;
+    }
+    uint64_t until = h->gather_since + ENGINE_HOST_GATHER_MS;
+    return now < until ? until : 0;
+}
+
+void engine_host_started(engine_host *h)
+{
+    h->started = true;
+    h->gathering = false;
+}
+
 const char *engine_host_state_name(engine_host_state s)
 {
     static const char *const names[] = {"open", "throttled", "paused", "dead"};

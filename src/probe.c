@@ -11,6 +11,9 @@
  * and closes the connection; the caller hears of it from the connection's
  * close callback, when nothing of the session is in use any more.
  *
+ * With PIPELINING, MAIL, every RCPT and QUIT go in one group (RFC 2920),
+ * and MAIL's reply wait counts as the first RCPT reply's.
+ *
  * RCPT stops asking early on a reply that judges the session (a session
  * limit: the rest are left unanswered) or that came late after a refusal
  * (a penalty: what is still outstanding is abandoned); the engine decides
@@ -65,10 +68,12 @@ struct probe {
     bool finishing;
     bool stopping;                  /* probe_cancel: collect what was asked, ask nothing more */
     bool quit_sent;                 /* QUIT went with the pipelined RCPTs */
+    bool mail_piped;                /* MAIL went with them too */
     uint64_t deadline;              /* uv_now() ms when the whole session must end */
     uint64_t mark;                  /* uv_now() of the last command sent or reply read */
     uint64_t wait_ms;               /* how long the reply being handled took since then */
     uint64_t mail_wait_ms;          /* ... for the MAIL reply: this server's own pace */
+    uint64_t ehlo_wait_ms;          /* ... for the last EHLO reply: the pace when MAIL is piped */
     uv_loop_t *loop;
     smtp_reply reply;
     probe_result res;
@@ -255,16 +260,26 @@ static void burst_add(probe *p, burst *b, const char *line, size_t n)
     b->len += n;
 }
 
+static size_t format_mail(probe *p, char buf[LINE_BUF])
+{
+    if (wants_smtputf8(p) && (p->ext & SMTP_EXT_SMTPUTF8))
+        return format_line(p, buf, "MAIL FROM:<%s> SMTPUTF8", p->opts.from);
+    return format_line(p, buf, "MAIL FROM:<%s>", p->opts.from);
+}
+
 /* Every RCPT at once (PIPELINING), then QUIT, which may end a pipelined
  * group (RFC 2920) and is all that ever follows: its reply comes right
- * after the last RCPT's, a round trip sooner. In as few writes as
- * BURST_BUF allows: a write per command would cost both ends a system
- * call each and, over TLS, a record each. */
-static void send_rcpt_burst(probe *p)
+ * after the last RCPT's, a round trip sooner. With WITH_MAIL, MAIL FROM
+ * leads the group (RFC 2920 lets it): another round trip saved. In as few
+ * writes as BURST_BUF allows: a write per command would cost both ends a
+ * system call each and, over TLS, a record each. */
+static void send_rcpt_burst(probe *p, bool with_mail)
 {
     burst b = {.len = 0};
     char line[LINE_BUF];
     const probe_rcpt *r;
+    if (with_mail)
+        burst_add(p, &b, line, format_mail(p, line));
     while (!p->finishing && (r = next_rcpt(p)))
         burst_add(p, &b, line, format_line(p, line, "RCPT TO:<%s>", r->address));
     if (p->finishing)
@@ -276,6 +291,10 @@ static void send_rcpt_burst(probe *p)
 
 static void enter_rcpt(probe *p)
 {
+    if (p->mail_piped) {             /* the RCPTs went with MAIL */
+        arm(p, p->opts.command_timeout_ms);
+        return;
+    }
     refuse_utf8_rcpts(p);
     p->next_send = p->next_reply = 0;
     if (p->res.answered == p->nrcpts) {
@@ -284,9 +303,25 @@ static void enter_rcpt(probe *p)
     }
     /* With PIPELINING every RCPT goes at once; replies come back in order. */
     if (p->ext & SMTP_EXT_PIPELINING)
-        send_rcpt_burst(p);
+        send_rcpt_burst(p, false);
     else
         send_rcpt(p);
+    arm(p, p->opts.command_timeout_ms);
+}
+
+/* MAIL FROM; with PIPELINING and recipients to ask, the RCPTs and QUIT in
+ * the same group. */
+static void enter_mail(probe *p)
+{
+    char line[LINE_BUF];
+    refuse_utf8_rcpts(p);
+    p->next_send = p->next_reply = 0;
+    if ((p->ext & SMTP_EXT_PIPELINING) && p->res.answered < p->nrcpts) {
+        p->mail_piped = true;
+        send_rcpt_burst(p, true);
+    } else {
+        put(p, line, format_mail(p, line));
+    }
     arm(p, p->opts.command_timeout_ms);
 }
 
@@ -308,11 +343,8 @@ static void enter(probe *p, pstate s)
         send_line(p, "STARTTLS");
         break;
     case S_MAIL:
-        if (wants_smtputf8(p) && (p->ext & SMTP_EXT_SMTPUTF8))
-            send_line(p, "MAIL FROM:<%s> SMTPUTF8", p->opts.from);
-        else
-            send_line(p, "MAIL FROM:<%s>", p->opts.from);
-        break;
+        enter_mail(p);
+        return;
     case S_RCPT:
         enter_rcpt(p);
         return;
@@ -347,6 +379,7 @@ static void refused(probe *p, const smtp_reply *r)
 static void after_ehlo(probe *p, const smtp_reply *r)
 {
     p->ext = r->ext;
+    p->ehlo_wait_ms = p->wait_ms;
     bool offered = p->ext & SMTP_EXT_STARTTLS;
     if (!conn_is_tls(p->c) && offered && p->opts.starttls != STARTTLS_NEVER)
         enter(p, S_STARTTLS);
@@ -471,7 +504,15 @@ static void probe_reply(probe *p, const smtp_reply *r)
         if (cls == 2) after_ehlo(p, r); else refused(p, r);
         break;
     case S_MAIL:
-        p->mail_wait_ms = p->wait_ms;
+        if (p->mail_piped) {
+            /* A server answers a group when it flushes it (Postfix: when
+             * it has read all of it, after any error sleep): MAIL's wait
+             * is the first RCPT reply's, and the pace is EHLO's. */
+            p->mail_wait_ms = p->ehlo_wait_ms;
+            p->mark -= p->wait_ms;
+        } else {
+            p->mail_wait_ms = p->wait_ms;
+        }
         if (cls == 2) enter(p, S_RCPT); else refused(p, r);
         break;
     case S_RCPT:

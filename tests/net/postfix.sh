@@ -118,6 +118,11 @@ grep -q "Greylisted" "$T/postfix.log" && ok || bad "postgrey greylisted the firs
 check --verbose bob@pf-boxes.com > /dev/null 2> "$T/transcript.txt"
 grep -q "^\[mx.pf-boxes.com\] C: RCPT TO:<bob@pf-boxes.com>" "$T/transcript.txt" && ok || bad "transcript shows RCPT TO"
 grep -qE "C: (DATA|VRFY|EXPN)" "$T/transcript.txt" && bad "sent DATA/VRFY/EXPN" || ok
+# MAIL FROM leads the pipelined group: the RCPTs are written before its
+# reply comes
+awk '/C: MAIL FROM:/ { m = 1 } m && /C: RCPT TO:/ { r = 1 } m && !r && /S: [0-9]/ { early = 1 }
+     END { exit !(r && !early) }' "$T/transcript.txt" && ok ||
+    bad "RCPT not sent with MAIL FROM: $(cat "$T/transcript.txt")"
 # QUIT ends the pipelined RCPTs (RFC 2920): written before their replies
 # came, answered with 221, and Postfix found nothing improper in it
 awk '/C: RCPT TO:/ { r = 1 } r && /C: QUIT/ { q = NR } r && !q && /S: [0-9]/ { early = 1 }

@@ -217,7 +217,8 @@ static void opts_default(engine_opts *o)
     o->probe.command_timeout_ms = 1000;
 }
 
-static world *world_new(const engine_opts *o)
+/* A world whose input may still grow: the engine is not told it is done. */
+static world *world_reading(const engine_opts *o)
 {
     world *w = calloc(1, sizeof *w);
     assert_non_null(w);
@@ -225,6 +226,15 @@ static world *world_new(const engine_opts *o)
     w->armed = UINT64_MAX;
     w->e = engine_new(o, &fake_ops, w, &events, w);
     assert_non_null(w->e);
+    return w;
+}
+
+/* Most tests add what they need up front: the input counts as read, so
+ * no host gathers its recipients for more (engine_host_gather). */
+static world *world_new(const engine_opts *o)
+{
+    world *w = world_reading(o);
+    engine_input_done(w->e);
     return w;
 }
 
@@ -677,15 +687,20 @@ static void accept_all_open(world *w)
         finish_all(w, f, 250, 550);
 }
 
-/* While rows may still come, sessions are full; once the input is done, a
- * host's last recipients are shared over its window (126 over 5 sessions,
+/* While rows may still come, sessions are full (and the rest gathers for
+ * more, engine_host_gather); once the input is done, a host's last
+ * recipients are shared over its window (126 over 5 sessions,
  * not 100 and 26), and every item gets its verdict. */
 static void test_last_rows_shared(void **state)
 {
     (void)state;
     size_t sizes[8];
     for (int done = 0; done < 2; done++) {
-        world *w = world_per_mx(5, 100);
+        engine_opts o;
+        opts_default(&o);
+        o.per_mx = 5;
+        o.rcpt_per_session = 100;
+        world *w = world_reading(&o);
         char a[64];
         for (int i = 0; i < 126; i++) {
             snprintf(a, sizeof a, "u%d@big.example", i);
@@ -696,8 +711,10 @@ static void test_last_rows_shared(void **state)
         answer_one(w, "big.example", "192.0.2.1");
         int n = host_sessions(w, sizes, 8);
         if (!done) {
-            assert_int_equal(n, 2);
+            assert_int_equal(n, 1);                      /* the 26 gather for more */
             assert_int_equal(sizes[0], 100);
+            advance(w, ENGINE_HOST_GATHER_MS);
+            assert_int_equal(host_sessions(w, sizes, 8), 2);
             assert_int_equal(sizes[1], 26);
         } else {
             assert_int_equal(n, 5);
@@ -713,6 +730,71 @@ static void test_last_rows_shared(void **state)
         assert_int_equal(w->ndone, 126);
         world_free(w);
     }
+}
+
+/* The policy: only a host that has had a session gathers, only while rows
+ * may come and its queue is short of a full session, and for at most
+ * ENGINE_HOST_GATHER_MS from the first recipient left waiting. */
+static void test_gather_policy(void **state)
+{
+    (void)state;
+    engine_host h;
+    engine_host_init(&h, 5);
+    assert_int_equal(engine_host_gather(&h, 100, 1, 100, true), 0);      /* its first session */
+    engine_host_started(&h);
+    uint64_t until = 100 + ENGINE_HOST_GATHER_MS;
+    assert_int_equal(engine_host_gather(&h, 100, 1, 100, true), until);
+    assert_int_equal(engine_host_gather(&h, 600, 7, 100, true), until);  /* from the first */
+    assert_int_equal(engine_host_gather(&h, until, 7, 100, true), 0);    /* over */
+    assert_int_equal(engine_host_gather(&h, 700, 100, 100, true), 0);    /* a full session */
+    assert_int_equal(engine_host_gather(&h, 800, 7, 100, false), 0);     /* the input is read */
+    assert_int_equal(engine_host_gather(&h, 900, 7, 100, true), 900 + ENGINE_HOST_GATHER_MS);
+    engine_host_started(&h);                             /* a session took them: anew */
+    assert_int_equal(engine_host_gather(&h, 1000, 1, 100, true), 1000 + ENGINE_HOST_GATHER_MS);
+}
+
+/* While rows may still come, a host's rows arriving one by one after its
+ * first session wait ENGINE_HOST_GATHER_MS for company and then share one
+ * session (not one each, though the host has free slots); a full
+ * session's worth starts at once, and so does all that waits once the
+ * input is done. */
+static void test_gather_fills_sessions(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.per_mx = 4;
+    o.rcpt_per_session = 5;
+    world *w = world_reading(&o);
+    char a[64];
+    add(w, 0, "u0@drip.example");
+    answer_one(w, "drip.example", "192.0.2.1");
+    assert_int_equal(open_sessions(w), 1);               /* the first never waits */
+    for (int i = 1; i <= 3; i++) {
+        snprintf(a, sizeof a, "u%d@drip.example", i);
+        add(w, (uint64_t)i, a);
+        advance(w, 100);
+    }
+    assert_int_equal(open_sessions(w), 1);
+    advance(w, ENGINE_HOST_GATHER_MS - 300 - 1);
+    assert_int_equal(open_sessions(w), 1);
+    advance(w, 1);
+    size_t sizes[8];
+    assert_int_equal(host_sessions(w, sizes, 8), 2);
+    assert_true(sizes[0] == 3 || sizes[1] == 3);         /* the three together */
+    for (int i = 4; i < 9; i++) {                        /* a full session's worth */
+        snprintf(a, sizeof a, "u%d@drip.example", i);
+        add(w, (uint64_t)i, a);
+    }
+    assert_int_equal(open_sessions(w), 3);
+    add(w, 9, "u9@drip.example");
+    assert_int_equal(open_sessions(w), 3);
+    engine_input_done(w->e);
+    assert_int_equal(open_sessions(w), 4);
+    accept_all_open(w);
+    assert_true(engine_idle(w->e));
+    assert_int_equal(w->ndone, 10);
+    world_free(w);
 }
 
 /* Items added between engine_hold and engine_release share a session:
@@ -1725,6 +1807,8 @@ int main(void)
         cmocka_unit_test(test_host_share),
         cmocka_unit_test(test_last_rows_shared),
         cmocka_unit_test(test_hold_fills_sessions),
+        cmocka_unit_test(test_gather_policy),
+        cmocka_unit_test(test_gather_fills_sessions),
         cmocka_unit_test(test_catchall),
         cmocka_unit_test(test_retry_named_delay),
         cmocka_unit_test(test_connect_failures_give_host_up),
