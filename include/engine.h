@@ -69,11 +69,11 @@ typedef struct engine_item {
     char *domain;               /* A-label domain */
     char *did_you_mean;         /* "" when none */
     bool role, free, smtputf8;
+    bool repeat;                /* answered, held, and asked again only to carry the
+                                   catch-all probe: the next answer is no new attempt */
     int attempts;               /* answers about it (README "mailvet_attempts") */
     int temps;                  /* 4xx answers so far (the retry number) */
     int drops;                  /* sessions that ended before answering it */
-    bool repeat;                /* answered, held, and asked again only to carry the
-                                   catch-all probe: the next answer is no new attempt */
     uint64_t due_ms;            /* waiting for a retry until then (ops->now scale) */
     double due_unix;            /* in: a retry carried over from an earlier run (wall clock) */
     struct ianswer *last;       /* its last answer while it waits (engine.c's; NULL until one) */

@@ -287,24 +287,30 @@ struct engine {
 
 /* ---- items ---- */
 
-/* One allocation: the item and its four strings after it (a list has up
- * to a window of them in memory at once). */
+/* One allocation: the item and its strings after it (a list has up to a
+ * window of them in memory at once). The envelope is most often the email
+ * itself and the domain always its tail, so those share the bytes. */
 engine_item *engine_item_new(uint64_t row, const char *email, const char *envelope,
                            const char *domain, const char *did_you_mean, bool role,
                            bool free_provider, bool smtputf8)
 {
-    const char *src[4] = {email, envelope, domain, did_you_mean ? did_you_mean : ""};
-    size_t len[4], total = 0;
-    for (int i = 0; i < 4; i++)
-        total += (len[i] = strlen(src[i])) + 1;
+    size_t le = strlen(email), lv = strlen(envelope), ld = strlen(domain);
+    const char *dym = did_you_mean ? did_you_mean : "";
+    size_t ly = strlen(dym);
+    bool same = strcmp(envelope, email) == 0;
+    bool tail = ld < lv && envelope[lv - ld - 1] == '@' && strcmp(envelope + lv - ld, domain) == 0;
+    size_t total = le + 1 + (same ? 0 : lv + 1) + (tail ? 0 : ld + 1) + ly + 1;
     engine_item *it = calloc(1, sizeof *it + total);
     if (!it)
         return NULL;
-    char *p = (char *)(it + 1), **dst[4] = {&it->email, &it->envelope, &it->domain, &it->did_you_mean};
-    for (int i = 0; i < 4; i++) {
-        *dst[i] = memcpy(p, src[i], len[i] + 1);
-        p += len[i] + 1;
-    }
+    char *p = (char *)(it + 1);
+    it->email = memcpy(p, email, le + 1);
+    p += le + 1;
+    it->envelope = same ? it->email : memcpy(p, envelope, lv + 1);
+    p += same ? 0 : lv + 1;
+    it->domain = tail ? it->envelope + lv - ld : memcpy(p, domain, ld + 1);
+    p += tail ? 0 : ld + 1;
+    it->did_you_mean = memcpy(p, dym, ly + 1);
     it->row = row;
     it->role = role;
     it->free = free_provider;

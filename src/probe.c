@@ -75,7 +75,8 @@ struct probe {
     uint64_t mail_wait_ms;          /* ... for the MAIL reply: this server's own pace */
     uint64_t ehlo_wait_ms;          /* ... for the last EHLO reply: the pace when MAIL is piped */
     uv_loop_t *loop;
-    smtp_reply reply;
+    smtp_reply replies[2];          /* the one being read, and the one being handled */
+    unsigned cur;                   /* replies[cur] is the one being read */
     probe_result res;
     probe_done_cb done;
     probe_trace_cb trace;
@@ -330,7 +331,7 @@ static void enter(probe *p, pstate s)
     if (p->finishing)
         return;
     p->state = s;
-    smtp_reply_reset(&p->reply);
+    smtp_reply_reset(&p->replies[p->cur]);
     switch (s) {
     case S_EHLO:
     case S_EHLO_TLS:
@@ -556,7 +557,7 @@ static void on_connect(conn *c, void *ud, int status)
     }
     p->res.connected = true;
     p->state = S_BANNER;
-    smtp_reply_reset(&p->reply);
+    smtp_reply_reset(&p->replies[p->cur]);
     arm(p, p->opts.command_timeout_ms);
 }
 
@@ -568,19 +569,20 @@ static void on_line(conn *c, void *ud, const char *line, size_t len)
         return;
     if (p->trace)
         p->trace(p->ud, 'S', line, len);
-    smtp_feed f = smtp_reply_feed(&p->reply, line, len);
+    smtp_reply *r = &p->replies[p->cur];
+    smtp_feed f = smtp_reply_feed(r, line, len);
     if (f == SMTP_REPLY_BAD) {
         finish(p, PROBE_PROTOCOL_ERROR, REASON_PROTOCOL_ERROR, NULL);
         return;
     }
     if (f == SMTP_REPLY_MORE)
         return;
-    smtp_reply r = p->reply;           /* the handler may reset p->reply */
-    smtp_reply_reset(&p->reply);
+    p->cur ^= 1;                       /* the handler may reset the next one; R stays */
+    smtp_reply_reset(&p->replies[p->cur]);
     uint64_t now = uv_now(p->loop);
     p->wait_ms = now - p->mark;
     p->mark = now;
-    probe_reply(p, &r);
+    probe_reply(p, r);
 }
 
 static void on_tls(conn *c, void *ud, int status)

@@ -732,6 +732,41 @@ static void test_last_rows_shared(void **state)
     }
 }
 
+/* An item's strings: the envelope shares the email's bytes when they are
+ * the same and the domain is the envelope's tail; where they differ (an
+ * IDN's U-label email, a domain that is not the tail) each has its own. */
+static void test_item_strings(void **state)
+{
+    (void)state;
+    engine_item *a = engine_item_new(1, "ann@example.com", "ann@example.com", "example.com",
+                                     NULL, true, false, false);
+    assert_non_null(a);
+    assert_string_equal(a->email, "ann@example.com");
+    assert_ptr_equal(a->envelope, a->email);
+    assert_string_equal(a->domain, "example.com");
+    assert_ptr_equal(a->domain, a->envelope + 4);
+    assert_string_equal(a->did_you_mean, "");
+    assert_true(a->role);
+    engine_item *b = engine_item_new(2, "bo@b\xc3\xbc" "cher.de", "bo@xn--bcher-kva.de", "xn--bcher-kva.de",
+                                     "bo@gmail.com", false, true, true);
+    assert_non_null(b);
+    assert_string_equal(b->email, "bo@b\xc3\xbc" "cher.de");
+    assert_string_equal(b->envelope, "bo@xn--bcher-kva.de");
+    assert_string_equal(b->domain, "xn--bcher-kva.de");
+    assert_ptr_equal(b->domain, b->envelope + 3);
+    assert_string_equal(b->did_you_mean, "bo@gmail.com");
+    assert_true(b->free && b->smtputf8);
+    engine_item *c = engine_item_new(3, "cy@mail.example.org", "cy@mail.example.org", "example.org",
+                                     "", false, false, false);
+    assert_non_null(c);                              /* "example.org" is a tail, not after '@' */
+    assert_string_equal(c->domain, "example.org");
+    assert_true(c->domain < c->envelope || c->domain > c->envelope + strlen(c->envelope));
+    assert_string_equal(c->envelope, "cy@mail.example.org");
+    engine_item_free(a);
+    engine_item_free(b);
+    engine_item_free(c);
+}
+
 /* The policy: only a host that has had a session gathers, only while rows
  * may come and its queue is short of a full session, and for at most
  * ENGINE_HOST_GATHER_MS from the first recipient left waiting. */
@@ -1807,6 +1842,7 @@ int main(void)
         cmocka_unit_test(test_host_share),
         cmocka_unit_test(test_last_rows_shared),
         cmocka_unit_test(test_hold_fills_sessions),
+        cmocka_unit_test(test_item_strings),
         cmocka_unit_test(test_gather_policy),
         cmocka_unit_test(test_gather_fills_sessions),
         cmocka_unit_test(test_catchall),
