@@ -287,6 +287,14 @@ struct engine {
 
 /* ---- items ---- */
 
+/* S (LEN bytes and its NUL) copied to *P, which moves past it. */
+static char *item_put(char **p, const char *s, size_t len)
+{
+    char *d = memcpy(*p, s, len + 1);
+    *p += len + 1;
+    return d;
+}
+
 /* One allocation: the item and its strings after it (a list has up to a
  * window of them in memory at once). The envelope is most often the email
  * itself and the domain always its tail, so those share the bytes. */
@@ -294,9 +302,8 @@ engine_item *engine_item_new(uint64_t row, const char *email, const char *envelo
                            const char *domain, const char *did_you_mean, bool role,
                            bool free_provider, bool smtputf8)
 {
-    size_t le = strlen(email), lv = strlen(envelope), ld = strlen(domain);
     const char *dym = did_you_mean ? did_you_mean : "";
-    size_t ly = strlen(dym);
+    size_t le = strlen(email), lv = strlen(envelope), ld = strlen(domain), ly = strlen(dym);
     bool same = strcmp(envelope, email) == 0;
     bool tail = ld < lv && envelope[lv - ld - 1] == '@' && strcmp(envelope + lv - ld, domain) == 0;
     size_t total = le + 1 + (same ? 0 : lv + 1) + (tail ? 0 : ld + 1) + ly + 1;
@@ -304,13 +311,10 @@ engine_item *engine_item_new(uint64_t row, const char *email, const char *envelo
     if (!it)
         return NULL;
     char *p = (char *)(it + 1);
-    it->email = memcpy(p, email, le + 1);
-    p += le + 1;
-    it->envelope = same ? it->email : memcpy(p, envelope, lv + 1);
-    p += same ? 0 : lv + 1;
-    it->domain = tail ? it->envelope + lv - ld : memcpy(p, domain, ld + 1);
-    p += tail ? 0 : ld + 1;
-    it->did_you_mean = memcpy(p, dym, ly + 1);
+    it->email = item_put(&p, email, le);
+    it->envelope = same ? it->email : item_put(&p, envelope, lv);
+    it->domain = tail ? it->envelope + lv - ld : item_put(&p, domain, ld);
+    it->did_you_mean = item_put(&p, dym, ly);
     it->row = row;
     it->role = role;
     it->free = free_provider;
