@@ -43,8 +43,10 @@ typedef struct probe_opts {
     /* An RCPT reply at least this late (and 3 times the MAIL reply's wait),
      * refused or after a refusal, is a penalty — an error sleep, a tarpit:
      * the session asks nothing more (what is outstanding is abandoned).
-     * 0: never. */
+     * 0: never. The wait counts only what the server can have taken:
+     * what LOOPTIME says the loop kept the reply is taken off. */
     int penalty_ms;
+    struct looptime *looptime;      /* the loop's busy stretches (NULL: none measured) */
 } probe_opts;
 
 /* How the session ended. Every outcome but PROBE_DONE leaves the

@@ -57,7 +57,7 @@
 #include "state.h"
 #include "stats.h"
 
-#define WINDOW 50000                  /* rows admitted to the network, unfinished */
+#define WINDOW 100000                 /* rows admitted to the network, unfinished */
 #define PROGRESS_EVERY 1024           /* rows between progress updates from the feeder */
 #define SAMPLE_ROWS (SANITY_ROWS + 1)   /* read ahead: the column, the header, the sanity stop */
 #define SAMPLE_BYTES (16u << 20)        /* ... but no more bytes than this in all */

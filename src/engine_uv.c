@@ -1,6 +1,8 @@
 /* engine_uv.c — the engine's real ops (engine_uv.h): sessions are probe.c
  * state machines on the loop, lookups go to dns.c, the clock is uv_now,
- * and the engine's one wake-up is a uv_timer_t.
+ * and the engine's one wake-up is a uv_timer_t. It owns the loop's
+ * looptime, which the sessions read to leave the loop's own stalls out of
+ * a reply's wait.
  *
  * With MAILVET_TIMELINE=FILE in the environment it also writes one line a
  * second to FILE, to see where a run's time goes (README "Performance"):
@@ -11,19 +13,23 @@
 #include <stdlib.h>
 #include <sys/time.h>
 
+#include "looptime.h"
+
 struct engine_uv {
     uv_loop_t *loop;
     dns_resolver *dns;
     uv_timer_t timer;
+    looptime lt;                 /* the loop's busy stretches, for the sessions' waits */
     engine *e;
     FILE *timeline;              /* MAILVET_TIMELINE, or NULL */
     uv_timer_t tick;             /* its one-second beat */
     uint64_t t0;
-    int handles;                 /* open timers: freed at 0 */
+    int handles;                 /* open handles: freed at 0 */
 };
 
 #define TIMELINE_HEADER "t_s\tsessions\tresolving\tdns_inflight\tdns_waiting\tdns_asked" \
-                        "\tadded\tfinished\tretries_waiting\thosts_starved\tconnections\n"
+                        "\tadded\tfinished\tretries_waiting\thosts_starved\tconnections" \
+                        "\tloop_busy_max_ms\n"
 
 static void on_tick(uv_timer_t *t)
 {
@@ -32,12 +38,13 @@ static void on_tick(uv_timer_t *t)
     dns_stats ds;
     engine_get_stats(u->e, &st);
     dns_get_stats(u->dns, &ds);
-    fprintf(u->timeline, "%.1f\t%llu\t%llu\t%d\t%zu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n",
+    fprintf(u->timeline, "%.1f\t%llu\t%llu\t%d\t%zu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n",
             (double)(uv_now(u->loop) - u->t0) / 1000.0, (unsigned long long)st.sessions_active,
             (unsigned long long)st.resolving, ds.inflight, ds.waiting,
             (unsigned long long)ds.asked, (unsigned long long)st.added,
             (unsigned long long)st.finished, (unsigned long long)st.retries_waiting,
-            (unsigned long long)st.hosts_starved, (unsigned long long)st.connections);
+            (unsigned long long)st.hosts_starved, (unsigned long long)st.connections,
+            (unsigned long long)looptime_take_max(&u->lt));
     fflush(u->timeline);
 }
 
@@ -151,9 +158,11 @@ engine_uv *engine_uv_new(uv_loop_t *loop, const cli_opts *o, uint64_t catchall_s
     }
     uv_timer_init(loop, &u->timer);
     u->timer.data = u;
-    u->handles = 1;
+    looptime_start(&u->lt, loop);
+    u->handles = 3;
     engine_opts eo;
     opts_from_cli(&eo, o);
+    eo.probe.looptime = &u->lt;
     eo.catchall_seed = catchall_seed;
     if (!(u->e = engine_new(&eo, &live_ops, u, ev, ud))) {
         snprintf(err, errlen, "out of memory");
@@ -187,6 +196,7 @@ static void on_dns_closed(void *ud)
     engine_uv *u = ud;
     uv_timer_stop(&u->timer);
     uv_close((uv_handle_t *)&u->timer, on_timer_closed);
+    looptime_close(&u->lt, on_timer_closed, u);
     if (u->timeline) {
         uv_timer_stop(&u->tick);
         uv_close((uv_handle_t *)&u->tick, on_timer_closed);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "looptime.h"
 #include "smtp_reply.h"
 #include "str.h"
 
@@ -71,7 +72,9 @@ struct probe {
     bool mail_piped;                /* MAIL went with them too */
     uint64_t deadline;              /* uv_now() ms when the whole session must end */
     uint64_t mark;                  /* uv_now() of the last command sent or reply read */
-    uint64_t wait_ms;               /* how long the reply being handled took since then */
+    uint64_t wait_ms;               /* how long the reply being handled took since then,
+                                       less what the loop kept it (looptime.h) */
+    uint64_t lag_ms;                /* ... that is: wait_ms + lag_ms is since the mark */
     uint64_t mail_wait_ms;          /* ... for the MAIL reply: this server's own pace */
     uint64_t ehlo_wait_ms;          /* ... for the last EHLO reply: the pace when MAIL is piped */
     uv_loop_t *loop;
@@ -510,7 +513,7 @@ static void probe_reply(probe *p, const smtp_reply *r)
              * it has read all of it, after any error sleep): MAIL's wait
              * is the first RCPT reply's, and the pace is EHLO's. */
             p->mail_wait_ms = p->ehlo_wait_ms;
-            p->mark -= p->wait_ms;
+            p->mark -= p->wait_ms + p->lag_ms;
         } else {
             p->mail_wait_ms = p->wait_ms;
         }
@@ -580,7 +583,9 @@ static void on_line(conn *c, void *ud, const char *line, size_t len)
     p->cur ^= 1;                       /* the handler may reset the next one; R stays */
     smtp_reply_reset(&p->replies[p->cur]);
     uint64_t now = uv_now(p->loop);
-    p->wait_ms = now - p->mark;
+    uint64_t lag = p->opts.looptime ? looptime_lag(p->opts.looptime) : 0;
+    p->lag_ms = now - p->mark < lag ? now - p->mark : lag;
+    p->wait_ms = now - p->mark - p->lag_ms;
     p->mark = now;
     probe_reply(p, r);
 }
