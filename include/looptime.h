@@ -25,7 +25,7 @@ typedef struct looptime {
     uv_loop_t *loop;
     uv_prepare_t prepare;        /* just before each poll */
     uv_check_t check;            /* after each poll's callbacks */
-    uint64_t returned_ms;        /* uv_now() when the last poll returned (0: none yet) */
+    uint64_t returned_ms;        /* uv_now() when the last poll returned, or measuring began */
     uint64_t busy_ms;            /* the busy stretch before the current poll */
     uint64_t first_ms;           /* uv_now() at the first lag query since this poll began */
     uint64_t polls, first_poll;  /* polls begun; the one first_ms belongs to */

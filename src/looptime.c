@@ -54,7 +54,9 @@ uint64_t looptime_lag(looptime *t)
 
 void looptime_start(looptime *t, uv_loop_t *loop)
 {
-    *t = (looptime){.loop = loop};
+    uv_update_time(loop);
+    /* nothing read in the first poll can have come before now */
+    *t = (looptime){.loop = loop, .returned_ms = uv_now(loop)};
     uv_prepare_init(loop, &t->prepare);
     uv_check_init(loop, &t->check);
     t->prepare.data = t->check.data = t;

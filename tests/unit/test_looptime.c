@@ -1,8 +1,9 @@
 /* test_looptime.c — what the loop may have kept a reply: the busy stretch
  * before the poll that reads it, plus the earlier rounds of that poll; a
  * quiet loop keeps nothing, so a slow server stays slow. Then the same on
- * a real loop: a reply that waited through a 300 ms callback, and one that
- * came while the loop listened. */
+ * a real loop: a reply that waited through a 300 ms callback (also one
+ * that ran before the loop first polled), and one that came while the
+ * loop listened. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -100,7 +101,9 @@ static void on_busy(uv_timer_t *t)
 {
     live *l = t->data;
     assert_int_equal(write(l->peer, "250 ok\r\n", 8), 8);   /* the reply is there at once */
-    usleep(300 * 1000);                                     /* and the loop is busy */
+    uint64_t until = uv_hrtime() + 300 * 1000000ull;        /* and the loop is busy */
+    while (uv_hrtime() < until)
+        usleep(10 * 1000);
 }
 
 static void on_reply_later(uv_timer_t *t)
@@ -137,6 +140,14 @@ static void test_live_busy_callback(void **state)
     assert_true(l.lag >= 290);        /* the 300 ms were the loop's, not the server's */
 }
 
+static void test_live_busy_before_first_poll(void **state)
+{
+    (void)state;
+    live l;
+    run_live(&l, on_busy, 0);         /* due at once: it runs before the loop first polls */
+    assert_true(l.lag >= 290);
+}
+
 static void test_live_listening(void **state)
 {
     (void)state;
@@ -153,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_later_rounds_waited),
         cmocka_unit_test(test_first_poll),
         cmocka_unit_test(test_live_busy_callback),
+        cmocka_unit_test(test_live_busy_before_first_poll),
         cmocka_unit_test(test_live_listening),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
