@@ -37,7 +37,7 @@ uint64_t looptime_take_max(looptime *t)
 static void on_prepare(uv_prepare_t *h)
 {
     looptime *t = h->data;
-    uv_update_time(t->loop);               /* uv_now() is when this iteration began */
+    uv_update_time(t->loop);               /* else uv_now() is when this iteration began */
     looptime_poll_begins(t, uv_now(t->loop));
 }
 
