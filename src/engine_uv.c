@@ -159,7 +159,7 @@ engine_uv *engine_uv_new(uv_loop_t *loop, const cli_opts *o, uint64_t catchall_s
     uv_timer_init(loop, &u->timer);
     u->timer.data = u;
     looptime_start(&u->lt, loop);
-    u->handles = 3;
+    u->handles = 3;                          /* the timer and looptime's two */
     engine_opts eo;
     opts_from_cli(&eo, o);
     eo.probe.looptime = &u->lt;

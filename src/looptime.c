@@ -5,7 +5,7 @@
 
 void looptime_poll_begins(looptime *t, uint64_t now_ms)
 {
-    t->busy_ms = t->returned_ms && now_ms > t->returned_ms ? now_ms - t->returned_ms : 0;
+    t->busy_ms = now_ms > t->returned_ms ? now_ms - t->returned_ms : 0;
     if (t->busy_ms > t->busy_max_ms)
         t->busy_max_ms = t->busy_ms;
     t->polls++;

@@ -1,9 +1,9 @@
 /* test_looptime.c — what the loop may have kept a reply: the busy stretch
  * before the poll that reads it, plus the earlier rounds of that poll; a
- * quiet loop keeps nothing, so a slow server stays slow. Then the same on
- * a real loop: a reply that waited through a 300 ms callback (also one
- * that ran before the loop first polled), and one that came while the
- * loop listened. */
+ * quiet loop keeps nothing, so a slow server stays slow; what ran before
+ * the first poll counts from the start. Then the same on a real loop: a
+ * reply that waited through a 300 ms callback (also one that ran before
+ * the loop first polled), and one that came while the loop listened. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -53,9 +53,9 @@ static void test_later_rounds_waited(void **state)
 static void test_first_poll(void **state)
 {
     (void)state;
-    looptime t = {0};
-    looptime_poll_begins(&t, 5000);                      /* no poll before: nothing to blame */
-    assert_int_equal(looptime_lag_at(&t, 5100), 0);
+    looptime t = {.returned_ms = 5000};                  /* measuring began then (looptime_start) */
+    looptime_poll_begins(&t, 5300);                      /* busy before the first poll */
+    assert_int_equal(looptime_lag_at(&t, 5400), 300);
 }
 
 /* ---- on a real loop ---- */
