@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "smtp_reply.h"
+
 typedef struct reason_row {
     const char *name;
     verdict_status status;
@@ -103,6 +105,7 @@ int verdict_risk(verdict_reason r, const verdict_flags *f)
 /* ---- reply classification ---- */
 
 #define NONE NULL
+#define TEXT_LOWERED_MAX SMTP_REPLY_TEXT_MAX
 
 static const char *const texts_not_found[] = {
     "user unknown", "unknown user", "no such user", "user not found", "unknown recipient",
@@ -168,10 +171,24 @@ static const char *const texts_mixed_domains[] = {
     "mixed domains", "one domain per", NONE,
 };
 
+/* The patterns are lower case: the text is lowered once and searched with
+ * strstr, as strcasestr sets up its search anew for every pattern (2.6%
+ * of mailvet's CPU on world-1, `perf`). A text longer than any reply keeps
+ * (smtp_reply.h) is searched as it is. */
 static bool text_has(const char *text, const char *const *patterns)
 {
+    char low[TEXT_LOWERED_MAX + 1];
+    size_t n = strlen(text);
+    if (n > TEXT_LOWERED_MAX) {
+        for (; *patterns; patterns++)
+            if (strcasestr(text, *patterns))
+                return true;
+        return false;
+    }
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] - 'A' + 'a' : text[i]);
     for (; *patterns; patterns++)
-        if (strcasestr(text, *patterns))
+        if (strstr(low, *patterns))
             return true;
     return false;
 }

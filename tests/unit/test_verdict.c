@@ -4,9 +4,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "result.h"
+#include "smtp_reply.h"
 #include "verdict.h"
 
 /* SPEC.md "Statuses and reasons", in order. */
@@ -169,6 +171,28 @@ static void test_classify_real_replies(void **state)
     }
 }
 
+/* A pattern is found in any case wherever it sits, in a text as long as a
+ * reply keeps (lowered, then searched) and in a longer one (searched as
+ * it is). */
+static void test_classify_long_texts(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {SMTP_REPLY_TEXT_MAX, SMTP_REPLY_TEXT_MAX + 1, 3000};
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+        char *text = malloc(lens[i] + 1);
+        assert_non_null(text);
+        memset(text, 'x', lens[i]);
+        memcpy(text + lens[i] - strlen("Mailbox Is FULL"), "Mailbox Is FULL", strlen("Mailbox Is FULL"));
+        text[lens[i]] = '\0';
+        assert_int_equal(verdict_classify(STAGE_RCPT, 552, "", text), REASON_MAILBOX_FULL);
+        memcpy(text, "TOO MANY ERRORS", strlen("TOO MANY ERRORS"));
+        assert_true(verdict_session_limit(421, "", text));
+        free(text);
+    }
+    assert_int_equal(verdict_classify(STAGE_RCPT, 550, "", "NO SUCH USER"), REASON_MAILBOX_NOT_FOUND);
+    assert_int_equal(verdict_classify(STAGE_RCPT, 550, "", "no such usex"), REASON_REJECTED);
+}
+
 /* Replies that judge the session or the client, not the mailbox: the
  * exact texts real servers send at RCPT, each a session limit that is
  * never a verdict on the mailbox (the recipient is asked again in another
@@ -268,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_risk_flags_raise),
         cmocka_unit_test(test_result_columns),
         cmocka_unit_test(test_classify_real_replies),
+        cmocka_unit_test(test_classify_long_texts),
         cmocka_unit_test(test_session_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
