@@ -26,8 +26,9 @@
 # of simultaneously open SMTP connections, all hosts), the sessions mailvet
 # kept open (median and most of its per-second timeline, MAILVET_TIMELINE),
 # the most DNS queries it had in flight, the connections it made and the
-# fewest sessions the list needs (mailsim ideal's sum of S_h), and the CPU
-# seconds of mailvet and of mailsim.
+# fewest sessions the list needs (mailsim ideal's sum of S_h), the CPU
+# seconds of mailvet and of mailsim, and the bound's busy share and ms per
+# reply (below).
 set -eu
 [ -n "${BENCH_TRACE:-}" ] && set -x
 if [ -z "${MAILVET_IN_NETNS:-}" ]; then
@@ -62,7 +63,7 @@ ideal=$("$SIM" ideal --world "$T/w/world.txt" --list "$T/w/list.csv" --per-mx $P
     --per-provider $PERPROV --verbose 2> "$T/ideal.txt")
 isess=$(sed -n 's/.*connection-seconds; \([0-9]*\) sessions.*/\1/p' "$T/ideal.txt")
 "$SIM" serve --world "$T/w/world.txt" --dns 127.0.0.1:53 --smtp-port 25 --counters "$T/counters.json" \
-    --ready-file "$T/ready" 2> "$T/sim.log" &
+    --conn-log "$T/conns.log" --ready-file "$T/ready" 2> "$T/sim.log" &
 SIMPID=$!
 i=0; while [ ! -f "$T/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 MAILVET_TIMELINE="$T/timeline.tsv" /usr/bin/time -f '%e %U %S %M' -o "$T/time" "$MAILVET" clean --dns 127.0.0.1 --allow-private-mx \
@@ -78,16 +79,32 @@ conns=$(sed -n 's/.*"total":{"connections":\([0-9]*\).*/\1/p' "$T/counters.json"
 s421=$(sed -n 's/.*"total":{[^}]*"sent_421":\([0-9]*\).*/\1/p' "$T/counters.json")
 peak=$(sed -n 's/.*"total":{[^}]*"conn_peak":\([0-9]*\).*/\1/p' "$T/counters.json")
 read -r wall user sys rss < "$T/time"
+# The bound (what the ideal names its bottleneck: a host, a fleet or
+# --concurrency): the share of the wall time its C connections were open
+# (mailsim's --conn-log) and their connection-seconds per reply. A share
+# near 100% says the scheduler kept the bound full; what is left of the
+# ratio is then in the replies (TLS, the simulator's own timer lag).
+bound=$(sed -n 's/.*; bottleneck \(.*\)$/\1/p' "$T/ideal.txt")
+bcap=$(awk -v b="$bound" '$1 == b { sub(/^C=/, "", $5); print $5 }' "$T/ideal.txt")
+case $bound in
+--concurrency) bcap=$CONC ;;
+*) [ -n "$bcap" ] || bcap=$PERPROV ;;   # a fleet: --per-provider holds it
+esac
+busy=$(awk -v b="$bound" -v c="$bcap" -v w="$wall" '
+    b == "--concurrency" || $1 == b || substr($1, length($1) - length(b)) == "." b {
+        t += $3 - $2; n += $4 }
+    END { if (t > 0 && c > 0 && w > 0) printf "%.1f%% %.1f", 100 * t / (c * w), n ? 1000 * t / n : 0
+          else printf "-" }' "$T/conns.log")
 # BENCH_KEEP=DIR keeps the run's counters, timeline and summary for a look
 [ -n "${BENCH_KEEP:-}" ] && mkdir -p "$BENCH_KEEP" &&
-    cp "$T/counters.json" "$T/timeline.tsv" "$T/summary.txt" "$T/ideal.txt" "$BENCH_KEEP/"
+    cp "$T/counters.json" "$T/timeline.tsv" "$T/summary.txt" "$T/ideal.txt" "$T/conns.log" "$BENCH_KEEP/"
 # open sessions: median and most over the timeline's seconds; DNS in flight: most
 open=$(awk -F'\t' 'NR > 1 && $1 != "t_s" { print $2 }' "$T/timeline.tsv" | sort -n |
     awk '{ v[NR] = $1 } END { if (NR) printf "%d/%d", v[int((NR + 1) / 2)], v[NR]; else printf "-" }')
 dnsmax=$(awk -F'\t' 'NR > 1 && $1 != "t_s" && $4 > m { m = $4 } END { print m + 0 }' "$T/timeline.tsv")
 awk -v n="$NAME" -v a="$N" -v d="$D" -v w="$wall" -v i="$ideal" -v u="$user" -v s="$sys" -v r="$rss" \
     -v acc="$acc" -v c="${conns:-0}" -v x="${s421:-0}" -v p="${peak:-0}" -v o="$open" -v q="$dnsmax" \
-    -v is="${isess:-0}" -v sc="$simcpu" 'BEGIN {
+    -v is="${isess:-0}" -v sc="$simcpu" -v bb="$busy" 'BEGIN {
     cpu = u + s
-    printf "| %-9s | %9d | %7d | %7.1f | %7.1f | %5.2f | %8.0f | %8.4f | %6.1f | %-22s | %12.2f | %10d | %11s | %7d | %7d | %7d (%.2f) | %5.1f / %5.1f |\n",
-        n, a, d, w, i, w / i, a / w, cpu * 1000 / a, r / 1024, acc, c ? 1000 * x / c : 0, p, o, q, c, is, is ? c / is : 0, cpu, sc }'
+    printf "| %-9s | %9d | %7d | %7.1f | %7.1f | %5.2f | %8.0f | %8.4f | %6.1f | %-22s | %12.2f | %10d | %11s | %7d | %7d | %7d (%.2f) | %5.1f / %5.1f | %12s |\n",
+        n, a, d, w, i, w / i, a / w, cpu * 1000 / a, r / 1024, acc, c ? 1000 * x / c : 0, p, o, q, c, is, is ? c / is : 0, cpu, sc, bb }'

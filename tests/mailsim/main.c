@@ -23,7 +23,7 @@
 static const char main_usage[] =
     "usage: mailsim serve --world FILE [--dns ADDR:PORT] [--smtp-port N] [--counters FILE]\n"
     "                     [--ready-file FILE] [--idle-timeout S] [--no-ipv6] [--no-dead-route] [--rcpt-log FILE]\n"
-    "                     [--i-know-this-is-not-a-namespace]\n"
+    "                     [--conn-log FILE] [--i-know-this-is-not-a-namespace]\n"
     "       mailsim gen --addresses N --domains M --seed S --out-dir DIR [mix options]\n"
     "       mailsim ideal --world FILE [--list FILE] [--per-mx N] [--verbose]\n"
     "       mailsim load smtp|dns ... (see README.md)\n";
@@ -113,13 +113,14 @@ int serve_main(int argc, char **argv)
         { "no-ipv6", no_argument, 0, '6' },
         { "no-dead-route", no_argument, 0, 'n' },
         { "rcpt-log", required_argument, 0, 'l' },
+        { "conn-log", required_argument, 0, 'L' },
         { "i-know-this-is-not-a-namespace", no_argument, 0, 'k' },
         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
     const char *world_path = NULL, *dns_addr = "127.0.0.1:53", *ready = NULL;
     int port = 25, idle = 300, ipv6 = 1, dead_route = 1, not_ns = 0, ch;
-    FILE *rcpt_log = NULL;
+    FILE *rcpt_log = NULL, *conn_log = NULL;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -133,6 +134,12 @@ int serve_main(int argc, char **argv)
         case 'n': dead_route = 0; break;
         case 'l':
             if (!(rcpt_log = fopen(optarg, "a"))) {
+                fprintf(stderr, "mailsim: cannot open %s\n", optarg);
+                return 2;
+            }
+            break;
+        case 'L':   /* written as connections close; flushed at exit */
+            if (!(conn_log = fopen(optarg, "w"))) {
                 fprintf(stderr, "mailsim: cannot open %s\n", optarg);
                 return 2;
             }
@@ -181,7 +188,7 @@ int serve_main(int argc, char **argv)
         return 1;
     }
     smtp_opts so = { .port = port, .idle_timeout_ms = idle * 1000, .ipv6 = ipv6, .tls = tls,
-                     .rcpt_log = rcpt_log };
+                     .rcpt_log = rcpt_log, .conn_log = conn_log };
     rc = smtp_start(loop, &main_world, &so);
     if (rc < 0) {
         fprintf(stderr, "mailsim: SMTP on port %d: %s\n", port, uv_strerror(rc));

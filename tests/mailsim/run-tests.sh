@@ -306,6 +306,16 @@ expect "counters count DATA/VRFY attempts" "$(counter mx.catchall.com data_attem
 stop_sim
 expect "counters are written at exit" "$(cat "$T/counters.json" 2>&1)" '"total":\{"connections":[1-9]'
 
+echo "# connection log"
+start_sim "$HERE/t/world.txt" "$BIN" --conn-log "$T/conns.log" || exit 1
+smtp 127.1.0.5 "EHLO checker.org" "QUIT" >/dev/null   # mx.slow.org: 300 ms a reply
+stop_sim
+line=$(grep '^mx.slow.org ' "$T/conns.log")
+expect "conn-log: one line a connection, its host and replies (banner, EHLO, QUIT)" "$line" \
+    '^mx\.slow\.org [0-9]+\.[0-9]{6} [0-9]+\.[0-9]{6} 3$'
+expect "conn-log: the connection lasted its three 300 ms replies" \
+    "$(printf '%s\n' "$line" | awk '{ d = $3 - $2; print (d >= 0.9 && d < 5) ? "ok" : "bad " d }')" '^ok$'
+
 if [ "$(type -t extra_tests)" = function ]; then extra_tests; fi
 [ -f "$HERE/t/more-tests.sh" ] && . "$HERE/t/more-tests.sh"
 [ -f "$HERE/t/hostile-tests.sh" ] && . "$HERE/t/hostile-tests.sh"

@@ -124,6 +124,8 @@ typedef struct smtp_conn {
     int refused;              /* 5xx RCPT replies of this session (rcpt-tarpit) */
     int hold_ms;              /* the next reply waits this long beyond the latency */
     SSL *ssl;
+    uint64_t opened_ns;       /* uv_hrtime() at accept (--conn-log) */
+    unsigned long replies;    /* replies begun, the banner included (--conn-log) */
     counters_source *src;     /* this client address's counters for the host */
     char peer[INET6_ADDRSTRLEN];
     char sender[320];
@@ -137,6 +139,7 @@ static smtp_opts smtp_o;
 static uv_tcp_t smtp_l4, smtp_l6;
 static int smtp_have4, smtp_have6;
 static unsigned long smtp_open;
+static uint64_t smtp_t0_ns;    /* uv_hrtime() at smtp_start: --conn-log's zero */
 static world_host smtp_nohost = { .name = "unknown.host", .pipelining = 1, .greylist_code = 450 };
 
 #define SMTP_COUNT(cn, field) ((cn)->h->c.field++, smtp_world->total.field++)
@@ -167,6 +170,9 @@ static void smtp_close(smtp_conn *c, int reset)
     if (c->closing)
         return;
     c->closing = 1;
+    if (c->counted && smtp_o.conn_log)
+        fprintf(smtp_o.conn_log, "%s %.6f %.6f %lu\n", c->h->name, (double)(c->opened_ns - smtp_t0_ns) / 1e9,
+                (double)(uv_hrtime() - smtp_t0_ns) / 1e9, c->replies);
     if (c->counted) {
         c->h->c.conn_current--;
         c->h->fleet->conn_current--;
@@ -429,6 +435,7 @@ static void smtp_reply_raw(smtp_conn *c, const char *data, size_t len, int after
 {
     c->busy = 1;
     c->after = after;
+    c->replies++;
     free(c->out);
     c->out = malloc(len + 1);
     if (!c->out) {
@@ -925,6 +932,7 @@ static void smtp_accept(uv_stream_t *server, int status)
     h->c.conn_current++;
     smtp_world->total.conn_current++;
     c->counted = 1;
+    c->opened_ns = uv_hrtime();
     c->src = counters_source_opened(c->peer, h);
     if (h->c.conn_current > h->c.conn_peak)
         h->c.conn_peak = h->c.conn_current;
@@ -958,6 +966,7 @@ int smtp_start(uv_loop_t *loop, world *w, const smtp_opts *o)
     smtp_loop = loop;
     smtp_world = w;
     smtp_o = *o;
+    smtp_t0_ns = uv_hrtime();
     struct sockaddr_in a4;
     uv_ip4_addr("0.0.0.0", o->port, &a4);
     int rc = smtp_listen(&smtp_l4, (struct sockaddr *)&a4, 0);

@@ -15,6 +15,7 @@ typedef struct smtp_opts {
     int ipv6;              /* also listen on [::] (IPv6-only socket) */
     SSL_CTX *tls;          /* NULL: STARTTLS is never offered */
     FILE *rcpt_log;        /* one line per RCPT TO received ("address"), or NULL */
+    FILE *conn_log;        /* one line per closed connection (README "--conn-log"), or NULL */
 } smtp_opts;
 
 /* Returns 0 or a negative libuv error. */
