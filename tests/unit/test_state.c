@@ -786,6 +786,76 @@ static void test_dups_old_state(void **st)
     state_close(s);
 }
 
+/* Verdicts come out of row order: the cursor gives them in row order, a
+ * row put again replaces its result. In a new state file and in one from
+ * before results had their own rowid (ROW the INTEGER PRIMARY KEY), which
+ * a resume keeps as it is. */
+static void put_one(state_writer *w, uint64_t row, uint64_t content)
+{
+    result r;
+    make_result(content, &r);
+    state_put_result(w, row, NULL, &r);
+}
+
+static void expect_rows(state *s, const uint64_t *rows, const uint64_t *content, int n)
+{
+    state_cursor *c = state_results(s);
+    assert_non_null(c);
+    uint64_t row;
+    result got, want;
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(state_cursor_next(c, &row, &got), 1);
+        assert_int_equal(row, rows[i]);
+        make_result(content[i], &want);
+        assert_result_equal(&got, &want);
+    }
+    assert_int_equal(state_cursor_next(c, &row, &got), 0);
+    state_cursor_free(c);
+    assert_int_equal(state_count_results(s), (uint64_t)n);
+}
+
+static void test_results_out_of_order(void **st)
+{
+    (void)st;
+    char in[256], sp[256], err[256];
+    make_input(tpath("in.csv", in, sizeof in), 12);
+    state_identity id;
+    identity(in, &id);
+    state *s;
+    open_ok(tpath("s.state", sp, sizeof sp), &id, false, &s);
+    state_writer *w = state_writer_start(s, err, sizeof err);
+    static const uint64_t order[] = {7, 2, 9, 0, 5};
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+        put_one(w, order[i], order[i]);
+    put_one(w, 2, 100);                           /* row 2 again: replaced */
+    assert_int_equal(state_writer_stop(w, err, sizeof err), 0);
+    expect_rows(s, (const uint64_t[]){0, 2, 5, 7, 9}, (const uint64_t[]){0, 100, 5, 7, 9}, 5);
+    state_close(s);
+
+    sqlite3 *db;                                  /* the schema of earlier versions */
+    assert_int_equal(sqlite3_open(sp, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "ALTER TABLE results RENAME TO results_new;"
+        "CREATE TABLE results(row INTEGER PRIMARY KEY, email TEXT, domain TEXT, status TEXT,"
+        " reason TEXT, risk INTEGER, did_you_mean TEXT, role INTEGER, free INTEGER,"
+        " disposable INTEGER, accept_all INTEGER NULL, mx TEXT, smtp_code INTEGER,"
+        " smtp_enhanced TEXT, smtp_text TEXT, attempts INTEGER, duplicate INTEGER,"
+        " mx_ip TEXT, checked_at INTEGER, route TEXT);"
+        "INSERT INTO results SELECT * FROM results_new; DROP TABLE results_new;",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(open_ok(sp, &id, false, &s), 1);   /* a resume of it */
+    w = state_writer_start(s, err, sizeof err);
+    put_one(w, 4, 4);
+    put_one(w, 1, 1);
+    put_one(w, 5, 105);
+    assert_int_equal(state_writer_stop(w, err, sizeof err), 0);
+    expect_rows(s, (const uint64_t[]){0, 1, 2, 4, 5, 7, 9},
+                (const uint64_t[]){0, 1, 100, 4, 105, 7, 9}, 7);
+    state_close(s);
+}
+
 /* A state from before the evidence columns (results without mx_ip,
  * checked_at, route): merge and reports read its rows with the evidence
  * empty; a resume adds the columns, the rows finished before stay empty,
@@ -1194,6 +1264,7 @@ int main(void)
         cmocka_unit_test_setup(test_dups, setup),
         cmocka_unit_test_setup(test_dups_old_state, setup),
         cmocka_unit_test_setup(test_evidence_old_state, setup),
+        cmocka_unit_test_setup(test_results_out_of_order, setup),
         cmocka_unit_test_setup(test_commit_interval, setup),
         cmocka_unit_test_setup(test_writer_error, setup),
         cmocka_unit_test_setup(test_disk_full, setup),
