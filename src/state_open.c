@@ -45,9 +45,10 @@ static const char schema_sql[] =
     /* results' rowid is the order verdicts come in, ROW a unique index:
      * verdicts come out of row order, and a commit then rewrites only the
      * table's last pages and the small index's, not a page of the table
-     * for nearly every verdict (world-1: the writer thread's CPU halved,
-     * `make bench`). A state file from before keeps `row INTEGER PRIMARY
-     * KEY`; every statement names ROW, so both read and write the same. */
+     * for nearly every verdict (world-1, `perf`: the writer thread's
+     * samples halved; the output pass pays a seek a row, about 0.1 s). A
+     * state file from before keeps `row INTEGER PRIMARY KEY`; every
+     * statement names ROW, so both read and write the same. */
     "CREATE TABLE results(row INTEGER NOT NULL UNIQUE, email TEXT, domain TEXT, status TEXT,"
     " reason TEXT, risk INTEGER, did_you_mean TEXT, role INTEGER, free INTEGER,"
     " disposable INTEGER, accept_all INTEGER NULL, mx TEXT, smtp_code INTEGER,"

@@ -105,7 +105,6 @@ int verdict_risk(verdict_reason r, const verdict_flags *f)
 /* ---- reply classification ---- */
 
 #define NONE NULL
-#define TEXT_LOWERED_MAX SMTP_REPLY_TEXT_MAX
 
 static const char *const texts_not_found[] = {
     "user unknown", "unknown user", "no such user", "user not found", "unknown recipient",
@@ -177,9 +176,9 @@ static const char *const texts_mixed_domains[] = {
  * (smtp_reply.h) is searched as it is. */
 static bool text_has(const char *text, const char *const *patterns)
 {
-    char low[TEXT_LOWERED_MAX + 1];
+    char low[SMTP_REPLY_TEXT_MAX + 1];
     size_t n = strlen(text);
-    if (n > TEXT_LOWERED_MAX) {
+    if (n > SMTP_REPLY_TEXT_MAX) {
         for (; *patterns; patterns++)
             if (strcasestr(text, *patterns))
                 return true;
