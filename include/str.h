@@ -14,4 +14,7 @@ char *str_copy(char *dst, size_t cap, const char *src);
  * copy never ends in half a sequence (for text that is displayed). */
 char *str_copy_utf8(char *dst, size_t cap, const char *src);
 
+/* As str_copy, with A-Z lowered (bytes past ASCII are copied as they are). */
+char *str_copy_lower(char *dst, size_t cap, const char *src);
+
 #endif

@@ -8,10 +8,11 @@
  */
 #include "provider.h"
 
-#include <ctype.h>
 #include <libpsl.h>
 #include <pthread.h>
 #include <string.h>
+
+#include "str.h"
 
 static const psl_ctx_t *provider_psl;
 static pthread_once_t provider_once = PTHREAD_ONCE_INIT;
@@ -26,10 +27,7 @@ const char *provider_name(const char *mx, char *out, size_t cap)
 {
     if (!cap)
         return out;
-    size_t n = 0;
-    for (; mx[n] && n + 1 < cap; n++)
-        out[n] = (char)tolower((unsigned char)mx[n]);
-    out[n] = '\0';
+    size_t n = strlen(str_copy_lower(out, cap, mx));
     while (n && out[n - 1] == '.')
         out[--n] = '\0';
     pthread_once(&provider_once, provider_load);

@@ -46,7 +46,7 @@ static const char schema_sql[] =
      * verdicts come out of row order, and a commit then rewrites only the
      * table's last pages and the small index's, not a page of the table
      * for nearly every verdict (world-1, `perf`: the writer thread's
-     * samples halved; the output pass pays a seek a row, about 0.1 s). A
+     * samples halved; the output pass pays a seek a row, 0.2 s there). A
      * state file from before keeps `row INTEGER PRIMARY KEY`; every
      * statement names ROW, so both read and write the same. */
     "CREATE TABLE results(row INTEGER NOT NULL UNIQUE, email TEXT, domain TEXT, status TEXT,"

@@ -25,3 +25,12 @@ char *str_copy_utf8(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
     return dst;
 }
+
+char *str_copy_lower(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] - 'A' + 'a' : src[i]);
+    dst[n] = '\0';
+    return dst;
+}

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "smtp_reply.h"
+#include "str.h"
 
 typedef struct reason_row {
     const char *name;
@@ -170,24 +171,31 @@ static const char *const texts_mixed_domains[] = {
     "mixed domains", "one domain per", NONE,
 };
 
-/* The patterns are lower case: the text is lowered once and searched with
- * strstr, as strcasestr sets up its search anew for every pattern (2.6%
- * of mailvet's CPU on world-1, `perf`). A text longer than any reply keeps
- * (smtp_reply.h) is searched as it is. */
-static bool text_has(const char *text, const char *const *patterns)
-{
+static const char *const texts_starttls[] = {"starttls", NONE};
+
+/* A reply's text as the patterns (all lower case) are searched in: lowered
+ * once per question and searched with strstr, as strcasestr sets up its
+ * search anew for every pattern (2.6% of mailvet's CPU on world-1,
+ * `perf`). A text longer than a reply keeps (smtp_reply.h) stays as it is
+ * and is searched with strcasestr. */
+typedef struct rtext {
+    const char *s;
+    bool lowered;
     char low[SMTP_REPLY_TEXT_MAX + 1];
-    size_t n = strlen(text);
-    if (n > SMTP_REPLY_TEXT_MAX) {
-        for (; *patterns; patterns++)
-            if (strcasestr(text, *patterns))
-                return true;
-        return false;
-    }
-    for (size_t i = 0; i <= n; i++)
-        low[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] - 'A' + 'a' : text[i]);
+} rtext;
+
+static const rtext *rtext_of(rtext *t, const char *text)
+{
+    text = text ? text : "";
+    t->lowered = strlen(text) <= SMTP_REPLY_TEXT_MAX;
+    t->s = t->lowered ? str_copy_lower(t->low, sizeof t->low, text) : text;
+    return t;
+}
+
+static bool text_has(const rtext *t, const char *const *patterns)
+{
     for (; *patterns; patterns++)
-        if (strstr(low, *patterns))
+        if (t->lowered ? strstr(t->s, *patterns) : strcasestr(t->s, *patterns))
             return true;
     return false;
 }
@@ -205,7 +213,7 @@ static bool enh_prefix(const char *enhanced, const char *prefix)
 /* A permanent refusal of RCPT TO. OpenSMTPD refuses an unknown user with
  * "524 5.2.4 Mailing list expansion problem": expanding the address found
  * no mailbox. */
-static verdict_reason rcpt_permanent(const char *enh, const char *text)
+static verdict_reason rcpt_permanent(const char *enh, const rtext *text)
 {
     if (enh_is(enh, "5.1.1") || enh_is(enh, "5.1.10") || enh_is(enh, "5.1.6") ||
         enh_is(enh, "5.2.4"))
@@ -233,7 +241,7 @@ static verdict_reason rcpt_permanent(const char *enh, const char *text)
 }
 
 /* A temporary refusal of RCPT TO: what it leaves behind after the retries. */
-static verdict_reason rcpt_temporary(const char *enh, const char *text)
+static verdict_reason rcpt_temporary(const char *enh, const rtext *text)
 {
     if (enh_is(enh, "4.2.2") || text_has(text, texts_full))
         return REASON_MAILBOX_FULL;
@@ -250,50 +258,56 @@ static verdict_reason rcpt_temporary(const char *enh, const char *text)
 
 /* A refusal before RCPT: the server turned the verifier away, not a mailbox. */
 static verdict_reason session_refusal(verdict_stage stage, int code, const char *enh,
-                                      const char *text)
+                                      const rtext *text)
 {
-    if (stage == STAGE_STARTTLS || enh_is(enh, "5.7.0") || strcasestr(text, "starttls"))
+    if (stage == STAGE_STARTTLS || enh_is(enh, "5.7.0") || text_has(text, texts_starttls))
         return REASON_TLS_ERROR;
     if (code >= 500)
         return REASON_BLOCKED;
     return text_has(text, texts_blocked) ? REASON_BLOCKED : REASON_TEMPORARY_FAILURE;
 }
 
+/* X.5.3 too many recipients; 4.3.2 "system not accepting network
+ * messages" (postscreen's "450 4.3.2 Service currently unavailable" to
+ * every RCPT until the client reconnects after its deep protocol tests). */
+static bool session_limit(int code, const char *enh, const rtext *text)
+{
+    if (code < 400 || code > 599)
+        return false;
+    return enh_is(enh, "4.5.3") || enh_is(enh, "5.5.3") || enh_is(enh, "4.3.2") ||
+           text_has(text, texts_session_limit) || text_has(text, texts_mixed_domains);
+}
+
 verdict_reason verdict_classify(verdict_stage stage, int code, const char *enhanced,
                                 const char *text)
 {
     const char *enh = enhanced ? enhanced : "";
-    text = text ? text : "";
     if (code < 200 || code > 599)
         return REASON_PROTOCOL_ERROR;
-    if (stage == STAGE_RCPT) {
-        if (code < 300)
-            return REASON_ACCEPTED;
-        if (code < 400)
-            return REASON_PROTOCOL_ERROR;   /* 3xx to RCPT breaks the protocol */
-        if (verdict_session_limit(code, enh, text))
-            return REASON_TEMPORARY_FAILURE;   /* never a verdict on the mailbox */
-        return code >= 500 ? rcpt_permanent(enh, text) : rcpt_temporary(enh, text);
-    }
-    if (code < 400)
-        return REASON_ACCEPTED;             /* the session goes on */
-    return session_refusal(stage, code, enh, text);
+    if (code < 400)                         /* RCPT: 3xx breaks the protocol; else it goes on */
+        return stage == STAGE_RCPT && code >= 300 ? REASON_PROTOCOL_ERROR : REASON_ACCEPTED;
+    rtext t;
+    const rtext *low = rtext_of(&t, text);
+    if (stage != STAGE_RCPT)
+        return session_refusal(stage, code, enh, low);
+    if (session_limit(code, enh, low))
+        return REASON_TEMPORARY_FAILURE;    /* never a verdict on the mailbox */
+    return code >= 500 ? rcpt_permanent(enh, low) : rcpt_temporary(enh, low);
 }
 
-/* X.5.3 too many recipients; 4.3.2 "system not accepting network
- * messages" (postscreen's "450 4.3.2 Service currently unavailable" to
- * every RCPT until the client reconnects after its deep protocol tests). */
 bool verdict_session_limit(int code, const char *enhanced, const char *text)
 {
     if (code < 400 || code > 599)
         return false;
-    return (enhanced && (strcmp(enhanced, "4.5.3") == 0 || strcmp(enhanced, "5.5.3") == 0 ||
-                         strcmp(enhanced, "4.3.2") == 0)) ||
-           (text && (text_has(text, texts_session_limit) || text_has(text, texts_mixed_domains)));
+    rtext t;
+    return session_limit(code, enhanced ? enhanced : "", rtext_of(&t, text));
 }
 
 bool verdict_mixed_domains(int code, const char *enhanced, const char *text)
 {
     (void)enhanced;
-    return code >= 400 && code <= 599 && text && text_has(text, texts_mixed_domains);
+    if (code < 400 || code > 599 || !text)
+        return false;
+    rtext t;
+    return text_has(rtext_of(&t, text), texts_mixed_domains);
 }

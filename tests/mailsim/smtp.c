@@ -170,10 +170,11 @@ static void smtp_close(smtp_conn *c, int reset)
     if (c->closing)
         return;
     c->closing = 1;
-    if (c->counted && smtp_o.conn_log)
-        fprintf(smtp_o.conn_log, "%s %.6f %.6f %lu\n", c->h->name, (double)(c->opened_ns - smtp_t0_ns) / 1e9,
-                (double)(uv_hrtime() - smtp_t0_ns) / 1e9, c->replies);
     if (c->counted) {
+        if (smtp_o.conn_log)
+            fprintf(smtp_o.conn_log, "%s %.6f %.6f %lu\n", c->h->name,
+                    (double)(c->opened_ns - smtp_t0_ns) / 1e9, (double)(uv_hrtime() - smtp_t0_ns) / 1e9,
+                    c->replies);
         c->h->c.conn_current--;
         c->h->fleet->conn_current--;
         smtp_world->total.conn_current--;

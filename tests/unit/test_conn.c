@@ -24,11 +24,6 @@ typedef struct fixture {
     int err, closed, peer_open;
 } fixture;
 
-static void on_peer_closed(uv_handle_t *h)
-{
-    (void)h;
-}
-
 static void on_written(uv_write_t *w, int status)
 {
     (void)status;
@@ -97,7 +92,7 @@ static void on_closed(conn *c, void *ud)
     uv_close((uv_handle_t *)&f->server, NULL);
     uv_close((uv_handle_t *)&f->step, NULL);
     if (f->peer_open)
-        uv_close((uv_handle_t *)&f->peer, on_peer_closed);
+        uv_close((uv_handle_t *)&f->peer, NULL);
 }
 
 static void run(fixture *f, int plan)

@@ -1,4 +1,4 @@
-/* test_str.c — str_copy and str_copy_utf8: NULL, exact fit, cuts. */
+/* test_str.c — str_copy, str_copy_utf8 and str_copy_lower: NULL, exact fit, cuts. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -33,11 +33,22 @@ static void test_copy_utf8(void **state)
     assert_int_equal(strlen(str_copy(b, sizeof b, "ab\xc3\xa9")), 3);
 }
 
+static void test_copy_lower(void **state)
+{
+    (void)state;
+    char b[8];
+    assert_string_equal(str_copy_lower(b, sizeof b, NULL), "");
+    assert_string_equal(str_copy_lower(b, sizeof b, "MX.Az@["), "mx.az@[");
+    assert_string_equal(str_copy_lower(b, sizeof b, "\xc3\x89T\xc3\xa9"), "\xc3\x89t\xc3\xa9");  /* only ASCII */
+    assert_string_equal(str_copy_lower(b, 4, "ABCDEF"), "abc");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_copy_utf8),
+        cmocka_unit_test(test_copy_lower),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
