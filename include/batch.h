@@ -39,6 +39,7 @@ typedef struct batch_domain {
  * (rows_before), so done <= read always. */
 typedef struct batch_progress {
     uint64_t rows_done, rows_read, rows_before, bytes_read, bytes_total;
+    uint64_t rows_total;                   /* 0: not known, estimated from the bytes */
     uint64_t by_status[4];
 } batch_progress;
 
@@ -69,6 +70,10 @@ void batch_count(batch *b, const result *r);
 /* How far the feeder is in INPUT, for the estimated total (TOTAL 0: keep
  * the one given before). */
 void batch_set_bytes(batch *b, uint64_t bytes_read, uint64_t bytes_total);
+
+/* The rows of INPUT, when the feeder has counted them (group.h's pass):
+ * the total is exact from then on. */
+void batch_set_rows_total(batch *b, uint64_t rows);
 
 /* No more input: wait for every verdict and stop the thread. Returns 0,
  * EXIT_INTERRUPTED, or EXIT_RUNTIME. RETRIES_USED gets the engine's count. */

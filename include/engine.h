@@ -71,6 +71,8 @@ typedef struct engine_item {
     bool role, free, smtputf8;
     bool repeat;                /* answered, held, and asked again only to carry the
                                    catch-all probe: the next answer is no new attempt */
+    bool last_row;              /* no later row of its domain comes (clean counted
+                                   them, group.h): its record leaves nothing behind */
     int attempts;               /* answers about it (README "mailvet_attempts") */
     int temps;                  /* 4xx answers so far (the retry number) */
     int drops;                  /* sessions that ended before answering it */
@@ -149,6 +151,7 @@ typedef struct engine_stats {
     uint64_t resolving;         /* domains waiting for their DNS answer now */
     uint64_t domains_live;      /* domain records in memory now */
     uint64_t domains_retired;   /* records that left memory, their work done */
+    uint64_t domains_remembered; /* retired ones whose accept-all answer is kept (`learned`) */
     uint64_t hosts_retired;     /* MX host records that left memory (engine_retire_hosts, engine_each_host) */
     uint64_t hosts_starved;     /* hosts with work waiting for a --concurrency slot now */
     /* distinct MX addresses (over every route) a session ended with, those

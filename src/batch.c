@@ -13,6 +13,8 @@
  * when the feeder has passed it (rows finished by earlier runs count as
  * read and done from the start), done when it has its verdict. Every done
  * row was read first, so done <= read <= total; the total is the rows
+ * the feeder counted before it began (batch_set_rows_total) or, when it
+ * could not (--shard: rows of other shards are not this run's), the rows
  * read plus an estimate of the rest from the bytes read, exact once the
  * input is read to the end.
  */
@@ -235,11 +237,14 @@ static const char *duration(char buf[24], double secs)
     return buf;
 }
 
-/* The total: exact once the input is read to the end; before that the rows
- * read, or more when the bytes read say more are coming (never less). */
+/* The total: the rows counted, when they were; else exact once the input
+ * is read to the end, and before that the rows read, or more when the
+ * bytes read say more are coming (never less). */
 static uint64_t progress_total(const batch_progress *p, bool input_done, bool *estimated)
 {
-    *estimated = !input_done;
+    *estimated = !input_done && !p->rows_total;
+    if (p->rows_total)
+        return p->rows_total > p->rows_read ? p->rows_total : p->rows_read;
     if (input_done || !p->bytes_read || p->bytes_total <= p->bytes_read)
         return p->rows_read;
     double fresh = (double)(p->rows_read - p->rows_before);   /* read by this run */
@@ -528,6 +533,13 @@ void batch_set_bytes(batch *b, uint64_t bytes_read, uint64_t bytes_total)
     b->pr.bytes_read = bytes_read;
     if (bytes_total)
         b->pr.bytes_total = bytes_total;
+    pthread_mutex_unlock(&b->mu);
+}
+
+void batch_set_rows_total(batch *b, uint64_t rows)
+{
+    pthread_mutex_lock(&b->mu);
+    b->pr.rows_total = rows;
     pthread_mutex_unlock(&b->mu);
 }
 

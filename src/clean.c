@@ -5,16 +5,17 @@
  * Two paths:
  *   --level syntax   one streaming pass, INPUT → OUTPUT (a million rows a
  *                    second: no state file, a rerun is as cheap as a resume).
- *   --level dns|smtp the feeder (this thread) streams INPUT, skips rows the
- *                    state file says are finished, screens the rest and hands
- *                    those that need the network to the batch (its own
- *                    thread); verdicts go to the state file. When every row
- *                    is finished, OUTPUT is written by the output pass
- *                    (output.c): INPUT streamed again beside the results in
- *                    row order. Rerunning after an interruption resumes from
- *                    the state file.
- * Standard input is copied to a temporary file first (the second pass needs
- * to read it again); that disables resume.
+ *   --level dns|smtp INPUT's rows are counted by domain first (group.h);
+ *                    then the feeder (this thread) streams INPUT, skips rows
+ *                    the state file says are finished, screens the rest and
+ *                    hands those that need the network to the batch (its own
+ *                    thread), a domain's rows together; verdicts go to the
+ *                    state file. When every row is finished, OUTPUT is
+ *                    written by the output pass (output.c): INPUT streamed
+ *                    again beside the results in row order. Rerunning after
+ *                    an interruption resumes from the state file.
+ * Standard input is copied to a temporary file first (the later passes
+ * read it again); that disables resume.
  *
  * With --cache FILE the feeder looks each row up in the verdict cache
  * (cache.h) before it would hand it to the batch: a fresh answer is the
@@ -49,6 +50,7 @@
 #include "column.h"
 #include "csvio.h"
 #include "dedup.h"
+#include "group.h"
 #include "output.h"
 #include "report.h"
 #include "sanity.h"
@@ -114,6 +116,7 @@ typedef struct clean_ctx {
     uint64_t nskip;
     retry_load *retries;      /* rows an earlier run left waiting */
     dedup *idx;               /* mailboxes seen so far → their first row */
+    group *grp;               /* a domain's rows handed to the batch together */
     cache *cache;             /* --cache: the feeder's look-ups, or NULL */
     cache_run crun;           /* how this run uses it */
     cache_writer *cw;         /* the batch's verdicts go there */
@@ -553,51 +556,127 @@ static const retry_mark *waiting_retry(clean_ctx *c, uint64_t i)
     return rl && rl->next < rl->n && rl->m[rl->next].row == i ? &rl->m[rl->next++] : NULL;
 }
 
-static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
+/* Row I screened into R and A, and its item for the engine, or NULL when
+ * it needs no probe (decided here, or earlier, or another shard's); *RC
+ * non-zero when the run must stop. */
+static engine_item *row_item(clean_ctx *c, const csvio_row *row, uint64_t i, result *r,
+                             addr *a, int *rc)
 {
-    if ((i & (PROGRESS_EVERY - 1)) == 0)
-        batch_set_bytes(c->b, csvio_bytes_read(c->in), 0);
     bool done = skipped(c, i);
-    result r;
-    addr a;
     uint64_t first;
-    bool net = screen_row(c, row, &r, &a);
-    if (other_shard(c, &r, &a))
-        return 0;
-    if (duplicate_of(c, &r, &a, i, &first)) {   /* never probed: takes FIRST's verdict */
+    bool net = screen_row(c, row, r, a);
+    if (other_shard(c, r, a))
+        return NULL;
+    if (duplicate_of(c, r, a, i, &first)) {   /* never probed: takes FIRST's verdict */
         if (!done)
-            state_put_dup(c->w, i, first, a.ascii_domain, &r);
+            state_put_dup(c->w, i, first, a->ascii_domain, r);
         batch_count(c->b, NULL);                /* read and done, finished or not */
-        return 0;
+        return NULL;
     }
     if (done)
-        return 0;                 /* read and done already: batch_seed counted it */
+        return NULL;              /* read and done already: batch_seed counted it */
     if (!net) {
-        state_put_result(c->w, i, r.email[0] ? a.ascii_domain : "", &r);   /* no network needed */
-        batch_count(c->b, &r);
-        return 0;
+        state_put_result(c->w, i, r->email[0] ? a->ascii_domain : "", r);   /* no network needed */
+        batch_count(c->b, r);
+        return NULL;
     }
     const retry_mark *m = waiting_retry(c, i);
     result_tri learn = TRI_UNSET;
     /* a row waiting for a retry was looked up before its first probe */
-    if (!m && cache_lookup(c->cache, &c->crun, &r, &a, (int64_t)time(NULL), &learn)) {
-        state_put_result(c->w, i, a.ascii_domain, &r);
-        batch_count(c->b, &r);
-        return 0;
+    if (!m && cache_lookup(c->cache, &c->crun, r, a, (int64_t)time(NULL), &learn)) {
+        state_put_result(c->w, i, a->ascii_domain, r);
+        batch_count(c->b, r);
+        return NULL;
     }
     if (learn != TRI_UNSET)
-        batch_learn(c->b, a.ascii_domain, learn);
-    engine_item *it = engine_item_screened(i, &r, &a);
-    if (!it)
-        return fail("out of memory", NULL, EXIT_RUNTIME);
+        batch_learn(c->b, a->ascii_domain, learn);
+    engine_item *it = engine_item_screened(i, r, a);
+    if (!it) {
+        *rc = fail("out of memory", NULL, EXIT_RUNTIME);
+        return NULL;
+    }
     if (m) {                      /* keeps its due time */
         it->due_unix = m->due;
         it->temps = m->temps;
         it->attempts = m->attempts;
     }
-    if (batch_add(c->b, it))
-        return 0;
-    return interrupted ? EXIT_INTERRUPTED : EXIT_RUNTIME;   /* the batch stopped: it said why */
+    return it;
+}
+
+static bool emit_item(void *ud, engine_item *it)
+{
+    return batch_add(((clean_ctx *)ud)->b, it);
+}
+
+/* The batch stopped (batch_add said false): it said why. */
+static int batch_stopped(void)
+{
+    return interrupted ? EXIT_INTERRUPTED : EXIT_RUNTIME;
+}
+
+/* ROW's key in group.h, the same in both passes: its cell's plain
+ * domain, else its screened one (R and A: screened here when NULL). */
+static uint64_t row_key(clean_ctx *c, const csvio_row *row, const result *r, const addr *a)
+{
+    const csvio_field *cell = email_cell(c, row);
+    uint64_t key = cell ? group_key(c->grp, cell->p, cell->len) : 0;
+    if (key || !cell)
+        return key;
+    result sr;
+    addr sa;
+    if (!r) {
+        screen_row(c, row, &sr, &sa);
+        r = &sr;
+        a = &sa;
+    }
+    return r->email[0] ? group_domain_key(c->grp, a->ascii_domain) : 0;
+}
+
+/* Every row goes through the grouping (group.h), probed or not: its
+ * domain's count must come down to 0. */
+static int feed_row(clean_ctx *c, const csvio_row *row, uint64_t i)
+{
+    if ((i & (PROGRESS_EVERY - 1)) == 0)
+        batch_set_bytes(c->b, csvio_bytes_read(c->in), 0);
+    int rc = 0;
+    result r;
+    addr a;
+    engine_item *it = row_item(c, row, i, &r, &a, &rc);
+    if (rc)
+        return rc;
+    return group_row(c->grp, row_key(c, row, &r, &a), it, emit_item, c) ? 0 : batch_stopped();
+}
+
+/* The counting pass of group.h: INPUT read once more, from the top, with
+ * the dialect the feeder's reader settled (the same rows in the same
+ * order); *ROWS its data rows, the progress's total. Out of memory there
+ * only means no grouping. */
+static int count_groups(clean_ctx *c, uint64_t *rows)
+{
+    char err[512];
+    csvio_dialect_opts d = {c->o->delimiter, &interrupted};
+    if (!(c->grp = group_new((size_t)c->o->rcpt_per_session)))
+        return fail("out of memory", NULL, EXIT_RUNTIME);
+    csvio_reader *r = csvio_open(c->in_path, &d, err, sizeof err);
+    if (!r)
+        return interrupted ? interrupted_exit(c) : fail(input_name(c), err, EXIT_USAGE);
+    csvio_row row;
+    int got;
+    for (bool header = c->col.has_header; (got = csvio_next(r, &row)) == 1; header = false) {
+        if (header)
+            continue;
+        (*rows)++;
+        group_count(c->grp, row_key(c, &row, NULL, NULL));   /* -1: no grouping */
+    }
+    int rc = 0;
+    if (interrupted)
+        rc = interrupted_exit(c);
+    else if (got < 0)
+        rc = fail(c->o->args[0], csvio_error(r), EXIT_USAGE);
+    csvio_close(r);
+    if (rc == 0)
+        group_seal(c->grp);
+    return rc;
 }
 
 static int take_retry(void *ud, const state_retry *r)
@@ -679,6 +758,10 @@ static int run_batch(clean_ctx *c, retry_load *rl, known_load *kl)
     char err[512];
     struct stat st;
     uint64_t by_status[4] = {0}, finished = finished_by_status(c, by_status);
+    uint64_t rows = 0;
+    int rc = count_groups(c, &rows);
+    if (rc)
+        return rc;
     meta_set_u64(c->db, "run_started_at", (uint64_t)time(NULL));   /* `report` on a running batch */
     if (!(c->w = state_writer_start(c->db, err, sizeof err)))
         return fail("cannot write the state file", err, EXIT_RUNTIME);
@@ -697,8 +780,12 @@ static int run_batch(clean_ctx *c, retry_load *rl, known_load *kl)
     if (stat(c->in_path, &st) == 0)
         batch_set_bytes(c->b, 0, (uint64_t)st.st_size);
     batch_seed(c->b, finished, by_status);
+    if (!c->o->shard_n)
+        batch_set_rows_total(c->b, rows);     /* --shard: other shards' rows are no run's here */
     (void)rl;
-    int rc = each_row(c, feed_row);
+    rc = each_row(c, feed_row);
+    if (rc == 0 && !group_flush(c->grp, emit_item, c))
+        rc = batch_stopped();
     cache_end_reads(c->cache);        /* no look-up while the batch finishes */
     uint64_t retries = 0;
     int brc = batch_finish(c->b, &retries);
@@ -863,6 +950,7 @@ static void cleanup(clean_ctx *c)
         free(c->sample[i]);
     output_free(c->out);
     dedup_free(c->idx);
+    group_free(c->grp);
     csvio_close(c->in);
     screen_free(c->scr);
     cache_close(c->cache);

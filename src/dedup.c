@@ -9,6 +9,8 @@
 #include <unicase.h>
 #include <uninorm.h>
 
+#include "hash.h"
+
 #define MIN_SLOTS 1024u               /* a power of two */
 #define ROW_BITS 40
 #define ROW_MASK ((UINT64_C(1) << ROW_BITS) - 1)
@@ -92,28 +94,18 @@ size_t dedup_key(const addr *a, char *buf, size_t len)
 
 /* ---- the hash: two seeded 64-bit hashes of the key ---- */
 
-static uint64_t fmix(uint64_t x)     /* MurmurHash3's finaliser: a bijection */
-{
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    x ^= x >> 33;
-    x *= UINT64_C(0xc4ceb9fe1a85ec53);
-    x ^= x >> 33;
-    return x;
-}
-
 static uint64_t hash64(uint64_t seed, const unsigned char *p, size_t n)
 {
-    uint64_t h = fmix(seed ^ ((uint64_t)n * UINT64_C(0x9e3779b97f4a7c15)));
+    uint64_t h = hash_fmix64(seed ^ ((uint64_t)n * UINT64_C(0x9e3779b97f4a7c15)));
     for (; n >= 8; p += 8, n -= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
-        h = fmix(h ^ w);
+        h = hash_fmix64(h ^ w);
     }
     if (n) {                          /* the length is in the seed: zero padding is safe */
         uint64_t w = 0;
         memcpy(&w, p, n);
-        h = fmix(h ^ w);
+        h = hash_fmix64(h ^ w);
     }
     return h;
 }
@@ -148,7 +140,7 @@ dedup *dedup_new(uint64_t expect)
     d->cap = cap;
     if (getrandom(d->seed, sizeof d->seed, GRND_NONBLOCK) != (ssize_t)sizeof d->seed) {
         d->seed[0] = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)d;   /* only collision-resistance is weaker */
-        d->seed[1] = fmix(d->seed[0] + 1);
+        d->seed[1] = hash_fmix64(d->seed[0] + 1);
     }
     return d;
 }

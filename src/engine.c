@@ -42,9 +42,11 @@
  * accept-all answer, 8 bytes of a flagset.h — so a company list of a million
  * domains does not keep a million records. Such a row resolves again (the
  * resolver's cache answers while it holds the name: dns_cache.c's bound)
- * and gets no second catch-all probe. A retired host that had a session
- * leaves its address in `hosts_met` (another 8 bytes), so its next record
- * gathers as the old one would have.
+ * and gets no second catch-all probe. When an item said no later row of
+ * its domain comes (engine_item.last_row: clean counted the rows), or once
+ * input is over, nothing stays. A retired host that had a session leaves
+ * its address in `hosts_met` (another 8 bytes), so its next record gathers
+ * as the old one would have (not once input is over: nothing gathers then).
  *
  * Every item ends in exactly one of: done (final verdict), the retry queue
  * (4xx, until its schedule runs out), or back to its domain's pending list
@@ -168,6 +170,7 @@ struct sdomain {
     uint64_t ca_token;           /* names the catch-all probe's random local part */
     result_tri accept_all;
     unsigned parked;             /* its items in the retry queue */
+    bool last_in;                /* its last row has come (engine_item.last_row): nothing to keep */
     ereply fail;                 /* the last target failure: reason, reply, mx */
     engine *s;
     char name[];                 /* in the record's own allocation */
@@ -510,13 +513,14 @@ static bool domain_idle(const sdomain *d)
     return true;
 }
 
-/* D leaves memory when idle, keeping its accept-all answer if it has one. */
+/* D leaves memory when idle, keeping its accept-all answer if it has one
+ * and a later row of it may come (not its last row in, input not over). */
 static void domain_retire(sdomain *d)
 {
     engine *s = d->s;
     if (s->cancelled || !domain_idle(d))
         return;
-    if (d->ca == CA_KNOWN && d->accept_all != TRI_UNSET)
+    if (d->ca == CA_KNOWN && d->accept_all != TRI_UNSET && !d->last_in && !s->input_done)
         learned_put(s, d->name, d->accept_all);
     for (int k = 0; k < d->nt; k++) {
         shost *h = d->t[k].h;
@@ -1862,6 +1866,7 @@ static void domain_start(sdomain *d)
 static void domain_take(engine *s, engine_item *it)
 {
     sdomain *d = domain_get(s, it->domain);
+    d->last_in |= it->last_row;
     if (d->st == D_SETTLED) {
         finalize_settled(d, it);
         return;
@@ -2028,6 +2033,7 @@ void engine_get_stats(const engine *s, engine_stats *st)
     st->sessions_active = (uint64_t)s->all.active;
     st->hosts_starved = s->all.n;
     st->domains_live = engine_domains_live(s);
+    st->domains_remembered = flagset_count(&s->learned);
     st->hosts_unreachable = st->hosts_tried - st->hosts_reached;
 }
 
@@ -2080,7 +2086,9 @@ static void host_retire(shost *h)
     engine *s = h->s;
     sprovider *p = h->prov;
     char ipbuf[INET6_ADDRSTRLEN];
-    if (h->pol.started)          /* a later record of it gathers as this one would */
+    /* a later record of it gathers as this one would; once input is over
+     * nothing gathers (the soak's 400,000 hosts doubled the set at the end) */
+    if (h->pol.started && !s->input_done)
         flagset_put(&s->hosts_met, host_ipstr(h, ipbuf), true);
     htab_remove(&s->hosts, &h->node);
     host_free(h);

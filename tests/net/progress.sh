@@ -2,6 +2,7 @@
 # progress.sh BUILD_DIR — the progress line tells the truth. A list with a
 # greylisting domain is cleaned with --progress always (a line a second):
 # every line's done count is at most its total and never goes down, the
+# total is exact from the first line (INPUT's rows are counted first), the
 # line says "N rows waiting for greylisting retries, next in …" while only
 # retries remain, and the last line is the whole list. Then a run is
 # killed (kill -9) while its greylisted rows wait; `mailvet report` said it
@@ -56,6 +57,8 @@ sim_start "$T/world.txt" "$T" || { cat "$T/sim.log"; bad "mailsim did not start"
 "$MAILVET" clean $OPTS "$T/list.csv" -o "$T/out.csv" > /dev/null 2> "$T/err1.txt"; rc=$?
 [ $rc -eq 0 ] && ok || bad "run exit $rc: $(tail -c 300 "$T/err1.txt")"
 sane "$T/err1.txt" "run"
+grep -v "^[0-9]*/$ROWS rows" "$T/err1.txt.lines" > "$T/inexact" || true   # counted before the first probe
+[ ! -s "$T/inexact" ] && ok || bad "a line without the exact total $ROWS: $(head -1 "$T/inexact")"
 grep -q "^$ROWS/$ROWS rows (100.0%)" "$T/err1.txt.lines" && ok || bad "no line with $ROWS/$ROWS rows: $(tail -1 "$T/err1.txt.lines")"
 tail -n 1 "$T/err1.txt.lines" | grep -q "^$ROWS/$ROWS rows" && ok || bad "last line is not the whole list: $(tail -1 "$T/err1.txt.lines")"
 grep -Eq "^40/$ROWS rows .* 10 rows waiting for greylisting retries, next in [0-9]+s, ETA [0-9]+s" "$T/err1.txt.lines" \

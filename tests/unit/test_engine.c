@@ -535,13 +535,14 @@ static void test_busy_crowd_counts_once(void **state)
 
 /* A finished domain leaves memory and keeps only its accept-all answer:
  * a later row of it gets its verdict with no second catch-all probe, and a
- * domain with an item waiting for a retry stays. */
+ * domain with an item waiting for a retry stays. Once the input is over
+ * nothing is kept. */
 static void test_domain_retires(void **state)
 {
     (void)state;
     engine_opts o;
     opts_default(&o);
-    world *w = world_new(&o);
+    world *w = world_reading(&o);                        /* later rows may come */
     add(w, 0, "a@plain.example");
     add(w, 1, "b@catchall.example");
     add(w, 2, "c@grey.example");
@@ -557,11 +558,13 @@ static void test_domain_retires(void **state)
     engine_stats st;
     engine_get_stats(w->e, &st);
     assert_int_equal(st.domains_retired, 2);
+    assert_int_equal(st.domains_remembered, 2);           /* both answers known */
     assert_int_equal(st.domains_live, 1);                 /* grey.example: c@ waits */
     assert_int_equal(w->waits[2], 1);
     /* later rows: resolved again, no catch-all probe, the answer kept */
     add(w, 3, "d@plain.example");
     add(w, 4, "e@catchall.example");
+    engine_input_done(w->e);                             /* the last rows: no gathering */
     answer_one(w, "plain.example", "192.0.2.1");
     answer_one(w, "catchall.example", "192.0.2.2");
     size_t first = w->ns - 2;
@@ -582,6 +585,44 @@ static void test_domain_retires(void **state)
     assert_true(engine_idle(w->e));
     engine_get_stats(w->e, &st);
     assert_int_equal(st.domains_live, 0);
+    assert_int_equal(st.domains_remembered, 0);           /* retired after the input was over */
+    world_free(w);
+}
+
+/* An item that is its domain's last row (clean counted them: group.h)
+ * leaves nothing behind when the domain is done; should a row come after
+ * all (a file changed under the count), it is asked afresh, catch-all
+ * probe included, and its verdict is the same. */
+static void test_last_row_keeps_nothing(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    world *w = world_new(&o);
+    const char *emails[] = {"a@plain.example", "b@catchall.example"};
+    for (int i = 0; i < 2; i++) {
+        const char *at = strrchr(emails[i], '@');
+        engine_item *it = engine_item_new((uint64_t)i, emails[i], emails[i], at + 1, "", false,
+                                          false, false);
+        assert_non_null(it);
+        it->last_row = true;
+        engine_add(w->e, it);
+    }
+    answer_one(w, "plain.example", "192.0.2.1");
+    answer_one(w, "catchall.example", "192.0.2.2");
+    for (size_t i = 0; i < w->ns; i++)
+        finish_all(w, &w->s[i], 250, strcmp(w->s[i].domain, "catchall.example") ? 550 : 250);
+    engine_stats st;
+    engine_get_stats(w->e, &st);
+    assert_int_equal(st.domains_retired, 2);
+    assert_int_equal(st.domains_remembered, 0);
+    assert_int_equal(w->r[1].reason, REASON_ACCEPT_ALL);
+    add(w, 2, "c@catchall.example");
+    answer_one(w, "catchall.example", "192.0.2.2");
+    fsess *f = &w->s[w->ns - 1];
+    assert_int_equal(f->n, 2);                           /* the probe again, and c@ */
+    finish_all(w, f, 250, 250);
+    assert_int_equal(w->r[2].reason, REASON_ACCEPT_ALL);
     world_free(w);
 }
 
@@ -1799,7 +1840,7 @@ static void test_learn_mid_run(void **state)
     (void)state;
     engine_opts o;
     opts_default(&o);
-    world *w = world_new(&o);
+    world *w = world_reading(&o);
     add(w, 0, "a@fresh.example");
     engine_learn_domain(w->e, "fresh.example", TRI_TRUE);   /* resolving: not asked yet */
     answer_one(w, "fresh.example", "192.0.2.1");
@@ -1821,6 +1862,7 @@ static void test_learn_mid_run(void **state)
 
     engine_learn_domain(w->e, "asking.example", TRI_TRUE); /* retired: its own answer stays */
     add(w, 2, "c@asking.example");
+    engine_input_done(w->e);
     answer_one(w, "asking.example", "192.0.2.2");
     f = first_open(w);
     assert_int_equal(f->n, 1);                           /* no second probe */
@@ -1836,6 +1878,7 @@ int main(void)
         cmocka_unit_test(test_busy_halves_pauses_and_regrows),
         cmocka_unit_test(test_busy_crowd_counts_once),
         cmocka_unit_test(test_domain_retires),
+        cmocka_unit_test(test_last_row_keeps_nothing),
         cmocka_unit_test(test_host_retires),
         cmocka_unit_test(test_learn_mid_run),
         cmocka_unit_test(test_host_policy),
