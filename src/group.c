@@ -175,14 +175,20 @@ static int cgrow(group *g)
     return 0;
 }
 
-static void broken(group *g)
+/* The counting table, gone: sealed, or out of memory. */
+static void drop_counts(group *g)
 {
-    g->broken = true;
     free(g->ckey);
     free(g->ccount);
     g->ckey = NULL;
     g->ccount = NULL;
     g->ccap = g->cn = 0;
+}
+
+static void broken(group *g)
+{
+    g->broken = true;
+    drop_counts(g);
 }
 
 int group_count(group *g, uint64_t key)
@@ -232,11 +238,7 @@ int group_seal(group *g)
             g->s[j] = (gslot){.key = g->ckey[i], .left = g->ccount[i],
                               .waits = g->ccount[i] <= g->rows_max};
         }
-    free(g->ckey);
-    free(g->ccount);
-    g->ckey = NULL;
-    g->ccount = NULL;
-    g->ccap = g->cn = 0;
+    drop_counts(g);
     return 0;
 }
 

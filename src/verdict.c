@@ -267,13 +267,12 @@ static verdict_reason session_refusal(verdict_stage stage, int code, const char 
     return text_has(text, texts_blocked) ? REASON_BLOCKED : REASON_TEMPORARY_FAILURE;
 }
 
-/* X.5.3 too many recipients; 4.3.2 "system not accepting network
+/* A refusal (4xx/5xx: the callers have checked) that judges the session:
+ * X.5.3 too many recipients; 4.3.2 "system not accepting network
  * messages" (postscreen's "450 4.3.2 Service currently unavailable" to
  * every RCPT until the client reconnects after its deep protocol tests). */
-static bool session_limit(int code, const char *enh, const rtext *text)
+static bool session_limit(const char *enh, const rtext *text)
 {
-    if (code < 400 || code > 599)
-        return false;
     return enh_is(enh, "4.5.3") || enh_is(enh, "5.5.3") || enh_is(enh, "4.3.2") ||
            text_has(text, texts_session_limit) || text_has(text, texts_mixed_domains);
 }
@@ -290,7 +289,7 @@ verdict_reason verdict_classify(verdict_stage stage, int code, const char *enhan
     const rtext *low = rtext_of(&t, text);
     if (stage != STAGE_RCPT)
         return session_refusal(stage, code, enh, low);
-    if (session_limit(code, enh, low))
+    if (session_limit(enh, low))
         return REASON_TEMPORARY_FAILURE;    /* never a verdict on the mailbox */
     return code >= 500 ? rcpt_permanent(enh, low) : rcpt_temporary(enh, low);
 }
@@ -300,7 +299,7 @@ bool verdict_session_limit(int code, const char *enhanced, const char *text)
     if (code < 400 || code > 599)
         return false;
     rtext t;
-    return session_limit(code, enhanced ? enhanced : "", rtext_of(&t, text));
+    return session_limit(enhanced ? enhanced : "", rtext_of(&t, text));
 }
 
 bool verdict_mixed_domains(int code, const char *enhanced, const char *text)

@@ -41,6 +41,12 @@ static bool emit(void *ud, engine_item *it)
     return true;
 }
 
+static void sink_free(sink *s)
+{
+    free(s->rows);
+    free(s->last);
+}
+
 static engine_item *item(uint64_t row, const char *email)
 {
     const char *at = strrchr(email, '@');
@@ -128,8 +134,7 @@ static void test_rows_wait_for_their_last(void **state)
     assert_true(group_flush(g, emit, &s));
     assert_int_equal(s.n, n);
     assert_int_equal(group_overflows(g), 0);
-    free(s.rows);
-    free(s.last);
+    sink_free(&s);
     group_free(g);
 }
 
@@ -149,8 +154,7 @@ static void test_unprobed_rows_count(void **state)
     assert_int_equal(s.n, 3);
     assert_memory_equal(s.rows, want, sizeof want);
     assert_int_equal(group_waiting(g), 0);
-    free(s.rows);
-    free(s.last);
+    sink_free(&s);
     group_free(g);
 }
 
@@ -170,8 +174,7 @@ static void test_large_domains_do_not_wait(void **state)
     assert_memory_equal(s.rows, want, sizeof want);
     bool last[] = {false, false, false, true, true, true, true};   /* big.com's 4th is its last */
     assert_memory_equal(s.last, last, sizeof last);
-    free(s.rows);
-    free(s.last);
+    sink_free(&s);
     group_free(g);
 }
 
@@ -195,8 +198,7 @@ static void test_flush_oldest_first(void **state)
     bool last[] = {true, true, true, true};        /* INPUT is over */
     assert_memory_equal(s.last, last, sizeof last);
     assert_int_equal(group_waiting(g), 0);
-    free(s.rows);
-    free(s.last);
+    sink_free(&s);
     group_free(g);
 }
 
@@ -241,8 +243,7 @@ static void test_bound(void **state)
     assert_int_equal(s.rows[5], 2);
     assert_int_equal(s.rows[7], row - 1);
     assert_int_equal(group_waiting(g), GROUP_HOLD_MAX - 2);
-    free(s.rows);
-    free(s.last);
+    sink_free(&s);
     group_free(g);                    /* frees the rows still waiting */
 }
 
@@ -262,8 +263,7 @@ static void test_stop_inside_a_group(void **state)
     assert_int_equal(group_waiting(g), 0);
     assert_true(group_row(g, key(g, cells[3]), item(3, cells[3]), emit, &s));
     group_free(g);                    /* b.com's row still waits: freed here */
-    free(s.rows);
-    free(s.last);
+    sink_free(&s);
 }
 
 int main(void)
