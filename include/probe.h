@@ -46,6 +46,11 @@ typedef struct probe_opts {
      * 0: never. The wait counts only what the server can have taken:
      * what LOOPTIME says the loop kept the reply is taken off. */
     int penalty_ms;
+    /* With PIPELINING, at most this many RCPTs outstanding at once (0: all
+     * in one group); more go as half of them are answered. A host's
+     * recipient limit that is met then costs at most this many refused
+     * replies, not the rest of the session's (engine_host_rcpt_window). */
+    size_t rcpt_window;
     struct looptime *looptime;      /* the loop's busy stretches (NULL: none measured) */
 } probe_opts;
 

@@ -26,6 +26,11 @@ int tls_handshake(tls *t);
 /* Plaintext received: up to LEN bytes into BUF; returns bytes (0 = none yet), -1 fatal. */
 ssize_t tls_read(tls *t, char *buf, size_t len);
 
+/* Whether tls_read may have more: plaintext or ciphertext not read yet. A
+ * reader that stops when it has none saves the call that would only say
+ * "none yet" (a record a reply: on world-1 half of the SSL_read calls). */
+bool tls_has_more(const tls *t);
+
 /* Plaintext to send. Returns 0 or -1. */
 int tls_write(tls *t, const char *data, size_t len);
 

@@ -462,6 +462,8 @@ static void conn_tls_input(conn *c, const char *data, size_t n)
         if (r == 0)
             break;
         conn_lines(c, plain, (size_t)r);
+        if (!c->closing && !c->failed && c->tls_epoch == epoch && !tls_has_more(c->tls))
+            break;          /* nothing more to read: spare the call that says so */
     }
     if (!c->closing && !c->failed) {
         int w = conn_tls_flush(c);    /* e.g. a KeyUpdate answer */

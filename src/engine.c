@@ -1416,6 +1416,7 @@ static void start_session(sdomain *d, int ti)
         po.starttls = STARTTLS_NEVER;
     po.session_timeout_ms = po.command_timeout_ms * (int)(6 + ss->n);
     po.penalty_ms = ENGINE_HOST_PENALTY_MS;
+    po.rcpt_window = engine_host_rcpt_window(&h->pol, ss->n);
     po.server_name = ss->mx;
     po.route = r->e;
     h->active++;
@@ -1768,6 +1769,7 @@ static void on_probe_done(void *ud, const probe_result *res)
     bool mixed = engine_host_learn_mixed(&h->pol, res, ss->nparts);
     s->st.one_domain_hosts += mixed && !one_domain;
     bool limited = mixed || engine_host_learn_cap(&h->pol, res, answered_within(ss));
+    engine_host_took(&h->pol, res);
     /* A busy answer throttles the host; once busy answers ran out it is
      * not us: the host will not take mail, and it counts as a failure. A
      * host given up meanwhile keeps the verdict it earned: a 421 racing its

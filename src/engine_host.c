@@ -95,6 +95,20 @@ bool engine_host_learn_cap(engine_host *h, const probe_result *res, size_t answe
     return true;
 }
 
+void engine_host_took(engine_host *h, const probe_result *res)
+{
+    if (res->outcome == PROBE_DONE && !res->session_limit && !res->penalised &&
+        res->answered > h->rcpt_taken)
+        h->rcpt_taken = res->answered;
+}
+
+size_t engine_host_rcpt_window(const engine_host *h, size_t n)
+{
+    if (h->rcpt_cap || n <= ENGINE_HOST_RCPT_WINDOW || h->rcpt_taken >= n)
+        return 0;
+    return ENGINE_HOST_RCPT_WINDOW;
+}
+
 bool engine_host_learn_mixed(engine_host *h, const probe_result *res, size_t ndomains)
 {
     if (!res->mixed_domains || ndomains < 2)

@@ -12,7 +12,9 @@
  * close callback, when nothing of the session is in use any more.
  *
  * With PIPELINING, MAIL, every RCPT and QUIT go in one group (RFC 2920),
- * and MAIL's reply wait counts as the first RCPT reply's.
+ * and MAIL's reply wait counts as the first RCPT reply's; with a window
+ * (probe_opts.rcpt_window) the RCPTs go in groups of at most that many
+ * outstanding, and QUIT with the last.
  *
  * RCPT stops asking early on a reply that judges the session (a session
  * limit: the rest are left unanswered) or that came late after a refusal
@@ -232,6 +234,14 @@ static const probe_rcpt *next_rcpt(probe *p)
     return p->next_send < p->nrcpts ? &p->rcpts[p->next_send++] : NULL;
 }
 
+/* Whether an RCPT is left to ask; skips those answered without asking. */
+static bool rcpt_left(probe *p)
+{
+    while (!p->stopping && p->next_send < p->nrcpts && p->rcpts[p->next_send].answered)
+        p->next_send++;
+    return !p->stopping && p->next_send < p->nrcpts;
+}
+
 static void send_rcpt(probe *p)
 {
     const probe_rcpt *r = next_rcpt(p);
@@ -271,26 +281,49 @@ static size_t format_mail(probe *p, char buf[LINE_BUF])
     return format_line(p, buf, "MAIL FROM:<%s>", p->opts.from);
 }
 
-/* Every RCPT at once (PIPELINING), then QUIT, which may end a pipelined
- * group (RFC 2920) and is all that ever follows: its reply comes right
- * after the last RCPT's, a round trip sooner. With WITH_MAIL, MAIL FROM
- * leads the group (RFC 2920 lets it): another round trip saved. In as few
- * writes as BURST_BUF allows: a write per command would cost both ends a
- * system call each and, over TLS, a record each. */
-static void send_rcpt_burst(probe *p, bool with_mail)
+/* RCPT commands sent whose replies have not come yet. */
+static size_t rcpts_outstanding(const probe *p)
+{
+    size_t n = 0;
+    for (size_t i = p->next_reply; i < p->next_send; i++)
+        n += !p->rcpts[i].answered;
+    return n;
+}
+
+/* The RCPTs the window lets go now (PIPELINING), then, when none is left,
+ * QUIT, which may end a pipelined group (RFC 2920) and is all that ever
+ * follows: its reply comes right after the last RCPT's, a round trip
+ * sooner. With WITH_MAIL, MAIL FROM leads the group (RFC 2920 lets it):
+ * another round trip saved. In as few writes as BURST_BUF allows: a write
+ * per command would cost both ends a system call each and, over TLS, a
+ * record each. */
+static void send_rcpt_group(probe *p, bool with_mail)
 {
     burst b = {.len = 0};
     char line[LINE_BUF];
-    const probe_rcpt *r;
+    size_t room = SIZE_MAX, out;
+    if (p->opts.rcpt_window)
+        room = (out = rcpts_outstanding(p)) < p->opts.rcpt_window ? p->opts.rcpt_window - out : 0;
     if (with_mail)
         burst_add(p, &b, line, format_mail(p, line));
-    while (!p->finishing && (r = next_rcpt(p)))
+    for (; !p->finishing && room > 0 && rcpt_left(p); room--) {
+        const probe_rcpt *r = next_rcpt(p);
         burst_add(p, &b, line, format_line(p, line, "RCPT TO:<%s>", r->address));
+    }
     if (p->finishing)
         return;
-    burst_add(p, &b, line, format_line(p, line, "QUIT"));
+    if (!rcpt_left(p)) {
+        burst_add(p, &b, line, format_line(p, line, "QUIT"));
+        p->quit_sent = true;
+    }
     put(p, b.buf, b.len);
-    p->quit_sent = true;
+}
+
+/* The next group is due once half the window has been answered. */
+static bool group_due(const probe *p)
+{
+    return p->opts.rcpt_window && !p->quit_sent && !p->stopping &&
+           rcpts_outstanding(p) <= p->opts.rcpt_window / 2;
 }
 
 static void enter_rcpt(probe *p)
@@ -305,9 +338,9 @@ static void enter_rcpt(probe *p)
         enter(p, S_QUIT);
         return;
     }
-    /* With PIPELINING every RCPT goes at once; replies come back in order. */
+    /* With PIPELINING the window's RCPTs go at once; replies come back in order. */
     if (p->ext & SMTP_EXT_PIPELINING)
-        send_rcpt_burst(p, false);
+        send_rcpt_group(p, false);
     else
         send_rcpt(p);
     arm(p, p->opts.command_timeout_ms);
@@ -322,7 +355,7 @@ static void enter_mail(probe *p)
     p->next_send = p->next_reply = 0;
     if ((p->ext & SMTP_EXT_PIPELINING) && p->res.answered < p->nrcpts) {
         p->mail_piped = true;
-        send_rcpt_burst(p, true);
+        send_rcpt_group(p, true);
     } else {
         put(p, line, format_mail(p, line));
     }
@@ -399,8 +432,8 @@ static bool record_rcpt(probe *p, const smtp_reply *r)
 {
     while (p->next_reply < p->nrcpts && p->rcpts[p->next_reply].answered)
         p->next_reply++;
-    if (p->next_reply >= p->nrcpts) {
-        finish(p, PROBE_PROTOCOL_ERROR, REASON_PROTOCOL_ERROR, r);   /* a reply nobody asked for */
+    if (p->next_reply >= p->next_send) {   /* a reply to an RCPT not sent (yet) */
+        finish(p, PROBE_PROTOCOL_ERROR, REASON_PROTOCOL_ERROR, r);
         return false;
     }
     probe_rcpt *rc = &p->rcpts[p->next_reply++];
@@ -427,15 +460,6 @@ static bool penalty(const probe *p, const smtp_reply *r)
 {
     return p->opts.penalty_ms > 0 && (p->res.refusals > 0 || r->code >= 400) &&
            p->wait_ms >= (uint64_t)p->opts.penalty_ms && p->wait_ms >= 3 * p->mail_wait_ms;
-}
-
-/* RCPT commands sent whose replies have not come yet. */
-static size_t rcpts_outstanding(const probe *p)
-{
-    size_t n = 0;
-    for (size_t i = p->next_reply; i < p->next_send; i++)
-        n += !p->rcpts[i].answered;
-    return n;
 }
 
 static void on_rcpt_reply(probe *p, const smtp_reply *r)
@@ -466,6 +490,10 @@ static void on_rcpt_reply(probe *p, const smtp_reply *r)
     bool pipelined = p->ext & SMTP_EXT_PIPELINING;
     if (!pipelined && asking)
         send_rcpt(p);
+    else if (asking && group_due(p) && rcpt_left(p))
+        send_rcpt_group(p, false);
+    if (p->finishing)
+        return;
     size_t outstanding = rcpts_outstanding(p);
     if (outstanding == 0 && p->stopping)
         finish(p, PROBE_TEMPORARY, REASON_TEMPORARY_FAILURE, NULL);

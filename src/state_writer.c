@@ -118,7 +118,13 @@ struct state_writer {
     pthread_mutex_t mu;
     pthread_cond_t has_work, not_full;
     batch b[2], *fill, *spare;
-    bool stop, failed, retries_seen;
+    bool stop, failed;
+    /* Rows with a retry stored, one bit a row (NULL when out of memory: every
+     * finished row then deletes, as it must). A finished row deletes its
+     * retry only when it has one: world-1's 90,000 rows that never waited
+     * spared a DELETE each, 2.3% of the run's CPU samples. */
+    uint8_t *retry_bits;
+    size_t retry_bytes;
     bool idle;                   /* the thread waits for a first record, with no deadline */
     sqlite3_stmt *st[ST_COUNT];
     char errmsg[512];            /* the first failure */
@@ -347,9 +353,62 @@ static int step(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* ---- which rows have a retry stored ---- */
+
+/* ROW's bit, growing the map; out of memory drops the map (unsure means
+ * "has one"). A row below 0 is always unsure. */
+static void retry_mark(state_writer *w, int64_t row)
+{
+    if (row < 0 || !w->retry_bits)
+        return;
+    size_t at = (size_t)row / 8;
+    if (at >= w->retry_bytes) {
+        size_t n = w->retry_bytes ? w->retry_bytes : 4096;
+        while (n <= at)
+            n *= 2;
+        uint8_t *m = realloc(w->retry_bits, n);
+        if (!m) {
+            free(w->retry_bits);
+            w->retry_bits = NULL;
+            return;
+        }
+        memset(m + w->retry_bytes, 0, n - w->retry_bytes);
+        w->retry_bits = m;
+        w->retry_bytes = n;
+    }
+    w->retry_bits[at] |= (uint8_t)(1u << (row % 8));
+}
+
+/* Whether ROW may have a retry stored; clears its bit. */
+static bool retry_unmark(state_writer *w, int64_t row)
+{
+    if (!w->retry_bits || row < 0)
+        return true;
+    size_t at = (size_t)row / 8;
+    uint8_t bit = (uint8_t)(1u << (row % 8));
+    if (at >= w->retry_bytes || !(w->retry_bits[at] & bit))
+        return false;
+    w->retry_bits[at] &= (uint8_t)~bit;
+    return true;
+}
+
+/* The rows an earlier run left waiting; false (every row deletes) if they
+ * cannot be read. */
+static bool retry_load_rows(state_writer *w)
+{
+    sqlite3_stmt *st = NULL;
+    if (state_query(w->s, &st, "SELECT row FROM retries") != 0)
+        return false;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        retry_mark(w, sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE && w->retry_bits;
+}
+
 static int delete_retry(state_writer *w, int64_t row)
 {
-    if (!w->retries_seen)       /* no retry was ever stored: nothing to delete */
+    if (!retry_unmark(w, row))  /* no retry stored for it: nothing to delete */
         return 0;
     sqlite3_bind_int64(w->st[ST_DEL_RETRY], 1, row);
     return step(w->st[ST_DEL_RETRY]);
@@ -403,7 +462,7 @@ static int write_dup(state_writer *w, const batch *b, const rec *r)
 static int write_retry(state_writer *w, const batch *b, const rec *r)
 {
     sqlite3_stmt *st = w->st[ST_RETRY];
-    w->retries_seen = true;
+    retry_mark(w, r->row);
     sqlite3_bind_int64(st, 1, r->row);
     sqlite3_bind_double(st, 2, r->due);
     sqlite3_bind_int(st, 3, r->n[IN_ATTEMPTS]);
@@ -535,16 +594,8 @@ static void writer_free(state_writer *w)
         free(w->b[i].recs);
         free(w->b[i].text);
     }
+    free(w->retry_bits);
     free(w);
-}
-
-static bool retries_exist(state *s)
-{
-    sqlite3_stmt *st = NULL;
-    bool yes = state_query(s, &st, "SELECT 1 FROM retries LIMIT 1") != 0 ||
-               sqlite3_step(st) != SQLITE_DONE;
-    sqlite3_finalize(st);
-    return yes;                 /* when unsure, keep deleting */
 }
 
 state_writer *state_writer_start(state *s, char *err, size_t errlen)
@@ -559,7 +610,12 @@ state_writer *state_writer_start(state *s, char *err, size_t errlen)
         return NULL;
     }
     w->s = s;
-    w->retries_seen = retries_exist(s);
+    if ((w->retry_bits = calloc(1, 4096)))
+        w->retry_bytes = 4096;
+    if (w->retry_bits && !retry_load_rows(w)) {
+        free(w->retry_bits);    /* unsure: every finished row deletes */
+        w->retry_bits = NULL;
+    }
     for (int i = 0; i < 2; i++) {
         w->b[i].recs = malloc(QUEUE_RECS * sizeof(rec));
         w->b[i].text = malloc(QUEUE_TEXT);

@@ -173,6 +173,11 @@ ssize_t tls_read(tls *t, char *buf, size_t len)
     return want_or_fail(t, r, "tls read");
 }
 
+bool tls_has_more(const tls *t)
+{
+    return SSL_has_pending(t->ssl) || BIO_ctrl_pending(t->rbio) > 0;
+}
+
 int tls_write(tls *t, const char *data, size_t len)
 {
     if (!SSL_is_init_finished(t->ssl)) {

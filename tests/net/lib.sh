@@ -124,6 +124,30 @@ sim_counter() {
     sed -n "s/^{*\"$2\":{.*\"$3\":\([0-9]*\).*/\1/p" "$1" | head -n1
 }
 
+# sim_host_counter FILE HOST NAME: counter NAME of HOST in a mailsim
+# counters dump (empty when absent).
+sim_host_counter() {
+    sed -n "s/^\"$2\":{.*\"$3\":\([0-9]*\).*/\1/p" "$1" | head -n1
+}
+
+# run_list CMD OPTS LIST: `mailvet CMD OPTS` on the addresses of LIST (a
+# CSV with an email header): clean writes $T/out.csv, check its --json lines
+# to $T/check.json; errors in $T/err-CMD.txt. Sets rc, out (the file) and
+# kind (csv or json).
+run_list() {
+    if [ "$1" = clean ]; then
+        # shellcheck disable=SC2086
+        timeout 120 "$MAILVET" clean $2 --progress never "$3" -o "$T/out.csv" \
+            > "$T/sum.txt" 2> "$T/err-$1.txt"
+        rc=$? out="$T/out.csv" kind=csv
+    else
+        # shellcheck disable=SC2086
+        timeout 120 "$MAILVET" check $2 --json $(tail -n +2 "$3") > "$T/check.json" \
+            2> "$T/err-$1.txt"
+        rc=$? out="$T/check.json" kind=json
+    fi
+}
+
 # sim_counter_hosts FILE: the hosts that saw a connection, with their counts.
 sim_counter_hosts() {
     grep -v '^"total"' "$1" | sed -n 's/^"\([^"]*\)":{"connections":\([0-9]*\),.*"rcpt":\([0-9]*\),.*/\1 (connections \2, rcpt \3)/p'

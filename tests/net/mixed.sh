@@ -45,11 +45,6 @@ done
 i=1
 while [ $i -le $NR ]; do printf 'u1@r%d.com\nnobody@r%d.com\n' $i $i >> "$T/list.csv"; i=$((i + 1)); done
 
-# host_counter FILE HOST NAME: counter NAME of HOST in a counters dump
-host_counter() {
-    sed -n "s/^\"$2\":{.*\"$3\":\([0-9]*\).*/\1/p" "$1" | head -n1
-}
-
 # verdicts KIND FILE: "DELIVERABLE NOT_FOUND ACCEPT_ALL OTHER" of the list's rows
 verdicts() {
     if [ "$1" = csv ]; then
@@ -72,25 +67,15 @@ WANT="$((NS - 3 + NR)) $((NS / 2 + NR)) 3 0"
 for cmd in clean check; do
     sim_start "$T/world.txt" "$T" --counters "$T/c-$cmd.json" \
         || { bad "mailsim did not start: $(tail -3 "$T/sim.log")"; finish mixed; exit 1; }
-    if [ $cmd = clean ]; then
-        # shellcheck disable=SC2086
-        timeout 120 "$MAILVET" clean $OPTS --progress never "$T/list.csv" -o "$T/out.csv" \
-            > "$T/sum.txt" 2> "$T/err-$cmd.txt"
-        rc=$? out="$T/out.csv" kind=csv
-    else
-        # shellcheck disable=SC2086
-        timeout 120 "$MAILVET" check $OPTS --json $(tail -n +2 "$T/list.csv") > "$T/check.json" \
-            2> "$T/err-$cmd.txt"
-        rc=$? out="$T/check.json" kind=json
-    fi
+    run_list $cmd "$OPTS" "$T/list.csv"
     [ "$rc" -eq 0 ] && ok || bad "$cmd: exit $rc: $(tail -3 "$T/err-$cmd.txt")"
     got=$(verdicts $kind "$out")
     [ "$got" = "$WANT" ] && ok || bad "$cmd: verdicts (deliverable not_found accept_all other) $got, want $WANT"
     sim_counters "$T/c-$cmd.json" || continue
-    sc=$(host_counter "$T/c-$cmd.json" mx.sharedhost.net connections)
-    sm=$(host_counter "$T/c-$cmd.json" mx.sharedhost.net mixed_sessions)
-    rc_=$(host_counter "$T/c-$cmd.json" mx.regions.net connections)
-    rm_=$(host_counter "$T/c-$cmd.json" mx.regions.net mixed_refused)
+    sc=$(sim_host_counter "$T/c-$cmd.json" mx.sharedhost.net connections)
+    sm=$(sim_host_counter "$T/c-$cmd.json" mx.sharedhost.net mixed_sessions)
+    rc_=$(sim_host_counter "$T/c-$cmd.json" mx.regions.net connections)
+    rm_=$(sim_host_counter "$T/c-$cmd.json" mx.regions.net mixed_refused)
     echo "$cmd: mx.sharedhost.net ${sc:-?} connections (${sm:-?} of several domains) for $NS domains;" \
          "mx.regions.net ${rc_:-?} connections, ${rm_:-?} RCPTs refused for a second domain"
     # 30 domains, 45 addresses and 30 probes: two full sessions of 50, and

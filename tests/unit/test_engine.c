@@ -694,6 +694,74 @@ static void test_host_share(void **state)
     assert_int_equal(engine_host_batch(&h, 100, 126), 63);
 }
 
+/* Pipelined RCPTs in one group only where the host is known to take them
+ * (engine_host_rcpt_window): a session no larger than the window, a host
+ * whose cap was learned, a host that answered as many in one session
+ * with no limit met; else the window, so a limit costs few replies. */
+static void test_host_rcpt_window(void **state)
+{
+    (void)state;
+    engine_host h;
+    engine_host_init(&h, 5);
+    assert_int_equal(engine_host_rcpt_window(&h, ENGINE_HOST_RCPT_WINDOW), 0);
+    assert_int_equal(engine_host_rcpt_window(&h, 100), ENGINE_HOST_RCPT_WINDOW);
+    probe_result cut = {.outcome = PROBE_DONE, .session_limit = true, .answered = 60};
+    engine_host_took(&h, &cut);                          /* a limit met proves nothing */
+    probe_result late = {.outcome = PROBE_DONE, .penalised = true, .answered = 60};
+    engine_host_took(&h, &late);
+    probe_result slow = {.outcome = PROBE_TIMEOUT, .answered = 60};
+    engine_host_took(&h, &slow);
+    assert_int_equal(engine_host_rcpt_window(&h, 60), ENGINE_HOST_RCPT_WINDOW);
+    probe_result done = {.outcome = PROBE_DONE, .answered = 60};
+    engine_host_took(&h, &done);
+    assert_int_equal(engine_host_rcpt_window(&h, 60), 0);
+    assert_int_equal(engine_host_rcpt_window(&h, 61), ENGINE_HOST_RCPT_WINDOW);
+    probe_result fewer = {.outcome = PROBE_DONE, .answered = 20};
+    engine_host_took(&h, &fewer);                        /* never lowered */
+    assert_int_equal(engine_host_rcpt_window(&h, 60), 0);
+    assert_true(engine_host_learn_cap(&h, &cut, 59));
+    assert_int_equal(engine_host_rcpt_window(&h, 100), 0);   /* sessions are cut to 59 */
+}
+
+/* The engine asks the probe for the window: 30 addresses on a new host go
+ * windowed; once a "452 too many recipients" after 10 taught the cap, the
+ * sessions that follow carry at most 10, in one group each. */
+static void test_rcpt_window_sessions(void **state)
+{
+    (void)state;
+    engine_opts o;
+    opts_default(&o);
+    o.rcpt_per_session = 40;
+    world *w = world_new(&o);
+    char a[64];
+    for (int i = 0; i < 30; i++) {
+        snprintf(a, sizeof a, "u%d@win.example", i);
+        add(w, (uint64_t)i, a);
+    }
+    answer_one(w, "win.example", "192.0.2.1");
+    fsess *f = first_open(w);
+    assert_true(f->n > ENGINE_HOST_RCPT_WINDOW);
+    assert_int_equal(f->opts.rcpt_window, ENGINE_HOST_RCPT_WINDOW);
+    for (int i = 0; i < 10; i++)
+        set_answer(&f->rcpts[i], is_catchall(&f->rcpts[i]) ? 550 : 250, "2.1.5", "x");
+    probe_result res = {.outcome = PROBE_DONE, .connected = true, .session_limit = true,
+                        .answered = 10};
+    close_session(w, f, &res);
+    int sessions = 0;
+    while (open_sessions(w)) {
+        f = first_open(w);
+        assert_true(f->n <= 10);
+        assert_int_equal(f->opts.rcpt_window, 0);
+        finish_all(w, f, 250, 550);
+        sessions++;
+    }
+    assert_true(sessions >= 2);
+    assert_true(engine_idle(w->e));
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(w->r[i].reason, REASON_ACCEPTED);
+    world_free(w);
+}
+
 /* Sessions a host has open, and the recipients they carry (the catch-all
  * probe not counted). */
 static int host_sessions(world *w, size_t *sizes, int max)
@@ -1883,6 +1951,8 @@ int main(void)
         cmocka_unit_test(test_learn_mid_run),
         cmocka_unit_test(test_host_policy),
         cmocka_unit_test(test_host_share),
+        cmocka_unit_test(test_host_rcpt_window),
+        cmocka_unit_test(test_rcpt_window_sessions),
         cmocka_unit_test(test_last_rows_shared),
         cmocka_unit_test(test_hold_fills_sessions),
         cmocka_unit_test(test_item_strings),
