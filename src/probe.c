@@ -224,22 +224,18 @@ static void refuse_utf8_rcpts(probe *p)
     }
 }
 
-/* The next RCPT to ask, or NULL; skips those answered without asking. */
-static const probe_rcpt *next_rcpt(probe *p)
-{
-    if (p->stopping)
-        return NULL;
-    while (p->next_send < p->nrcpts && p->rcpts[p->next_send].answered)
-        p->next_send++;
-    return p->next_send < p->nrcpts ? &p->rcpts[p->next_send++] : NULL;
-}
-
 /* Whether an RCPT is left to ask; skips those answered without asking. */
 static bool rcpt_left(probe *p)
 {
     while (!p->stopping && p->next_send < p->nrcpts && p->rcpts[p->next_send].answered)
         p->next_send++;
     return !p->stopping && p->next_send < p->nrcpts;
+}
+
+/* The next RCPT to ask, or NULL. */
+static const probe_rcpt *next_rcpt(probe *p)
+{
+    return rcpt_left(p) ? &p->rcpts[p->next_send++] : NULL;
 }
 
 static void send_rcpt(probe *p)
@@ -306,10 +302,9 @@ static void send_rcpt_group(probe *p, bool with_mail)
         room = (out = rcpts_outstanding(p)) < p->opts.rcpt_window ? p->opts.rcpt_window - out : 0;
     if (with_mail)
         burst_add(p, &b, line, format_mail(p, line));
-    for (; !p->finishing && room > 0 && rcpt_left(p); room--) {
-        const probe_rcpt *r = next_rcpt(p);
+    const probe_rcpt *r;
+    for (; !p->finishing && room > 0 && (r = next_rcpt(p)); room--)
         burst_add(p, &b, line, format_line(p, line, "RCPT TO:<%s>", r->address));
-    }
     if (p->finishing)
         return;
     if (!rcpt_left(p)) {
@@ -490,8 +485,8 @@ static void on_rcpt_reply(probe *p, const smtp_reply *r)
     bool pipelined = p->ext & SMTP_EXT_PIPELINING;
     if (!pipelined && asking)
         send_rcpt(p);
-    else if (asking && group_due(p) && rcpt_left(p))
-        send_rcpt_group(p, false);
+    else if (asking && group_due(p))
+        send_rcpt_group(p, false);      /* the next RCPTs, or QUIT if none is left */
     if (p->finishing)
         return;
     size_t outstanding = rcpts_outstanding(p);
