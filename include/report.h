@@ -41,6 +41,21 @@ int report_write_html(const report *r, FILE *out);  /* one file, no external ass
  * unreadable or non-mailvet state file, 1 write error. */
 int report_run(const char *state_path, const char *format, const char *output);
 
+/* A finishing `clean`'s report, loaded from STATE_PATH in a thread while
+ * the run writes OUTPUT: start it once the results are final (finished_at
+ * set); the two read the state file on separate connections. NULL when
+ * out of memory (then report_run does it all). */
+typedef struct report_job report_job;
+report_job *report_job_start(const char *state_path);
+
+/* Waits for the load, then renders it as report_run does: text to stdout
+ * and, when HTML_OUTPUT is not NULL, HTML there. Returns report_run's
+ * exit codes. */
+int report_job_finish(report_job *j, const char *html_output);
+
+/* Waits for the load if it still runs and frees J (NULL is fine). */
+void report_job_free(report_job *j);
+
 /* Port 25: most mail servers tried were unreachable, so the verdicts are
  * unreliable — at least REPORT_UNREACHABLE_MIN_HOSTS hosts tried and
  * REPORT_UNREACHABLE_PCT percent of them never accepted a TCP connection

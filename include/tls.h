@@ -3,7 +3,9 @@
  * send, and reads/writes plaintext. conn.c pumps it from libuv.
  *
  * tls_new() returns a session the caller frees with tls_free(). One shared
- * SSL_CTX is created on first use and lives for the process.
+ * SSL_CTX is created on first use and lives for the process. A session
+ * the server issues is kept under SERVER_NAME (tls_cache.h) and the next
+ * tls_new() for that name offers it.
  */
 #ifndef MAILVET_TLS_H
 #define MAILVET_TLS_H
@@ -26,6 +28,9 @@ int tls_handshake(tls *t);
 /* Plaintext received: up to LEN bytes into BUF; returns bytes (0 = none yet), -1 fatal. */
 ssize_t tls_read(tls *t, char *buf, size_t len);
 
+/* Whether the handshake resumed a session the cache held. */
+bool tls_resumed(const tls *t);
+
 /* Whether tls_read may have more: plaintext or ciphertext not read yet. A
  * reader that stops when it has none saves the call that would only say
  * "none yet" (a record a reply: on world-1 half of the SSL_read calls). */
@@ -33,6 +38,12 @@ bool tls_has_more(const tls *t);
 
 /* Plaintext to send. Returns 0 or -1. */
 int tls_write(tls *t, const char *data, size_t len);
+
+/* Ends the session cleanly: queues close_notify (tls_drain yields it),
+ * which also keeps the session resumable; OpenSSL marks the session of a
+ * connection freed without it as not to be resumed. 0, or -1 if the
+ * handshake never finished. */
+int tls_close(tls *t);
 
 /* Ciphertext waiting to go to the network: up to LEN bytes into BUF; 0 = none. */
 size_t tls_drain(tls *t, char *buf, size_t len);

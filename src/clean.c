@@ -123,6 +123,7 @@ typedef struct clean_ctx {
     /* the results the output pass writes beside INPUT's rows */
     output_result_fn next;
     void *next_ud;
+    report_job *report;       /* the summary, loaded while OUTPUT is written */
 } clean_ctx;
 
 static double now(void)
@@ -904,6 +905,10 @@ static int run_network(clean_ctx *c)
         return fail("cannot write the state file", err, EXIT_RUNTIME);
     meta_set_u64(c->db, "rows_total", state_count_results(c->db));
     meta_set_u64(c->db, "finished_at", (uint64_t)time(NULL));
+    /* The results are final: the report reads them on a core of its own
+     * while the output pass streams them (world-1: the time after the last
+     * session 0.53-0.60 s -> 0.37-0.45). */
+    c->report = report_job_start(c->state_path);
     return write_output_from_state(c);
 }
 
@@ -918,11 +923,18 @@ static int summarize(clean_ctx *c)
         report_summary_text(strcmp(c->o->output, "-") == 0 ? stderr : stdout, &c->st);
         return 0;
     }
-    state_close(c->db);               /* the report reads the file itself */
-    c->db = NULL;
-    int rc = report_run(c->state_path, "text", NULL);
-    if (rc == 0 && c->o->report_html)
-        rc = report_run(c->state_path, "html", c->o->report_html);
+    int rc;
+    if (c->report) {
+        rc = report_job_finish(c->report, c->o->report_html);
+        state_close(c->db);
+        c->db = NULL;
+    } else {
+        state_close(c->db);           /* the report reads the file itself */
+        c->db = NULL;
+        rc = report_run(c->state_path, "text", NULL);
+        if (rc == 0 && c->o->report_html)
+            rc = report_run(c->state_path, "html", c->o->report_html);
+    }
     if (c->st.no_email_cell)
         printf("Rows without an email cell (too few fields): %llu (marked invalid_syntax)\n",
                (unsigned long long)c->st.no_email_cell);
@@ -944,6 +956,7 @@ static void install_signals(void)
 
 static void cleanup(clean_ctx *c)
 {
+    report_job_free(c->report);       /* before a temporary state goes */
     if (c->spool[0])
         unlink(c->spool);
     for (size_t i = 0; i < c->nsample; i++)

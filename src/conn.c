@@ -160,6 +160,8 @@ conn *conn_new(uv_loop_t *loop, const conn_events *ev, void *ud)
 
 /* ---- closing ------------------------------------------------------------ */
 
+static int conn_tls_flush(conn *c);
+
 static void on_handle_closed(uv_handle_t *h)
 {
     conn *c = h->data;
@@ -178,6 +180,12 @@ void conn_close(conn *c)
 {
     if (!c || c->closing)
         return;
+    /* A TLS session that ends with no failure says close_notify: OpenSSL
+     * then keeps the session resumable (tls_cache.h); one that failed is
+     * not offered again. A write the socket cannot take at once is dropped
+     * by the close, which is all a peer that stopped reading deserves. */
+    if (c->tls && !c->failed && !c->handshaking && tls_close(c->tls) == 0)
+        conn_tls_flush(c);
     c->closing = true;
     uv_timer_stop(&c->timer);
     /* Pending connect/write requests get UV_ECANCELED before the close

@@ -6,13 +6,15 @@
  * a finished run's counters, the figures every rendering derives from it
  * (rates, expected bounce rates, the words for reasons and host problems),
  * and the command: pick a renderer, load the state file (report_load.c),
- * write to stdout or to a temporary file renamed into place.
+ * write to stdout or to a temporary file renamed into place; and the
+ * report job, which loads a finishing run's report in a thread of its own.
  */
 #include "report_int.h"
 #include "output.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +284,18 @@ static int write_file(const report *r, report_writer w, const char *output)
     return 0;
 }
 
+/* R by W to OUTPUT (NULL or "-": stdout). 0, or 1 after saying why. */
+static int render(const report *r, report_writer w, const char *output)
+{
+    if (output && strcmp(output, "-") != 0)
+        return write_file(r, w, output);
+    if (w(r, stdout) || fflush(stdout) != 0) {
+        fprintf(stderr, "mailvet report: cannot write to standard output: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
 int report_run(const char *state_path, const char *format, const char *output)
 {
     report_writer w = writer_for(format);
@@ -295,15 +309,73 @@ int report_run(const char *state_path, const char *format, const char *output)
         fprintf(stderr, "mailvet report: %s\n", err);
         return 2;
     }
-    int rc;
-    if (!output || strcmp(output, "-") == 0) {
-        rc = w(r, stdout) || fflush(stdout) != 0 ? 1 : 0;
-        if (rc)
-            fprintf(stderr, "mailvet report: cannot write to standard output: %s\n",
-                    strerror(errno));
-    } else {
-        rc = write_file(r, w, output);
-    }
+    int rc = render(r, w, output);
     report_free(r);
     return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* the report job                                                      */
+
+struct report_job {
+    pthread_t thread;
+    bool threaded;              /* false: loaded in report_job_start */
+    report *r;                  /* NULL: err says why */
+    char err[PATH_MAX + 256];
+    char path[];
+};
+
+static void job_load(report_job *j)
+{
+    j->r = report_load(j->path, j->err, sizeof j->err);
+    if (j->r)
+        j->r->running = false;  /* the lock is the finishing run's own */
+}
+
+static void *job_main(void *arg)
+{
+    job_load(arg);
+    return NULL;
+}
+
+report_job *report_job_start(const char *state_path)
+{
+    size_t n = strlen(state_path) + 1;
+    report_job *j = calloc(1, sizeof *j + n);
+    if (!j)
+        return NULL;
+    memcpy(j->path, state_path, n);
+    j->threaded = pthread_create(&j->thread, NULL, job_main, j) == 0;
+    if (!j->threaded)
+        job_load(j);
+    return j;
+}
+
+static void job_join(report_job *j)
+{
+    if (j->threaded)
+        pthread_join(j->thread, NULL);
+    j->threaded = false;
+}
+
+int report_job_finish(report_job *j, const char *html_output)
+{
+    job_join(j);
+    if (!j->r) {
+        fprintf(stderr, "mailvet report: %s\n", j->err);
+        return 2;
+    }
+    int rc = render(j->r, report_write_text, NULL);
+    if (rc == 0 && html_output)
+        rc = render(j->r, report_write_html, html_output);
+    return rc;
+}
+
+void report_job_free(report_job *j)
+{
+    if (!j)
+        return;
+    job_join(j);
+    report_free(j->r);
+    free(j);
 }

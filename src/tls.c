@@ -18,7 +18,9 @@
  *    the client accepts, it does not change what it prefers;
  *  - SNI is the MX host name (some hosts pick their certificate or even
  *    their policy by it);
- *  - renegotiation is refused (nothing an SMTP probe needs, a known DoS).
+ *  - renegotiation is refused (nothing an SMTP probe needs, a known DoS);
+ *  - sessions are resumed: each one the server hands out is kept under the
+ *    MX host name (tls_cache.c) and offered on the next connection there.
  */
 #include "tls.h"
 
@@ -30,16 +32,29 @@
 #include <string.h>
 
 #include "str.h"
+#include "tls_cache.h"
 
 struct tls {
     SSL *ssl;                 /* owns rbio and wbio (SSL_set_bio) */
     BIO *rbio;                /* ciphertext in: tls_feed writes here */
     BIO *wbio;                /* ciphertext out: tls_drain reads here */
+    char name[256];           /* the server's name: the session cache's key */
     char err[160];            /* last error, for transcripts */
 };
 
 static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
 static SSL_CTX *shared_ctx;
+
+/* OpenSSL hands over each session the server issues (a TLS 1.3 ticket comes
+ * after the handshake, with the first reply read); 1 = the reference is kept. */
+static int on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    const tls *t = SSL_get_app_data(ssl);
+    if (!t || !t->name[0])
+        return 0;
+    tls_cache_put(t->name, sess);
+    return 1;
+}
 
 static void ctx_init(void)
 {
@@ -56,8 +71,10 @@ static void ctx_init(void)
     }
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-    /* Short-lived probes: no session resumption cache to grow. */
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    /* Our own bounded cache (tls_cache.c), not OpenSSL's, which would grow
+     * with every host. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, on_new_session);
     shared_ctx = ctx;
 }
 
@@ -99,6 +116,14 @@ tls *tls_new(const char *server_name)
     BIO_set_mem_eof_return(t->wbio, -1);
     SSL_set_bio(t->ssl, t->rbio, t->wbio);
     SSL_set_connect_state(t->ssl);
+    SSL_set_app_data(t->ssl, t);
+    if (server_name && strlen(server_name) < sizeof t->name)
+        str_copy(t->name, sizeof t->name, server_name);
+    SSL_SESSION *resume = tls_cache_take(t->name);
+    if (resume) {
+        SSL_set_session(t->ssl, resume);   /* takes its own reference */
+        SSL_SESSION_free(resume);
+    }
     /* SNI must be a DNS name: skip empty names and IP literals. */
     if (server_name && *server_name && !strchr(server_name, ':') &&
         strspn(server_name, "0123456789.") != strlen(server_name))
@@ -173,6 +198,11 @@ ssize_t tls_read(tls *t, char *buf, size_t len)
     return want_or_fail(t, r, "tls read");
 }
 
+bool tls_resumed(const tls *t)
+{
+    return SSL_session_reused(t->ssl) == 1;
+}
+
 bool tls_has_more(const tls *t)
 {
     return SSL_has_pending(t->ssl) || BIO_ctrl_pending(t->rbio) > 0;
@@ -196,6 +226,16 @@ int tls_write(tls *t, const char *data, size_t len)
         len -= n;
     }
     return 0;
+}
+
+int tls_close(tls *t)
+{
+    if (!SSL_is_init_finished(t->ssl))
+        return -1;
+    ERR_clear_error();
+    int r = SSL_shutdown(t->ssl);    /* 0: sent, the peer's not awaited */
+    ERR_clear_error();
+    return r >= 0 ? 0 : -1;
 }
 
 size_t tls_drain(tls *t, char *buf, size_t len)

@@ -83,15 +83,16 @@ static void counters_one(FILE *f, const world_counters *c)
     fprintf(f,
             "{\"connections\":%llu,\"conn_current\":%llu,\"conn_peak\":%llu,\"sent_421\":%llu,"
             "\"sent_421_rate\":%llu,\"commands\":%llu,\"rcpt\":%llu,\"rcpt_cap_hits\":%llu,"
-            "\"greylist_hits\":%llu,\"tls_handshakes\":%llu,\"drops\":%llu,\"tarpitted\":%llu,"
-            "\"rcpt_tarpitted\":%llu,\"data_attempts\":%llu,\"mixed_sessions\":%llu,"
+            "\"greylist_hits\":%llu,\"tls_handshakes\":%llu,\"tls_resumed\":%llu,\"drops\":%llu,"
+            "\"tarpitted\":%llu,\"rcpt_tarpitted\":%llu,\"data_attempts\":%llu,\"mixed_sessions\":%llu,"
             "\"mixed_refused\":%llu}",
             (unsigned long long)c->connections, (unsigned long long)c->conn_current,
             (unsigned long long)c->conn_peak, (unsigned long long)c->sent_421,
             (unsigned long long)c->sent_421_rate, (unsigned long long)c->commands,
             (unsigned long long)c->rcpt, (unsigned long long)c->rcpt_cap_hits,
             (unsigned long long)c->greylist_hits, (unsigned long long)c->tls_handshakes,
-            (unsigned long long)c->drops, (unsigned long long)c->tarpitted,
+            (unsigned long long)c->tls_resumed, (unsigned long long)c->drops,
+            (unsigned long long)c->tarpitted,
             (unsigned long long)c->rcpt_tarpitted, (unsigned long long)c->data_attempts,
             (unsigned long long)c->mixed_sessions, (unsigned long long)c->mixed_refused);
 }

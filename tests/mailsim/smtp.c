@@ -824,6 +824,8 @@ static void smtp_tls_in(smtp_conn *c, const char *data, size_t n)
         c->tls_on = 1;
         c->ehlo = c->mail = 0;
         SMTP_COUNT(c, tls_handshakes);
+        if (SSL_session_reused(c->ssl))
+            SMTP_COUNT(c, tls_resumed);
     }
     char buf[4096];
     for (;;) {

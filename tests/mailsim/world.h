@@ -55,6 +55,7 @@ typedef struct world_counters {
     uint64_t rcpt_cap_hits;   /* 452 4.5.3 replies */
     uint64_t greylist_hits;   /* 4xx greylist replies */
     uint64_t tls_handshakes;  /* completed STARTTLS handshakes */
+    uint64_t tls_resumed;     /* ... of which resumed a session */
     uint64_t drops;           /* connections dropped on purpose */
     uint64_t tarpitted;       /* connections held without a banner */
     uint64_t rcpt_tarpitted;  /* 5xx RCPT replies held back (rcpt-tarpit) */

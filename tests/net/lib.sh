@@ -148,6 +148,21 @@ run_list() {
     fi
 }
 
+# u_nobody_verdicts KIND FILE: "ACCEPTED NOT_FOUND OTHER" of run_list's
+# output (KIND csv or json) for a list of uN@ mailboxes that exist and
+# nobodyN@ ones that do not; each row that is neither right is printed.
+u_nobody_verdicts() {
+    if [ "$1" = csv ]; then
+        tail -n +2 "$2" | awk -F, '{ print $1 " " $3 " " $4 }'
+    else
+        sed -n 's/.*"input":"\([^"]*\)".*"status":"\([a-z]*\)","reason":"\([a-z_]*\)".*/\1 \2 \3/p' "$2"
+    fi | awk '
+        $1 ~ /^u[0-9]*@/ && $3 == "accepted" { d++; next }
+        $1 ~ /^nobody[0-9]*@/ && $3 == "mailbox_not_found" { n++; next }
+        { o++; print "unexpected: " $0 > "/dev/stderr" }
+        END { printf "%d %d %d\n", d, n, o }'
+}
+
 # sim_counter_hosts FILE: the hosts that saw a connection, with their counts.
 sim_counter_hosts() {
     grep -v '^"total"' "$1" | sed -n 's/^"\([^"]*\)":{"connections":\([0-9]*\),.*"rcpt":\([0-9]*\),.*/\1 (connections \2, rcpt \3)/p'

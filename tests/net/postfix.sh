@@ -72,6 +72,7 @@ grey_restrictions = reject_unlisted_recipient, check_policy_service inet:127.0.0
 smtpd_tls_cert_file = $T/pf/cert.pem
 smtpd_tls_key_file = $T/pf/key.pem
 smtpd_tls_security_level = may
+smtpd_tls_loglevel = 2
 CONF
 sed -i '/^smtp[[:space:]]*inet/d' "$T/pf/master.cf"
 cat >> "$T/pf/master.cf" <<CONF
@@ -130,4 +131,17 @@ awk '/C: RCPT TO:/ { r = 1 } r && /C: QUIT/ { q = NR } r && !q && /S: [0-9]/ { e
     bad "QUIT not sent with the RCPTs: $(cat "$T/transcript.txt")"
 grep -q "S: 221" "$T/transcript.txt" && ok || bad "no 221 to the pipelined QUIT"
 grep -q "improper command pipelining" "$T/postfix.log" && bad "Postfix saw improper pipelining" || ok
+# TLS resumption (tls_cache.c): one recipient a session and one session at
+# a time to the encrypt-only listener, so sessions one after the other;
+# Postfix's log (smtpd_tls_loglevel 2) says it took its ticket back on
+# every one after the first
+before=$(wc -l < "$T/postfix.log")
+check --per-mx 1 --rcpt-per-session 1 carol@pf-tls.com nosuch@pf-tls.com > "$T/resume.json" 2>"$T/resume.err"
+expect_field "$T/resume.json" carol@pf-tls.com reason '"accepted"'
+expect_field "$T/resume.json" nosuch@pf-tls.com reason '"mailbox_not_found"'
+sessions=$(tail -n +$((before + 1)) "$T/postfix.log" | grep -c "TLS connection established")
+reused=$(tail -n +$((before + 1)) "$T/postfix.log" | grep -c "Reusing old session")
+echo "postfix: $sessions TLS sessions, $reused resumed (Postfix's log)"
+[ "$sessions" -ge 2 ] && ok || bad "$sessions TLS sessions to mx.pf-tls.com, want at least 2"
+[ "$reused" -eq $((sessions - 1)) ] && ok || bad "Postfix reused $reused of $sessions TLS sessions, want all but the first"
 finish postfix

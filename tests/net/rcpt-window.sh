@@ -42,18 +42,6 @@ for d in cap20 open; do
     done
 done
 
-# verdicts KIND FILE: "ACCEPTED NOT_FOUND OTHER" of the list's rows
-verdicts() {
-    if [ "$1" = csv ]; then
-        tail -n +2 "$2" | awk -F, '{ print $1 " " $3 " " $4 }'
-    else
-        sed -n 's/.*"input":"\([^"]*\)".*"status":"\([a-z]*\)","reason":"\([a-z_]*\)".*/\1 \2 \3/p' "$2"
-    fi | awk '
-        $1 ~ /^u[0-9]*@/ && $3 == "accepted" { d++; next }
-        $1 ~ /^nobody[0-9]*@/ && $3 == "mailbox_not_found" { n++; next }
-        { o++; print "unexpected: " $0 > "/dev/stderr" }
-        END { printf "%d %d %d\n", d, n, o }'
-}
 WANT="120 40 0"
 
 for cmd in clean check; do
@@ -61,7 +49,7 @@ for cmd in clean check; do
         || { bad "mailsim did not start: $(tail -3 "$T/sim.log")"; finish rcpt-window; exit 1; }
     run_list $cmd "$OPTS" "$T/list.csv"
     [ "$rc" -eq 0 ] && ok || bad "$cmd: exit $rc: $(tail -3 "$T/err-$cmd.txt")"
-    got=$(verdicts $kind "$out")
+    got=$(u_nobody_verdicts $kind "$out")
     [ "$got" = "$WANT" ] && ok || bad "$cmd: verdicts (accepted not_found other) $got, want $WANT"
     sim_counters "$T/c-$cmd.json" || { bad "$cmd: mailsim wrote no counters"; continue; }
     hits=$(sim_host_counter "$T/c-$cmd.json" mx.cap20.example rcpt_cap_hits)

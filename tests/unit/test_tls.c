@@ -1,11 +1,15 @@
 /* test_tls.c — the tls.c client over memory BIOs, paired in-process with an
  * OpenSSL server SSL object (self-signed EC certificate made here): the
- * handshake, SNI, plaintext both ways, old protocol versions, and failures. */
+ * handshake, SNI, plaintext both ways, old protocol versions, failures, and
+ * session resumption through tls_cache.c. Every test starts with an empty
+ * cache. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -14,6 +18,8 @@
 #include <openssl/x509.h>
 
 #include "tls.h"
+#include "tls_cache.h"
+#include "htab.h"
 
 /* A server context with a fresh self-signed certificate; NULL on failure. */
 static SSL_CTX *server_ctx(int min_version, int max_version)
@@ -285,18 +291,197 @@ static void test_close_notify(void **state)
     SSL_CTX_free(ctx);
 }
 
+/* One connection to NAME on CTX: handshake, a reply each way (the client
+ * reads the server's tickets with the reply). Returns whether the client
+ * resumed, after checking the server agrees. */
+static bool connect_once(SSL_CTX *ctx, const char *name)
+{
+    SSL *s = server_new(ctx);
+    tls *t = tls_new(name);
+    assert_non_null(t);
+    assert_int_equal(pump_handshake(t, s, 4096), 1);
+    bool resumed = tls_resumed(t);
+    assert_int_equal(resumed, SSL_session_reused(s) == 1);
+    exchange(t, s);
+    assert_int_equal(tls_close(t), 0);
+    client_to_server(t, s);
+    char buf[16];
+    size_t n;
+    assert_int_equal(SSL_read_ex(s, buf, sizeof buf, &n), 0);
+    assert_int_equal(SSL_get_error(s, 0), SSL_ERROR_ZERO_RETURN);   /* close_notify came */
+    tls_free(t);
+    SSL_free(s);
+    return resumed;
+}
+
+/* TLS 1.3: the second connection to a host resumes with a ticket the first
+ * one got; a ticket is offered once, each connection brings two more, and
+ * another host name is not offered them. */
+static void test_resume_tls13(void **state)
+{
+    (void)state;
+    SSL_CTX *ctx = server_ctx(TLS1_VERSION, 0);
+    assert_non_null(ctx);
+    assert_false(connect_once(ctx, "mx.test"));
+    assert_int_equal(tls_cache_count(), 2);    /* OpenSSL's two tickets */
+    assert_false(connect_once(ctx, "mx.other"));
+    assert_int_equal(tls_cache_count(), 4);
+    assert_true(connect_once(ctx, "mx.test"));
+    assert_true(connect_once(ctx, "mx.test"));
+    assert_int_equal(tls_cache_count(), 4);
+
+    /* three started together: two tickets, so the third is a full handshake */
+    tls *t[3];
+    SSL *s[3];
+    for (int i = 0; i < 3; i++) {
+        t[i] = tls_new("mx.test");
+        s[i] = server_new(ctx);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pump_handshake(t[i], s[i], 4096), 1);
+    assert_true(tls_resumed(t[0]));
+    assert_true(tls_resumed(t[1]));
+    assert_false(tls_resumed(t[2]));
+    for (int i = 0; i < 3; i++) {
+        tls_free(t[i]);
+        SSL_free(s[i]);
+    }
+    SSL_CTX_free(ctx);
+}
+
+/* TLS 1.2: one session serves every later connection. */
+static void test_resume_tls12(void **state)
+{
+    (void)state;
+    SSL_CTX *ctx = server_ctx(TLS1_2_VERSION, TLS1_2_VERSION);
+    assert_non_null(ctx);
+    assert_false(connect_once(ctx, "mx.test"));
+    assert_true(connect_once(ctx, "mx.test"));
+    assert_true(connect_once(ctx, "mx.test"));
+    SSL_CTX_free(ctx);
+}
+
+/* A server that no longer knows the ticket (a new key): a full handshake,
+ * not a failure. */
+static void test_resume_refused(void **state)
+{
+    (void)state;
+    SSL_CTX *one = server_ctx(TLS1_VERSION, 0), *two = server_ctx(TLS1_VERSION, 0);
+    assert_non_null(one);
+    assert_non_null(two);
+    assert_false(connect_once(one, "mx.test"));
+    assert_false(connect_once(two, "mx.test"));
+    assert_true(connect_once(two, "mx.test"));
+    SSL_CTX_free(one);
+    SSL_CTX_free(two);
+}
+
+static SSL_SESSION *session(int version, unsigned char id)
+{
+    SSL_SESSION *s = SSL_SESSION_new();
+    assert_non_null(s);
+    assert_int_equal(SSL_SESSION_set_protocol_version(s, version), 1);
+    assert_int_equal(SSL_SESSION_set1_id(s, &id, 1), 1);
+    return s;
+}
+
+/* The table itself: one slot a hash, the newest session wins it, names
+ * compared in full, names too long and sessions that cannot resume not kept. */
+static void test_cache_slots(void **state)
+{
+    (void)state;
+    /* TLS 1.3: newest first, each once, the oldest dropped past the depth */
+    SSL_SESSION *s13[3];
+    for (int i = 0; i < 3; i++) {
+        s13[i] = session(TLS1_3_VERSION, (unsigned char)(10 + i));
+        SSL_SESSION_up_ref(s13[i]);            /* ours, to compare pointers */
+        tls_cache_put("a.test", s13[i]);
+    }
+    assert_int_equal(tls_cache_count(), TLS_CACHE_DEPTH);
+    SSL_SESSION *got = tls_cache_take("a.test");
+    assert_ptr_equal(got, s13[2]);
+    SSL_SESSION_free(got);
+    got = tls_cache_take("a.test");
+    assert_ptr_equal(got, s13[1]);
+    SSL_SESSION_free(got);
+    assert_null(tls_cache_take("a.test"));
+    assert_int_equal(tls_cache_count(), 0);
+    for (int i = 0; i < 3; i++)
+        SSL_SESSION_free(s13[i]);
+
+    /* two names on one slot: the second replaces the first */
+    char other[32];
+    for (int i = 0;; i++) {
+        snprintf(other, sizeof other, "h%d.test", i);
+        if (htab_hash_str(other) % TLS_CACHE_SLOTS == htab_hash_str("a.test") % TLS_CACHE_SLOTS &&
+            strcmp(other, "a.test") != 0)
+            break;
+    }
+    tls_cache_put("a.test", session(TLS1_2_VERSION, 2));
+    SSL_SESSION *s12 = session(TLS1_2_VERSION, 3);
+    tls_cache_put(other, s12);
+    assert_int_equal(tls_cache_count(), 1);
+    assert_null(tls_cache_take("a.test"));
+    got = tls_cache_take(other);
+    assert_ptr_equal(got, s12);              /* TLS 1.2: handed out and kept */
+    SSL_SESSION_free(got);
+    got = tls_cache_take(other);
+    assert_ptr_equal(got, s12);
+    SSL_SESSION_free(got);
+
+    /* a session OpenSSL has marked not to be resumed (its connection
+     * failed) is dropped, and the one before it handed out */
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    assert_non_null(ctx);
+    SSL_SESSION *older = session(TLS1_3_VERSION, 20), *failed = session(TLS1_3_VERSION, 21);
+    SSL_SESSION_up_ref(older);
+    tls_cache_put("c.test", older);
+    tls_cache_put("c.test", failed);
+    SSL_CTX_remove_session(ctx, failed);       /* what SSL_free does to a failed one */
+    assert_false(SSL_SESSION_is_resumable(failed));
+    got = tls_cache_take("c.test");
+    assert_ptr_equal(got, older);
+    SSL_SESSION_free(got);
+    SSL_SESSION_free(older);
+    assert_null(tls_cache_take("c.test"));
+    SSL_CTX_free(ctx);
+
+    char longname[300];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    tls_cache_put(longname, session(TLS1_3_VERSION, 4));
+    tls_cache_put("b.test", SSL_SESSION_new());   /* no id, no ticket */
+    tls_cache_put("", session(TLS1_3_VERSION, 5));
+    assert_int_equal(tls_cache_count(), 1);
+    assert_null(tls_cache_take(longname));
+    assert_null(tls_cache_take("b.test"));
+    tls_cache_clear();
+    assert_int_equal(tls_cache_count(), 0);
+}
+
+static int fresh_cache(void **state)
+{
+    (void)state;
+    tls_cache_clear();
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_handshake_tls13),
-        cmocka_unit_test(test_handshake_tls12),
-        cmocka_unit_test(test_handshake_tls10_legacy),
-        cmocka_unit_test(test_handshake_byte_at_a_time),
-        cmocka_unit_test(test_garbage_fails),
-        cmocka_unit_test(test_garbage_after_handshake),
-        cmocka_unit_test(test_write_before_handshake),
-        cmocka_unit_test(test_no_sni_for_ip_literal),
-        cmocka_unit_test(test_close_notify),
+        cmocka_unit_test_setup(test_handshake_tls13, fresh_cache),
+        cmocka_unit_test_setup(test_handshake_tls12, fresh_cache),
+        cmocka_unit_test_setup(test_handshake_tls10_legacy, fresh_cache),
+        cmocka_unit_test_setup(test_handshake_byte_at_a_time, fresh_cache),
+        cmocka_unit_test_setup(test_garbage_fails, fresh_cache),
+        cmocka_unit_test_setup(test_garbage_after_handshake, fresh_cache),
+        cmocka_unit_test_setup(test_write_before_handshake, fresh_cache),
+        cmocka_unit_test_setup(test_no_sni_for_ip_literal, fresh_cache),
+        cmocka_unit_test_setup(test_close_notify, fresh_cache),
+        cmocka_unit_test_setup(test_resume_tls13, fresh_cache),
+        cmocka_unit_test_setup(test_resume_tls12, fresh_cache),
+        cmocka_unit_test_setup(test_resume_refused, fresh_cache),
+        cmocka_unit_test_setup(test_cache_slots, fresh_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
