@@ -14,9 +14,11 @@
 
 #define TLS_CACHE_SLOTS 512
 #define TLS_CACHE_DEPTH 2    /* sessions kept a name */
+#define TLS_CACHE_SESSION_MAX 16384   /* bytes a session may take encoded (its certificates) */
 
 /* Stores SESS for NAME, taking over the caller's reference (freed here if
- * it cannot be kept). Replaces NAME's oldest session when it has
+ * it cannot be kept: not resumable, or larger than TLS_CACHE_SESSION_MAX,
+ * which bounds the table at about 16 MiB whatever certificates servers send). Replaces NAME's oldest session when it has
  * TLS_CACHE_DEPTH, and everything when the slot was another name's. */
 void tls_cache_put(const char *name, SSL_SESSION *sess);
 

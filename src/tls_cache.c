@@ -43,6 +43,14 @@ static bool single_use(const SSL_SESSION *sess)
     return SSL_SESSION_get_protocol_version(sess) >= TLS1_3_VERSION;
 }
 
+/* Whether SESS encodes in TLS_CACHE_SESSION_MAX bytes; one that cannot be
+ * encoded is not kept either. */
+static bool small_enough(const SSL_SESSION *sess)
+{
+    int n = i2d_SSL_SESSION((SSL_SESSION *)sess, NULL);
+    return n > 0 && n <= TLS_CACHE_SESSION_MAX;
+}
+
 /* Empties S into OUT (freed by the caller, outside the lock). */
 static size_t slot_empty(slot *s, SSL_SESSION **out)
 {
@@ -58,7 +66,7 @@ void tls_cache_put(const char *name, SSL_SESSION *sess)
     if (!sess)
         return;
     if (!name || !*name || strlen(name) >= sizeof slots[0].name ||
-        !SSL_SESSION_is_resumable(sess)) {
+        !SSL_SESSION_is_resumable(sess) || !small_enough(sess)) {
         SSL_SESSION_free(sess);
         return;
     }

@@ -376,12 +376,20 @@ static void test_resume_refused(void **state)
     SSL_CTX_free(two);
 }
 
+/* A resumable session of VERSION with a one-byte ID and a cipher (a
+ * session OpenSSL cannot encode is not kept). */
 static SSL_SESSION *session(int version, unsigned char id)
 {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+    assert_non_null(ssl);
     SSL_SESSION *s = SSL_SESSION_new();
     assert_non_null(s);
     assert_int_equal(SSL_SESSION_set_protocol_version(s, version), 1);
     assert_int_equal(SSL_SESSION_set1_id(s, &id, 1), 1);
+    assert_int_equal(SSL_SESSION_set_cipher(s, sk_SSL_CIPHER_value(SSL_get_ciphers(ssl), 0)), 1);
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
     return s;
 }
 
@@ -451,6 +459,12 @@ static void test_cache_slots(void **state)
     longname[sizeof longname - 1] = 0;
     tls_cache_put(longname, session(TLS1_3_VERSION, 4));
     tls_cache_put("b.test", SSL_SESSION_new());   /* no id, no ticket */
+    SSL_SESSION *big = session(TLS1_3_VERSION, 6);   /* a server's huge chain, as it were */
+    static char blob[TLS_CACHE_SESSION_MAX];
+    assert_int_equal(SSL_SESSION_set1_ticket_appdata(big, blob, sizeof blob), 1);
+    assert_true(i2d_SSL_SESSION(big, NULL) > TLS_CACHE_SESSION_MAX);
+    tls_cache_put("big.test", big);
+    assert_null(tls_cache_take("big.test"));
     tls_cache_put("", session(TLS1_3_VERSION, 5));
     assert_int_equal(tls_cache_count(), 1);
     assert_null(tls_cache_take(longname));
