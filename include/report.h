@@ -44,7 +44,7 @@ int report_run(const char *state_path, const char *format, const char *output);
 /* A finishing `clean`'s report, loaded from STATE_PATH in a thread while
  * the run writes OUTPUT: start it once the results are final (finished_at
  * set); the two read the state file on separate connections. NULL when
- * out of memory (then report_run does it all). */
+ * out of memory. */
 typedef struct report_job report_job;
 report_job *report_job_start(const char *state_path);
 

@@ -923,18 +923,11 @@ static int summarize(clean_ctx *c)
         report_summary_text(strcmp(c->o->output, "-") == 0 ? stderr : stdout, &c->st);
         return 0;
     }
-    int rc;
-    if (c->report) {
-        rc = report_job_finish(c->report, c->o->report_html);
-        state_close(c->db);
-        c->db = NULL;
-    } else {
-        state_close(c->db);           /* the report reads the file itself */
-        c->db = NULL;
-        rc = report_run(c->state_path, "text", NULL);
-        if (rc == 0 && c->o->report_html)
-            rc = report_run(c->state_path, "html", c->o->report_html);
-    }
+    if (!c->report && !(c->report = report_job_start(c->state_path)))
+        return fail("out of memory", NULL, EXIT_RUNTIME);
+    int rc = report_job_finish(c->report, c->o->report_html);
+    state_close(c->db);
+    c->db = NULL;
     if (c->st.no_email_cell)
         printf("Rows without an email cell (too few fields): %llu (marked invalid_syntax)\n",
                (unsigned long long)c->st.no_email_cell);

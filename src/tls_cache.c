@@ -51,6 +51,13 @@ static bool small_enough(const SSL_SESSION *sess)
     return n > 0 && n <= TLS_CACHE_SESSION_MAX;
 }
 
+/* Takes S's newest session out of the slot (its reference with it). */
+static SSL_SESSION *slot_pop(slot *s)
+{
+    held--;
+    return s->sess[--s->n];
+}
+
 /* Empties S into OUT (freed by the caller, outside the lock). */
 static size_t slot_empty(slot *s, SSL_SESSION **out)
 {
@@ -79,7 +86,7 @@ void tls_cache_put(const char *name, SSL_SESSION *sess)
     } else if (s->n == TLS_CACHE_DEPTH) {
         drop[ndrop++] = s->sess[0];             /* the oldest goes */
         memmove(s->sess, s->sess + 1, (TLS_CACHE_DEPTH - 1) * sizeof s->sess[0]);
-        s->n--;
+        s->sess[--s->n] = NULL;
         held--;
     }
     str_copy(s->name, sizeof s->name, name);
@@ -100,20 +107,14 @@ SSL_SESSION *tls_cache_take(const char *name)
     slot *s = slot_for(name);
     while (!got && s->n && strcmp(s->name, name) == 0) {
         SSL_SESSION *newest = s->sess[s->n - 1];      /* the newest lives longest */
-        if (!SSL_SESSION_is_resumable(newest)) {
-            /* OpenSSL marks the session of a connection that ended in a
-             * failure (no close_notify) */
-            drop[ndrop++] = newest;
-            s->n--;
-            held--;
-        } else if (single_use(newest)) {
+        if (!SSL_SESSION_is_resumable(newest))
+            drop[ndrop++] = slot_pop(s);  /* OpenSSL marked it: its connection failed */
+        else if (single_use(newest))
+            got = slot_pop(s);
+        else if (SSL_SESSION_up_ref(newest))
             got = newest;
-            s->n--;
-            held--;
-        } else {
-            got = newest;
-            SSL_SESSION_up_ref(got);
-        }
+        else
+            break;
     }
     pthread_mutex_unlock(&lock);
     for (size_t i = 0; i < ndrop; i++)

@@ -148,15 +148,22 @@ run_list() {
     fi
 }
 
-# u_nobody_verdicts KIND FILE: "ACCEPTED NOT_FOUND OTHER" of run_list's
-# output (KIND csv or json) for a list of uN@ mailboxes that exist and
-# nobodyN@ ones that do not; each row that is neither right is printed.
-u_nobody_verdicts() {
+# verdict_lines KIND FILE: "ADDRESS STATUS REASON" for each row of
+# run_list's output (KIND csv: clean's OUTPUT, the address first; json:
+# check's --json lines).
+verdict_lines() {
     if [ "$1" = csv ]; then
         tail -n +2 "$2" | awk -F, '{ print $1 " " $3 " " $4 }'
     else
         sed -n 's/.*"input":"\([^"]*\)".*"status":"\([a-z]*\)","reason":"\([a-z_]*\)".*/\1 \2 \3/p' "$2"
-    fi | awk '
+    fi
+}
+
+# u_nobody_verdicts KIND FILE: "ACCEPTED NOT_FOUND OTHER" of run_list's
+# output for a list of uN@ mailboxes that exist and nobodyN@ ones that do
+# not; each row that is neither right is printed.
+u_nobody_verdicts() {
+    verdict_lines "$1" "$2" | awk '
         $1 ~ /^u[0-9]*@/ && $3 == "accepted" { d++; next }
         $1 ~ /^nobody[0-9]*@/ && $3 == "mailbox_not_found" { n++; next }
         { o++; print "unexpected: " $0 > "/dev/stderr" }

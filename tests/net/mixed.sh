@@ -47,11 +47,7 @@ while [ $i -le $NR ]; do printf 'u1@r%d.com\nnobody@r%d.com\n' $i $i >> "$T/list
 
 # verdicts KIND FILE: "DELIVERABLE NOT_FOUND ACCEPT_ALL OTHER" of the list's rows
 verdicts() {
-    if [ "$1" = csv ]; then
-        tail -n +2 "$2" | awk -F, '{ print $1 " " $3 " " $4 }'
-    else
-        sed -n 's/.*"input":"\([^"]*\)".*"status":"\([a-z]*\)","reason":"\([a-z_]*\)".*/\1 \2 \3/p' "$2"
-    fi | awk '
+    verdict_lines "$1" "$2" | awk '
         $1 ~ /^u1@/ && $3 == "accepted" { d++; next }
         $1 ~ /^u1@c[0-9]*0\.com$/ && $3 == "accept_all" { a++; next }
         $1 ~ /^nobody@c[0-9]*0\.com$/ && $3 == "accept_all" { a++; next }
